@@ -1,0 +1,84 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "peercollab",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "peercollabd", targets: ["peercollabd"]),
+        .executable(name: "peercollabctl", targets: ["peercollabctl"]),
+        .library(name: "DBus", targets: ["DBus"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    ],
+    targets: [
+        // MARK: - System libraries
+
+        .systemLibrary(name: "CDBus", pkgConfig: "dbus-1", providers: [.apt(["libdbus-1-dev"])]),
+        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+
+        // MARK: - Libraries that know nothing of peers
+
+        .target(name: "DBus", dependencies: ["CDBus"]),
+        .target(
+            name: "Systemd",
+            dependencies: ["CSystemd", .product(name: "Logging", package: "swift-log")]
+        ),
+
+        // MARK: - Peer identity and the wire
+
+        .target(
+            name: "PeerSecurity",
+            dependencies: [
+                "COpenSSL",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "PeerProtocol",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")]
+        ),
+
+        // MARK: - The domain
+
+        .target(
+            name: "Collaboration",
+            dependencies: [.product(name: "Logging", package: "swift-log")]
+        ),
+
+        // MARK: - Programs
+
+        .executableTarget(
+            name: "peercollabd",
+            dependencies: [
+                "DBus", "Systemd", "Collaboration",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "peercollabctl",
+            dependencies: [
+                "DBus",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // MARK: - Tests
+
+        .testTarget(name: "DBusTests", dependencies: ["DBus"]),
+        .testTarget(name: "SystemdTests", dependencies: ["Systemd"]),
+        .testTarget(name: "PeerSecurityTests", dependencies: ["PeerSecurity"]),
+        .testTarget(name: "PeerProtocolTests", dependencies: ["PeerProtocol"]),
+        .testTarget(name: "CollaborationTests", dependencies: ["Collaboration"]),
+        .testTarget(name: "DaemonTests", dependencies: ["DBus", "peercollabd", "peercollabctl"]),
+    ]
+)

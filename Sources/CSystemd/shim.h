@@ -1,0 +1,5 @@
+#ifndef PEERCOLLAB_CSYSTEMD_SHIM_H
+#define PEERCOLLAB_CSYSTEMD_SHIM_H
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-journal.h>
+#endif
