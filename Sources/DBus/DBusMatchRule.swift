@@ -1,0 +1,47 @@
+/// A signal match rule: what the bus should route to us, and what we route to a subscriber.
+public struct DBusMatchRule: Hashable, Sendable, CustomStringConvertible {
+    public var sender: String?
+    public var path: DBusObjectPath?
+    public var pathNamespace: DBusObjectPath?
+    public var interface: String?
+    public var member: String?
+
+    public init(
+        sender: String? = nil, path: DBusObjectPath? = nil, pathNamespace: DBusObjectPath? = nil,
+        interface: String? = nil, member: String? = nil
+    ) {
+        self.sender = sender
+        self.path = path
+        self.pathNamespace = pathNamespace
+        self.interface = interface
+        self.member = member
+    }
+
+    /// The rule in the bus's `AddMatch` syntax.
+    public var description: String {
+        var parts = ["type='signal'"]
+        if let sender { parts.append("sender='\(sender)'") }
+        if let path { parts.append("path='\(path.rawValue)'") }
+        if let pathNamespace { parts.append("path_namespace='\(pathNamespace.rawValue)'") }
+        if let interface { parts.append("interface='\(interface)'") }
+        if let member { parts.append("member='\(member)'") }
+        return parts.joined(separator: ",")
+    }
+
+    /// Whether a received signal fits. A well-known `sender` cannot be checked locally (the
+    /// message carries the owner's unique name), so only unique names are compared here; the
+    /// bus already filtered by the rule.
+    public func matches(_ message: DBusMessage) -> Bool {
+        guard message.kind == .signal else { return false }
+        if let sender, sender.hasPrefix(":"), message.sender != sender { return false }
+        if let path, message.path != path.rawValue { return false }
+        if let pathNamespace {
+            guard let messagePath = message.path, let p = try? DBusObjectPath(messagePath),
+                p == pathNamespace || p.isDescendant(of: pathNamespace)
+            else { return false }
+        }
+        if let interface, message.interface != interface { return false }
+        if let member, message.member != member { return false }
+        return true
+    }
+}

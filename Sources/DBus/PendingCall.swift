@@ -1,0 +1,78 @@
+import CDBus
+import Synchronization
+
+/// One method call awaiting its reply: bridges libdbus's pending-call notification to a
+/// Swift continuation, resumed exactly once (reply, timeout error, disconnect, or cancel).
+///
+/// The pending-call pointer is only used under `state`'s lock or after the call finished.
+final class PendingCall: @unchecked Sendable {
+    private let pending: OpaquePointer
+    private let state = Mutex(State())
+
+    private struct State {
+        var continuation: CheckedContinuation<DBusMessage, any Error>?
+        var finished = false
+        var cancelled = false
+    }
+
+    init(_ pending: OpaquePointer) {
+        self.pending = pending
+    }
+
+    deinit { dbus_pending_call_unref(pending) }
+
+    func wait() async throws -> DBusMessage {
+        try await withCheckedThrowingContinuation { continuation in
+            let cancelledAlready = state.withLock { state -> Bool in
+                if state.cancelled { return true }
+                state.continuation = continuation
+                return false
+            }
+            if cancelledAlready {
+                continuation.resume(throwing: CancellationError())
+                return
+            }
+            let retained = Unmanaged.passRetained(self).toOpaque()
+            let installed = dbus_pending_call_set_notify(pending, pendingCallNotify, retained) {
+                Unmanaged<PendingCall>.fromOpaque($0!).release()
+            }
+            if installed == 0 {
+                Unmanaged<PendingCall>.fromOpaque(retained).release()
+                finish(.failure(DBusError.noMemory()))
+            }
+            // The reply may have arrived before the notify function was in place.
+            if dbus_pending_call_get_completed(pending) != 0 { complete() }
+        }
+    }
+
+    func cancel() {
+        let wasWaiting = state.withLock { state -> Bool in
+            state.cancelled = true
+            return state.continuation != nil && !state.finished
+        }
+        if wasWaiting {
+            dbus_pending_call_cancel(pending)
+            finish(.failure(CancellationError()))
+        }
+    }
+
+    fileprivate func complete() {
+        guard let reply = dbus_pending_call_steal_reply(pending) else { return }
+        finish(.success(DBusMessage(adopting: reply)))
+    }
+
+    private func finish(_ result: Result<DBusMessage, any Error>) {
+        let continuation = state.withLock { state -> CheckedContinuation<DBusMessage, any Error>? in
+            guard !state.finished, let continuation = state.continuation else { return nil }
+            state.finished = true
+            state.continuation = nil
+            return continuation
+        }
+        continuation?.resume(with: result)
+    }
+}
+
+private func pendingCallNotify(_ pending: OpaquePointer?, _ data: UnsafeMutableRawPointer?) {
+    guard let data else { return }
+    Unmanaged<PendingCall>.fromOpaque(data).takeUnretainedValue().complete()
+}
