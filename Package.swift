@@ -59,6 +59,7 @@ let package = Package(
             name: "peercollabd",
             dependencies: [
                 "DBus", "Systemd", "Collaboration",
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -67,7 +68,7 @@ let package = Package(
         .executableTarget(
             name: "peercollabctl",
             dependencies: [
-                "DBus",
+                "DBus", "Collaboration",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -1,0 +1,9 @@
+/// The user's settings that outlive the daemon.
+public struct Settings: Codable, Sendable, Equatable {
+    /// The name others see; nil until the user sets one (the account's full name is used).
+    public var displayName: String?
+
+    public init(displayName: String? = nil) {
+        self.displayName = displayName
+    }
+}

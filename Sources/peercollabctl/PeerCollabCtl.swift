@@ -1,0 +1,20 @@
+import ArgumentParser
+import Collaboration
+
+@main
+struct PeerCollabCtl: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "peercollabctl",
+        abstract: "Control peercollab: who you are, who is near, contacts, presence and invitations.",
+        discussion: """
+            peercollabctl talks to peercollabd over the session bus; the daemon is started on \
+            demand by D-Bus activation. Every verb takes --json for scripts.
+
+            Exit status: 0 success; 1 the daemon refused the request (the message says why); \
+            64 the command line was wrong; 69 the daemon or the bus could not be reached.
+            """,
+        version: ProductVersion.current,
+        subcommands: [Status.self, SetName.self],
+        defaultSubcommand: Status.self
+    )
+}

@@ -1,0 +1,96 @@
+import Collaboration
+import DBus
+import Logging
+import ServiceLifecycle
+import Systemd
+
+/// Serves the D-Bus API: exports the objects, then takes the name (so the first caller never
+/// sees a half-built daemon), tells systemd it is ready, and turns domain events into signals
+/// until shutdown, loss of the name, or loss of the bus.
+struct BusService: Service {
+    let configuration: DaemonConfiguration
+    let collaboration: Collaboration
+    let logger: Logger
+
+    func run() async throws {
+        let connection: DBusConnection
+        do {
+            connection = try DBusConnection(bus: configuration.bus)
+        } catch let error as DBusError {
+            throw DaemonError("Failed to connect to the bus: \(error.message). Is a session bus running (DBUS_SESSION_BUS_ADDRESS)?")
+        }
+        defer { connection.close() }
+
+        let events = await collaboration.events()
+        let manager = ManagerObject(collaboration: collaboration)
+        connection.objects.addObjectManager(at: BusNames.root)
+        try await connection.objects.export([manager.interface], at: BusNames.root)
+
+        let nameLost = try await connection.subscribe(
+            to: DBusMatchRule(sender: "org.freedesktop.DBus", interface: "org.freedesktop.DBus", member: "NameLost"))
+        do {
+            try await connection.requestName(BusNames.service)
+        } catch let error as DBusError {
+            throw DaemonError("Failed to own \(BusNames.service) on the bus: \(error.message). Stop the other instance first (systemctl --user stop peercollab).")
+        }
+        logger.info("Serving on the bus", metadata: ["name": "\(BusNames.service)", "unique_name": "\(connection.uniqueName)"])
+        _ = try? SystemdNotifier.ready(status: "Serving \(BusNames.service)")
+
+        let outcome = await cancelWhenGracefulShutdown {
+            await withTaskGroup(of: Ending.self) { group in
+                group.addTask {
+                    for await event in events {
+                        await self.publish(event, on: connection)
+                    }
+                    return .shutdown
+                }
+                group.addTask {
+                    for await message in nameLost where message.arguments().first?.stringValue == BusNames.service {
+                        return .nameLost
+                    }
+                    return .shutdown
+                }
+                group.addTask {
+                    await connection.waitUntilDisconnected()
+                    return .busLost
+                }
+                let first = await group.next() ?? .shutdown
+                group.cancelAll()
+                return Task.isCancelled ? .shutdown : first
+            }
+        }
+        _ = try? SystemdNotifier.stopping()
+        switch outcome {
+        case .shutdown:
+            logger.info("Stopping: releasing the bus name")
+            try? await connection.releaseName(BusNames.service)
+        case .nameLost:
+            logger.notice("Another process took \(BusNames.service); exiting")
+        case .busLost:
+            logger.notice("The bus went away; exiting")
+        }
+        await collaboration.finishEvents()
+    }
+
+    private enum Ending: Sendable {
+        case shutdown, nameLost, busLost
+    }
+
+    private func publish(_ event: CollaborationEvent, on connection: DBusConnection) async {
+        do {
+            switch event {
+            case .managerChanged(let properties):
+                try await connection.objects.emitPropertiesChanged(
+                    path: BusNames.root, interface: BusNames.manager, properties: properties.map(\.rawValue).sorted())
+            }
+        } catch {
+            logger.warning("Failed to emit a signal: \(error), ignoring")
+        }
+    }
+}
+
+/// A fatal start-up or runtime error, with a message that says what to do.
+struct DaemonError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

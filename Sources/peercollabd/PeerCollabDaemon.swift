@@ -1,0 +1,83 @@
+import ArgumentParser
+import Collaboration
+import DBus
+import FoundationEssentials
+import Logging
+import ServiceLifecycle
+import Systemd
+
+@main
+struct PeerCollabDaemon: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "peercollabd",
+        abstract: "The peercollab daemon: people near me, contacts, presence and invitations over D-Bus.",
+        discussion: """
+            peercollabd owns org.peercollab.PeerCollab1 on the user's session bus. It is normally \
+            started by systemd --user (peercollab.service) or by D-Bus activation, not by hand. \
+            Drive it with peercollabctl or busctl --user.
+
+            Settings live in $XDG_CONFIG_HOME/peercollab, keys and contacts in \
+            $XDG_DATA_HOME/peercollab. Set PEERCOLLAB_LOG_LEVEL (trace … critical) for more or \
+            less logging. SIGTERM stops it cleanly; SIGHUP re-reads the settings.
+            """,
+        version: ProductVersion.current
+    )
+
+    @Option(name: .customLong("bus"), help: ArgumentHelp("Connect to the bus at this address instead of the session bus.", valueName: "address"))
+    var busAddress: String?
+
+    @Option(name: .customLong("config-dir"), help: ArgumentHelp("Keep settings in this folder.", valueName: "path"))
+    var configDirectory: String?
+
+    @Option(name: .customLong("data-dir"), help: ArgumentHelp("Keep keys and contacts in this folder.", valueName: "path"))
+    var dataDirectory: String?
+
+    @Option(name: .customLong("print-introspection"), help: ArgumentHelp("Print the introspection XML of this interface (as kept in dbus/) and exit.", valueName: "interface"))
+    var printIntrospection: String?
+
+    func run() async throws {
+        if let printIntrospection {
+            let documents = try Introspection.documents()
+            guard let document = documents[printIntrospection] else {
+                throw ValidationError("No interface \(printIntrospection); the daemon has \(documents.keys.sorted().joined(separator: ", ")).")
+            }
+            print(document, terminator: "")
+            return
+        }
+        SystemdLogging.bootstrap(identifier: "peercollabd")
+        let logger = Logger(label: "peercollabd")
+        let configuration = DaemonConfiguration(
+            bus: busAddress.map(DBusBusAddress.address) ?? .session,
+            configDirectory: configDirectory.map { URL(filePath: $0) }
+                ?? DaemonConfiguration.xdgDirectory("XDG_CONFIG_HOME", fallback: ".config"),
+            dataDirectory: dataDirectory.map { URL(filePath: $0) }
+                ?? DaemonConfiguration.xdgDirectory("XDG_DATA_HOME", fallback: ".local/share"))
+        do {
+            try await Self.serve(configuration, logger: logger)
+        } catch {
+            logger.critical("\(error)")
+            _ = try? SystemdNotifier.status("Failed: \(error)")
+            throw ExitCode.failure
+        }
+    }
+
+    private static func serve(_ configuration: DaemonConfiguration, logger: Logger) async throws {
+        let collaboration = try Collaboration(
+            store: SettingsStore(directory: configuration.configDirectory),
+            accountName: AccountName.current(),
+            logger: logger)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(
+                service: BusService(configuration: configuration, collaboration: collaboration, logger: logger),
+                successTerminationBehavior: .gracefullyShutdownGroup,
+                failureTerminationBehavior: .gracefullyShutdownGroup),
+            .init(service: ReloadService(collaboration: collaboration, logger: logger)),
+        ]
+        if let watchdog = Watchdog(logger: logger) {
+            services.append(.init(service: WatchdogService(watchdog: watchdog)))
+        }
+        let group = ServiceGroup(configuration: .init(
+            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}

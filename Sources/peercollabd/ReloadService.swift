@@ -1,0 +1,39 @@
+import Collaboration
+import Logging
+import ServiceLifecycle
+import Systemd
+import UnixSignals
+
+/// `systemctl --user reload` (SIGHUP): re-reads the settings, telling systemd RELOADING=1
+/// first and READY=1 after, as `Type=notify-reload` expects.
+struct ReloadService: Service {
+    let collaboration: Collaboration
+    let logger: Logger
+
+    func run() async throws {
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
+        await cancelWhenGracefulShutdown {
+            for await _ in hangups {
+                _ = try? SystemdNotifier.reloading()
+                do {
+                    try await collaboration.reload()
+                    logger.info("Reloaded the settings")
+                } catch {
+                    logger.error("Failed to reload the settings: \(error), keeping the current ones")
+                }
+                _ = try? SystemdNotifier.ready(status: "Serving \(BusNames.service)")
+            }
+        }
+    }
+}
+
+/// Pings systemd's watchdog at half its interval; not run at all when there is none.
+struct WatchdogService: Service {
+    let watchdog: Watchdog
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await watchdog.run()
+        }
+    }
+}
