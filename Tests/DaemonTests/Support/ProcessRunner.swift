@@ -1,0 +1,220 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs programs for tests, with posix_spawn and waitpid rather than Foundation's `Process`,
+/// whose `waitUntilExit` spins a run loop on the calling thread and can starve the small
+/// cooperative thread pool that parallel tests share.
+enum ProcessRunner {
+    struct Output: Sendable {
+        let status: Int32
+        let standardOutput: String
+        let standardError: String
+    }
+
+    /// Runs to completion (killed after `timeout`); a non-zero status is returned, not thrown.
+    @discardableResult
+    static func run(
+        _ executable: String, _ arguments: [String], environment: [String: String]? = nil,
+        input: String? = nil, timeout: Duration = .seconds(60)
+    ) throws -> Output {
+        let child = try Subprocess(executable, arguments, environment: environment, captureOutput: true)
+        if let input { child.writeInput(input) }
+        child.closeInput()
+        let (out, err) = child.readOutputs(until: ContinuousClock.now + timeout)
+        if child.isRunning { child.signal(SIGKILL) }
+        let status = child.wait()
+        return Output(status: status, standardOutput: out, standardError: err)
+    }
+
+    /// The folder of the built products (the test bundle lives there too).
+    static var productsDirectory: URL {
+        let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        var directory = exe.deletingLastPathComponent()
+        while directory.path != "/" {
+            if FileManager.default.fileExists(atPath: directory.appendingPathComponent("peercollabd").path) {
+                return directory
+            }
+            directory = directory.deletingLastPathComponent()
+        }
+        return exe.deletingLastPathComponent()
+    }
+
+    static var daemonPath: String { productsDirectory.appendingPathComponent("peercollabd").path }
+    static var ctlPath: String { productsDirectory.appendingPathComponent("peercollabctl").path }
+
+    /// The repository's top folder.
+    static var repositoryRoot: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
+    }
+}
+
+/// One child process. Output goes to pipes (captured) or to a file.
+final class Subprocess: @unchecked Sendable {
+    // Mutable state (`exitStatus`, the pipe ends) is only touched by the test that owns the
+    // child, one call at a time; the lock guards the reap so that it happens exactly once.
+    let pid: pid_t
+    private var stdinWrite: Int32 = -1
+    private var stdoutRead: Int32 = -1
+    private var stderrRead: Int32 = -1
+    private var exitStatus: Int32?
+    private let lock = NSLock()
+
+    init(
+        _ executable: String, _ arguments: [String], environment: [String: String]? = nil,
+        captureOutput: Bool, outputFile: String? = nil
+    ) throws {
+        var fileActions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&fileActions)
+        defer { posix_spawn_file_actions_destroy(&fileActions) }
+        var inPipe: [Int32] = [-1, -1]
+        var outPipe: [Int32] = [-1, -1]
+        var errPipe: [Int32] = [-1, -1]
+        guard Self.makePipe(&inPipe) else { throw TestFailure("pipe failed") }
+        posix_spawn_file_actions_adddup2(&fileActions, inPipe[0], 0)
+        if captureOutput {
+            guard Self.makePipe(&outPipe), Self.makePipe(&errPipe) else { throw TestFailure("pipe failed") }
+            posix_spawn_file_actions_adddup2(&fileActions, outPipe[1], 1)
+            posix_spawn_file_actions_adddup2(&fileActions, errPipe[1], 2)
+        } else if let outputFile {
+            posix_spawn_file_actions_addopen(&fileActions, 1, outputFile, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+            posix_spawn_file_actions_adddup2(&fileActions, 1, 2)
+        }
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        let env = environment ?? ProcessInfo.processInfo.environment
+        let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { envp.forEach { free($0) } }
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        // A fresh signal mask and default dispositions: the test runner's are not the child's.
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        var allSignals = sigset_t()
+        sigfillset(&allSignals)
+        posix_spawnattr_setsigdefault(&attributes, &allSignals)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        var child: pid_t = 0
+        let result = posix_spawn(&child, executable, &fileActions, &attributes, argv, envp)
+        close(inPipe[0])
+        if captureOutput {
+            close(outPipe[1])
+            close(errPipe[1])
+        }
+        guard result == 0 else {
+            close(inPipe[1])
+            if captureOutput {
+                close(outPipe[0])
+                close(errPipe[0])
+            }
+            throw TestFailure("Failed to start \(executable): \(String(cString: strerror(result)))")
+        }
+        pid = child
+        stdinWrite = inPipe[1]
+        stdoutRead = outPipe[0]
+        stderrRead = errPipe[0]
+    }
+
+    /// A pipe whose ends other children do not inherit (dup2 in the child clears the flag).
+    private static func makePipe(_ ends: inout [Int32]) -> Bool {
+        guard pipe(&ends) == 0 else { return false }
+        for fd in ends { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        return true
+    }
+
+    func writeInput(_ text: String) {
+        var bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeMutableBytes { write(stdinWrite, $0.baseAddress! + offset, $0.count - offset) }
+            if written <= 0 { break }
+            offset += written
+        }
+    }
+
+    func closeInput() {
+        if stdinWrite >= 0 { close(stdinWrite) }
+        stdinWrite = -1
+    }
+
+    /// Reads stdout and stderr until both close or the deadline passes.
+    func readOutputs(until deadline: ContinuousClock.Instant) -> (String, String) {
+        var out = [UInt8]()
+        var err = [UInt8]()
+        var open = [stdoutRead, stderrRead].filter { $0 >= 0 }
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while !open.isEmpty, ContinuousClock.now < deadline {
+            var fds = open.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+            let ready = poll(&fds, nfds_t(fds.count), 50)
+            if ready <= 0 { continue }
+            for entry in fds where entry.revents != 0 {
+                let count = buffer.withUnsafeMutableBytes { read(entry.fd, $0.baseAddress, $0.count) }
+                if count <= 0 {
+                    open.removeAll { $0 == entry.fd }
+                } else if entry.fd == stdoutRead {
+                    out += buffer[0..<count]
+                } else {
+                    err += buffer[0..<count]
+                }
+            }
+        }
+        for fd in [stdoutRead, stderrRead] where fd >= 0 { close(fd) }
+        stdoutRead = -1
+        stderrRead = -1
+        return (String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+    }
+
+    /// Whether the child still runs (reaps it when it has ended).
+    var isRunning: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        if exitStatus != nil { return false }
+        var status: Int32 = 0
+        let result = waitpid(pid, &status, WNOHANG)
+        if result == pid {
+            exitStatus = Self.decode(status)
+            return false
+        }
+        return result == 0
+    }
+
+    /// The exit status, once ended (`128 + signal` when killed).
+    var terminationStatus: Int32? {
+        _ = isRunning
+        return lock.withLock { exitStatus }
+    }
+
+    /// Blocks until the child ends.
+    func wait() -> Int32 {
+        lock.lock()
+        defer { lock.unlock() }
+        if let exitStatus { return exitStatus }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        exitStatus = Self.decode(status)
+        return exitStatus!
+    }
+
+    func signal(_ number: Int32) {
+        if isRunning { kill(pid, number) }
+    }
+
+    private static func decode(_ status: Int32) -> Int32 {
+        let signal = status & 0x7f
+        return signal == 0 ? (status >> 8) & 0xff : 128 + signal
+    }
+
+    deinit {
+        closeInput()
+        for fd in [stdoutRead, stderrRead] where fd >= 0 { close(fd) }
+        if isRunning {
+            kill(pid, SIGKILL)
+            _ = wait()
+        }
+    }
+}
