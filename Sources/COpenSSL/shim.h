@@ -30,4 +30,8 @@ static inline void pc_X509V3_set_ctx_nodb(X509V3_CTX *ctx) {
 static inline void pc_OPENSSL_free(void *pointer) {
     OPENSSL_free(pointer);
 }
+/* SSL_OP_* are built with a function-like macro that Swift does not import. */
+static inline uint64_t pc_SSL_OP_NO_TICKET(void) {
+    return SSL_OP_NO_TICKET;
+}
 #endif

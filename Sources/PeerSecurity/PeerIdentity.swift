@@ -48,7 +48,7 @@ public struct PeerIdentity: Sendable {
             try identity.renewIfNeeded()
             return identity
         }
-        var identity = PeerIdentity(directory: directory, privateKey: key, certificate: try PeerCertificate.issueSelfSigned(key: key))
+        let identity = PeerIdentity(directory: directory, privateKey: key, certificate: try PeerCertificate.issueSelfSigned(key: key))
         try identity.saveCertificate()
         return identity
     }
