@@ -93,14 +93,17 @@ public struct PeerCertificate: Sendable, Hashable {
     }
 
     /// Issues a self-signed X.509 v3 certificate for `key`, valid from an hour
-    /// ago (tolerating clocks that lag) for `validityDays`.
+    /// ago (tolerating clocks that lag) for `validityDays`; tests move the
+    /// window with the two offsets (seconds from now).
     ///
     /// Every peer is its own CA, so basicConstraints is CA:TRUE and keyUsage has
     /// keyCertSign besides digitalSignature (what the TLS handshake signature
     /// needs). The subject CN carries the peer name for people reading the
     /// certificate with other tools; peers never trust it, they derive the name
     /// from the key. The serial is 128 random bits, positive as RFC 5280 wants.
-    static func issueSelfSigned(key: PrivateKey, validityDays: Int = 365) throws -> PeerCertificate {
+    static func issueSelfSigned(
+        key: PrivateKey, validityDays: Int = 365, notBeforeOffset: Int = -3600, notAfterOffset: Int? = nil
+    ) throws -> PeerCertificate {
         ERR_clear_error()
         guard let certificate = X509_new() else { throw PeerSecurityError.openSSL("allocate a certificate") }
         defer { X509_free(certificate) }
@@ -115,8 +118,8 @@ public struct PeerCertificate: Sendable, Hashable {
 
         guard X509_set_version(certificate, Int(X509_VERSION_3)) == 1,
             BN_to_ASN1_INTEGER(serialNumber, X509_get_serialNumber(certificate)) != nil,
-            X509_gmtime_adj(X509_getm_notBefore(certificate), -3600) != nil,
-            X509_time_adj_ex(X509_getm_notAfter(certificate), Int32(validityDays), 0, nil) != nil,
+            X509_gmtime_adj(X509_getm_notBefore(certificate), notBeforeOffset) != nil,
+            X509_gmtime_adj(X509_getm_notAfter(certificate), notAfterOffset ?? validityDays * 86_400) != nil,
             X509_set_pubkey(certificate, key.pointer) == 1
         else { throw PeerSecurityError.openSSL("fill in the certificate") }
 
