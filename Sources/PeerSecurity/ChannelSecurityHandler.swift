@@ -16,6 +16,12 @@ import NIOCore
 /// closes the channel; a peer silent for longer than the handshake timeout is
 /// dropped.
 ///
+/// On the client, TLS 1.3 completes the handshake when the client sends its
+/// Finished message, before the server has judged the client's certificate;
+/// a server that refuses us answers with an alert that arrives after
+/// ``PeerAuthenticated`` and closes the channel with an error then. What the
+/// client checked about the server is final at that event.
+///
 /// Not `Sendable`: the `SSL` object is not thread-safe, so the handler and its
 /// `SSL` live on the channel's event loop and are touched only there (every
 /// entry point is a channel handler method, or a task scheduled on that loop).

@@ -2,6 +2,11 @@
 /// certificate for it, kept in a folder (`key.pem`, mode 0600, and
 /// `certificate.pem`).
 ///
+/// The key is Ed25519: small keys and signatures, fast, deterministic
+/// signatures (no per-signature randomness to leak the key through), no
+/// parameters to get wrong, and TLS 1.3 with Ed25519 certificates on both
+/// sides works with the system OpenSSL 3.
+///
 /// A value: copies share the key (immutable, see `PrivateKey`). Renewal
 /// replaces the certificate, never the key, so the ``peerName`` stays.
 public struct PeerIdentity: Sendable {
@@ -23,7 +28,7 @@ public struct PeerIdentity: Sendable {
 
     /// Loads the identity kept in `directory`, or makes one on first start: a
     /// new key and certificate, written atomically. A certificate that is
-    /// missing, does not match the key, or expires within ``renewalMargin`` is
+    /// missing, unreadable, does not match the key, or expires within ``renewalMargin`` is
     /// reissued for the same key. Refuses a key file others can read, telling the
     /// user to `chmod 600` it.
     public static func loadOrCreate(directory: String) throws -> PeerIdentity {

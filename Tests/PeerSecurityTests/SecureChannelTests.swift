@@ -176,3 +176,31 @@ import Testing
         return PeerIdentity(directory: identity.directory, privateKey: identity.privateKey, certificate: certificate)
     }
 }
+
+@Suite struct SecureChannelLoadTests {
+    /// A hundred handshakes one after another: the server keeps accepting, every
+    /// connection is authenticated, and the rate is printed for the record
+    /// (not asserted: timing depends on the machine).
+    @Test func aHundredHandshakesInARow() async throws {
+        let folder = try TemporaryFolder()
+        let alice = try makeIdentity(in: folder, "alice")
+        let bob = try makeIdentity(in: folder, "bob")
+        let server = try await TestServer.start(identity: alice)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let secure = try SecureChannel(identity: bob)
+        let count = 100
+        let clock = ContinuousClock()
+        let started = clock.now
+        for _ in 0..<count {
+            let connection = try await secure.clientConnect(group: group, host: "127.0.0.1", port: server.port, expecting: alice.peerName)
+            try await connection.channel.close()
+        }
+        let elapsed = clock.now - started
+        #expect(await eventually { server.log.authenticated.count == count })
+        #expect(server.log.failures.isEmpty)
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        print("PeerSecurity: \(count) sequential TLS 1.3 Ed25519 handshakes on loopback in \(Int(seconds * 1000)) ms, \(Int(Double(count) / seconds)) per second")
+        try await group.shutdownGracefully()
+        try await server.stop()
+    }
+}
