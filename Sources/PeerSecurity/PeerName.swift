@@ -6,7 +6,7 @@
 /// against a second-preimage search) are written in base32 with the RFC 4648
 /// alphabet in lower case (`a`–`z`, `2`–`7`), which gives 32 symbols, followed by
 /// one check symbol from the same alphabet: 33 characters in all, for example
-/// `mfrggzdfmztwq2lknnwg23tpobyxe43ub`.
+/// `bjbn5jq63hh4scc5yfu4vkkqzkcqdos53`.
 ///
 /// Why this form: lower-case letters and digits only, no hyphen, so the name is a
 /// valid DNS label (≤ 63 characters of `[a-z0-9-]`) and can be an mDNS instance

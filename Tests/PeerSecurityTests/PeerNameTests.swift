@@ -80,6 +80,10 @@ import Testing
         #expect((error?.message.count ?? 0) < 300)
     }
 
+    @Test func theDocumentedExampleParses() throws {
+        #expect(try PeerName(parsing: "bjbn5jq63hh4scc5yfu4vkkqzkcqdos53").description == "bjbn5jq63hh4scc5yfu4vkkqzkcqdos53")
+    }
+
     @Test func allZeroNameIsValid() throws {
         // 32 'a's are 160 zero bits, whose check symbol is 'a' too.
         let name = try PeerName(parsing: String(repeating: "a", count: 33))
