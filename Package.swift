@@ -77,7 +77,14 @@ let package = Package(
 
         .testTarget(name: "DBusTests", dependencies: ["DBus"]),
         .testTarget(name: "SystemdTests", dependencies: ["Systemd"]),
-        .testTarget(name: "PeerSecurityTests", dependencies: ["PeerSecurity"]),
+        .testTarget(
+            name: "PeerSecurityTests",
+            dependencies: [
+                "PeerSecurity",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .testTarget(name: "PeerProtocolTests", dependencies: ["PeerProtocol"]),
         .testTarget(name: "CollaborationTests", dependencies: ["Collaboration"]),
         .testTarget(name: "DaemonTests", dependencies: ["DBus", "peercollabd", "peercollabctl"]),
