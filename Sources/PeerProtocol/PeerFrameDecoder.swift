@@ -7,7 +7,7 @@ import NIOCore
 /// ``PeerProtocolError/Code/frameTooLarge`` (before its body is buffered), and any other
 /// broken frame fails with its own code; the error travels down the pipeline through
 /// `errorCaught`, where ``PeerSessionHandler`` says goodbye and closes.
-public struct PeerFrameDecoder: ByteToMessageDecoder {
+public struct PeerFrameDecoder: ByteToMessageDecoder, Sendable {
     public typealias InboundOut = PeerInboundMessage
 
     /// The largest frame length accepted (the bytes after the length field).

@@ -4,7 +4,7 @@ import NIOCore
 ///
 /// A message that breaks a field limit fails its write with the ``PeerProtocolError`` and
 /// writes nothing.
-public struct PeerFrameEncoder: MessageToByteEncoder {
+public struct PeerFrameEncoder: MessageToByteEncoder, Sendable {
     public typealias OutboundIn = PeerMessage
 
     /// Makes an encoder.

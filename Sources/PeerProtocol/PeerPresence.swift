@@ -2,13 +2,21 @@ import NIOCore
 
 /// A peer's availability, as the People Near Me statuses (DBUS-API.md); one byte on the wire.
 public enum PresenceStatus: UInt8, CaseIterable, Hashable, Sendable {
+    /// Not available (also what a peer that signed out shows).
     case offline = 0
+    /// Out to lunch.
     case outToLunch = 1
+    /// Away from the computer.
     case away = 2
+    /// Back in a moment.
     case beRightBack = 3
+    /// Present but inactive.
     case idle = 4
+    /// Present, do not disturb.
     case busy = 5
+    /// On a call.
     case onThePhone = 6
+    /// Available.
     case online = 7
 }
 

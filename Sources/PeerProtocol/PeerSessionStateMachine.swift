@@ -6,7 +6,7 @@ import NIOCore
 /// Each event is a `mutating` call that returns what the owner must do (``Action``); the
 /// owner (``PeerSessionHandler``, or a test) performs it. Time comes in as arguments, so
 /// tests need no clock. Calling an event before ``start(now:)`` is a programming error and traps.
-public struct PeerSessionStateMachine {
+public struct PeerSessionStateMachine: Sendable {
     /// What the owner must do after an event.
     public enum Action: Hashable, Sendable {
         /// Nothing.
