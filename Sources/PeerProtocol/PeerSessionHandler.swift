@@ -12,7 +12,8 @@ import NIOCore
 /// closed the session through `errorCaught` (to log it). It writes ``PeerMessage``s; this
 /// handler encodes them itself (rather than through ``PeerFrameEncoder`` in a
 /// `MessageToByteHandler`, which stays failed after one bad message), so a message that
-/// breaks a limit fails only its own write.
+/// breaks a limit fails only its own write. To leave, write a ``PeerMessage/goodbye(_:)``:
+/// the handler sends it and closes the channel.
 public final class PeerSessionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     public typealias InboundIn = PeerInboundMessage
     public typealias InboundOut = PeerMessage
@@ -73,11 +74,6 @@ public final class PeerSessionHandler: ChannelDuplexHandler, RemovableChannelHan
             cancelTimer()
             context.close(promise: nil)
         }
-    }
-
-    /// Says goodbye to the peer and closes the connection.
-    public func close(context: ChannelHandlerContext, goodbye: PeerGoodbye) {
-        perform(machine.close(goodbye), context: context)
     }
 
     private func startSession(context: ChannelHandlerContext) {
