@@ -85,7 +85,10 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "PeerProtocolTests", dependencies: ["PeerProtocol"]),
+        .testTarget(
+            name: "PeerProtocolTests",
+            dependencies: ["PeerProtocol", .product(name: "NIOEmbedded", package: "swift-nio")]
+        ),
         .testTarget(name: "CollaborationTests", dependencies: ["Collaboration"]),
         .testTarget(name: "DaemonTests", dependencies: ["DBus", "peercollabd", "peercollabctl"]),
     ]

@@ -1,0 +1,58 @@
+import NIOCore
+
+/// Every message of protocol version 1; each case is one frame type (``PeerMessageType``).
+public enum PeerMessage: Hashable, Sendable {
+    /// Versions, capabilities and software; the first message each side sends.
+    case hello(PeerHello)
+    /// The last message: the sender closes after it.
+    case goodbye(PeerGoodbye)
+    /// Keepalive; the receiver answers with a pong carrying the same nonce.
+    case ping(nonce: UInt64)
+    /// The answer to a ping.
+    case pong(nonce: UInt64)
+    /// The sender's whole profile, replacing any earlier one.
+    case profile(PeerProfile)
+    /// Asks the receiver to send its profile again (Peer.Refresh on D-Bus). No body.
+    case profileRequest
+    /// The sender's presence changed; the rest of its profile did not.
+    case presenceUpdate(PeerPresence)
+    /// Asks for a published object.
+    case objectRequest(ObjectRequest)
+    /// Answers an object request.
+    case objectResponse(ObjectResponse)
+    /// A published object changed or was deleted.
+    case objectChanged(ObjectChange)
+    /// Invites the receiver into an application.
+    case invitation(InvitationOffer)
+    /// The invitee's final answer.
+    case invitationResponse(InvitationResponse)
+    /// The inviter withdraws a pending invitation.
+    case invitationCancel(invitationID: String)
+
+    /// The frame type this message travels as.
+    public var type: PeerMessageType {
+        switch self {
+        case .hello: .hello
+        case .goodbye: .goodbye
+        case .ping: .ping
+        case .pong: .pong
+        case .profile: .profile
+        case .profileRequest: .profileRequest
+        case .presenceUpdate: .presenceUpdate
+        case .objectRequest: .objectRequest
+        case .objectResponse: .objectResponse
+        case .objectChanged: .objectChanged
+        case .invitation: .invitation
+        case .invitationResponse: .invitationResponse
+        case .invitationCancel: .invitationCancel
+        }
+    }
+}
+
+/// What the frame decoder hands up: a message of a known type, or the type of one it skipped.
+public enum PeerInboundMessage: Hashable, Sendable {
+    /// A message this build understands, fully validated.
+    case message(PeerMessage)
+    /// A frame of a type this build does not know, from a newer peer; its body was skipped.
+    case unknown(type: PeerMessageType, flags: PeerFrame.Flags)
+}
