@@ -44,13 +44,18 @@ extension ContactCardContentLine {
             let physical = bytes[start..<end]
             start = newline + 1
 
-            try rejectControlCharacters(physical, line: physicalLine)
+            do {
+                try rejectControlCharacters(physical, line: physicalLine)
+            } catch {
+                throw logical.isEmpty ? notAVCard(physicalLine) : error
+            }
             guard let first = physical.first else {
                 continuable = false
                 continue
             }
             if first == UInt8(ascii: " ") || first == UInt8(ascii: "\t") {
                 guard continuable else {
+                    if logical.isEmpty { throw notAVCard(physicalLine) }
                     throw .malformedLine(physicalLine, "it starts with a blank, which continues a folded line, but there is no line before it to continue")
                 }
                 logical[logical.count - 1].bytes += physical.dropFirst()
@@ -65,9 +70,18 @@ extension ContactCardContentLine {
         var lines: [ContactCardContentLine] = []
         lines.reserveCapacity(logical.count)
         for (line, bytes) in logical {
-            lines.append(try ContactCardContentLine(bytes, line: line))
+            do {
+                lines.append(try ContactCardContentLine(bytes, line: line))
+            } catch {
+                throw lines.isEmpty ? notAVCard(line) : error
+            }
         }
         return lines
+    }
+
+    /// Text whose first line is not even a content line is something else entirely.
+    private static func notAVCard(_ line: Int) -> ContactCardError {
+        .notAVCard("it does not start with BEGIN:VCARD (line \(line) is not a vCard line)", line: line)
     }
 
     /// A card is lines of text: C0 controls other than tab, DEL and C1 controls have no place
