@@ -51,21 +51,20 @@ extension ContactCard {
     /// Escapes a text value (RFC 6350 §3.4): backslash, comma, semicolon and line breaks.
     /// Semicolons are escaped too, as vCard 3.0 and most readers expect.
     static func escapeText(_ text: String) -> String {
-        var out = ""
-        out.unicodeScalars.reserveCapacity(text.unicodeScalars.count)
-        var previousWasCR = false
-        for scalar in text.unicodeScalars {
-            defer { previousWasCR = scalar == "\r" }
-            switch scalar {
-            case "\\": out += "\\\\"
-            case ",": out += "\\,"
-            case ";": out += "\\;"
-            case "\r": out += "\\n"
-            case "\n": if !previousWasCR { out += "\\n" }
-            default: out.unicodeScalars.append(scalar)
+        // Every character escaped is ASCII, so working on UTF-8 bytes cannot split a character.
+        var out = [UInt8]()
+        out.reserveCapacity(text.utf8.count + 8)
+        var previous: UInt8 = 0
+        for byte in text.utf8 {
+            defer { previous = byte }
+            switch byte {
+            case UInt8(ascii: "\\"), UInt8(ascii: ","), UInt8(ascii: ";"): out += [UInt8(ascii: "\\"), byte]
+            case UInt8(ascii: "\r"): out += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
+            case UInt8(ascii: "\n"): if previous != UInt8(ascii: "\r") { out += [UInt8(ascii: "\\"), UInt8(ascii: "n")] }
+            default: out.append(byte)
             }
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// Folds one content line (RFC 6350 §3.2) into physical lines of at most 75 octets,
@@ -73,28 +72,33 @@ extension ContactCard {
     /// character it escapes, so even readers that unescape before unfolding read it right.
     static func fold(_ line: String) -> String {
         let limit = 75
-        var out = ""
-        var width = 0
-        var pendingBackslash = false
-        var unit = String.UnicodeScalarView()
-        for scalar in line.unicodeScalars {
-            unit.append(scalar)
-            if scalar == "\\" && !pendingBackslash {
-                pendingBackslash = true
-                continue
+        let bytes = Array(line.utf8)
+        var out = [UInt8]()
+        out.reserveCapacity(bytes.count + bytes.count / 24 + 2)
+        func sequenceLength(at index: Int) -> Int {
+            switch bytes[index] {
+            case ..<0xC0: 1
+            case ..<0xE0: 2
+            case ..<0xF0: 3
+            default: 4
             }
-            pendingBackslash = false
-            let unitWidth = unit.reduce(0) { $0 + UTF8.width($1) }
-            if width + unitWidth > limit {
-                out += "\r\n "
+        }
+        var width = 0
+        var index = 0
+        while index < bytes.count {
+            var end = index + sequenceLength(at: index)
+            if bytes[index] == UInt8(ascii: "\\"), end < bytes.count { end += sequenceLength(at: end) }
+            end = min(end, bytes.count)
+            if width + (end - index) > limit {
+                out += [UInt8(ascii: "\r"), UInt8(ascii: "\n"), UInt8(ascii: " ")]
                 width = 1
             }
-            out.unicodeScalars.append(contentsOf: unit)
-            width += unitWidth
-            unit.removeAll(keepingCapacity: true)
+            out += bytes[index..<end]
+            width += end - index
+            index = end
         }
-        out.unicodeScalars.append(contentsOf: unit)
-        return out + "\r\n"
+        out += [UInt8(ascii: "\r"), UInt8(ascii: "\n")]
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// `REV`'s timestamp in UTC, basic ISO 8601 (`20260102T030405Z`), computed here so the

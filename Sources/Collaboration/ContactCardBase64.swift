@@ -17,7 +17,10 @@ enum ContactCardBase64 {
         var index = 0
         while index + 3 <= bytes.count {
             let chunk = UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2])
-            out += [18, 12, 6, 0].map { alphabet[Int(chunk >> $0 & 0x3F)] }
+            out.append(alphabet[Int(chunk >> 18 & 0x3F)])
+            out.append(alphabet[Int(chunk >> 12 & 0x3F)])
+            out.append(alphabet[Int(chunk >> 6 & 0x3F)])
+            out.append(alphabet[Int(chunk & 0x3F)])
             index += 3
         }
         switch bytes.count - index {
@@ -66,7 +69,9 @@ enum ContactCardBase64 {
             }
             chunk = chunk << 6 | UInt32(value)
             if offset % 4 == 3 {
-                out += [UInt8(chunk >> 16 & 0xFF), UInt8(chunk >> 8 & 0xFF), UInt8(chunk & 0xFF)]
+                out.append(UInt8(chunk >> 16 & 0xFF))
+                out.append(UInt8(chunk >> 8 & 0xFF))
+                out.append(UInt8(chunk & 0xFF))
                 chunk = 0
             }
         }

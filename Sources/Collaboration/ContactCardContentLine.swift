@@ -199,20 +199,23 @@ extension ContactCardContentLine {
     /// any other character stands for that character (`\\`, `\,`, `\;`, and the `\:` some
     /// writers emit). A final lone backslash is kept.
     static func unescapeText(_ text: String) -> String {
-        guard text.contains("\\") else { return text }
-        var out = ""
-        var iterator = text.unicodeScalars.makeIterator()
-        while let scalar = iterator.next() {
-            guard scalar == "\\" else {
-                out.unicodeScalars.append(scalar)
-                continue
-            }
-            switch iterator.next() {
-            case "n", "N": out += "\n"
-            case let other?: out.unicodeScalars.append(other)
-            case nil: out += "\\"
+        guard text.utf8.contains(UInt8(ascii: "\\")) else { return text }
+        // A backslash is ASCII, so the character after it starts at the next byte; copying
+        // bytes keeps any multi-byte character that follows whole.
+        var out = [UInt8]()
+        out.reserveCapacity(text.utf8.count)
+        var escaped = false
+        for byte in text.utf8 {
+            if escaped {
+                out.append(byte == UInt8(ascii: "n") || byte == UInt8(ascii: "N") ? UInt8(ascii: "\n") : byte)
+                escaped = false
+            } else if byte == UInt8(ascii: "\\") {
+                escaped = true
+            } else {
+                out.append(byte)
             }
         }
-        return out
+        if escaped { out.append(UInt8(ascii: "\\")) }
+        return String(decoding: out, as: UTF8.self)
     }
 }
