@@ -73,7 +73,11 @@ extension ContactCard {
 
     /// Checks a display name: 1–128 characters, not only blanks, no control or bidi-override
     /// characters (which would let a name hide or reorder what the user reads).
-    public static func validateDisplayName(_ name: String, line: Int? = nil) throws(ContactCardError) {
+    public static func validateDisplayName(_ name: String) throws(ContactCardError) {
+        try validateDisplayName(name, line: nil)
+    }
+
+    static func validateDisplayName(_ name: String, line: Int?) throws(ContactCardError) {
         let field = "FN"
         guard !name.isEmpty, !name.unicodeScalars.allSatisfy(\.properties.isWhitespace) else {
             throw .invalidValue(field, line: line, "is empty; give the person a name of 1 to \(maximumDisplayNameLength) characters")
@@ -92,7 +96,11 @@ extension ContactCard {
 
     /// Checks an email address loosely: one line, ≤ 254 bytes, `local@domain` with both parts
     /// present. Deliverability is not this type's business.
-    public static func validateEmail(_ email: String, line: Int? = nil) throws(ContactCardError) {
+    public static func validateEmail(_ email: String) throws(ContactCardError) {
+        try validateEmail(email, line: nil)
+    }
+
+    static func validateEmail(_ email: String, line: Int?) throws(ContactCardError) {
         let field = "EMAIL"
         let bytes = email.utf8.count
         guard bytes <= maximumEmailBytes else {
@@ -112,7 +120,11 @@ extension ContactCard {
 
     /// Checks a peer name's shape only: 1–63 ASCII letters, digits and hyphens. Whether it
     /// belongs to the certificate is PeerSecurity's check.
-    public static func validatePeerName(_ name: String, line: Int? = nil) throws(ContactCardError) {
+    public static func validatePeerName(_ name: String) throws(ContactCardError) {
+        try validatePeerName(name, line: nil)
+    }
+
+    static func validatePeerName(_ name: String, line: Int?) throws(ContactCardError) {
         let field = peerNameProperty
         guard !name.isEmpty, name.utf8.count <= maximumPeerNameLength else {
             throw .invalidValue(field, line: line, "must have 1 to \(maximumPeerNameLength) characters, not \(name.count)")
@@ -124,7 +136,11 @@ extension ContactCard {
 
     /// Checks that the bytes are one DER SEQUENCE of exactly their length, as a certificate is,
     /// and within the size limit. It does not parse the certificate.
-    public static func validateCertificate(_ der: [UInt8], line: Int? = nil) throws(ContactCardError) {
+    public static func validateCertificate(_ der: [UInt8]) throws(ContactCardError) {
+        try validateCertificate(der, line: nil)
+    }
+
+    static func validateCertificate(_ der: [UInt8], line: Int?) throws(ContactCardError) {
         let field = "KEY"
         guard !der.isEmpty else {
             throw .invalidValue(field, line: line, "is empty; the card must carry the peer's certificate")
