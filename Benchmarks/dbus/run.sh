@@ -15,10 +15,11 @@ RESULTS=${RESULTS:-$(dirname "$HERE")/results/dbus.json}
 
 # ---- Knobs -----------------------------------------------------------------
 PEERCOLLABD=${1:-${PEERCOLLABD:-}}
-ROUNDS=${ROUNDS:-5}                  # interleaved client rounds per service
-COUNT=${COUNT:-20000}                # timed calls per kind per round (upper bound)
-WARMUP=${WARMUP:-1000}               # untimed calls per kind before timing
-MAX_SECONDS=${MAX_SECONDS:-10}       # time bound per kind per round
+ROUNDS=${ROUNDS:-3}                  # client runs, each interleaving both services
+COUNT=${COUNT:-20000}                # timed calls per kind per service per round (upper bound)
+WARMUP=${WARMUP:-1000}               # untimed calls per kind per service before timing
+BATCH=${BATCH:-100}                  # calls to one service before switching to the other
+MAX_SECONDS=${MAX_SECONDS:-30}       # time bound per kind per round
 STARTS=${STARTS:-10}                 # starts timed to READY=1 per service
 SETTLE_SECONDS=${SETTLE_SECONDS:-2}  # idle time after READY before reading RSS
 IDLE_SECONDS=${IDLE_SECONDS:-30}     # window in which wake-ups are counted
@@ -48,10 +49,11 @@ BASELINE_NAME=${BASELINE_NAME:-org.peercollab.Baseline1}
 say() { printf '[dbus-bench] %s\n' "$*" >&2; }
 die() { printf '[dbus-bench] error: %s\n' "$*" >&2; exit 1; }
 
-for v in ROUNDS COUNT WARMUP MAX_SECONDS STARTS WAIT_SECONDS IDLE_SECONDS SETTLE_SECONDS BENCH_WATCHDOG_USEC; do
+for v in ROUNDS COUNT WARMUP BATCH MAX_SECONDS STARTS WAIT_SECONDS IDLE_SECONDS SETTLE_SECONDS BENCH_WATCHDOG_USEC; do
     [[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a whole number, got '${!v}'"
 done
-(( ROUNDS >= 1 && STARTS >= 1 && IDLE_SECONDS >= 1 )) || die "ROUNDS, STARTS and IDLE_SECONDS must be at least 1"
+(( ROUNDS >= 1 && COUNT >= 1 && BATCH >= 1 && MAX_SECONDS >= 1 && STARTS >= 1 && IDLE_SECONDS >= 1 )) \
+    || die "ROUNDS, COUNT, BATCH, MAX_SECONDS, STARTS and IDLE_SECONDS must be at least 1"
 for tool in cc pkg-config dbus-daemon dbus-send python3; do
     command -v "$tool" >/dev/null || die "$tool is not installed"
 done
@@ -198,24 +200,28 @@ stop_services() {
     PIDS=()
 }
 
-# ---- Round trips: both services up, client runs interleaved -----------------
+# ---- Round trips: both services up, one client alternating between them ----
 start_service "$BASELINE_LABEL"
 start_service "$SUBJECT_LABEL"
 ROUNDTRIPS=$RUN/roundtrips.jsonl
 : >"$ROUNDTRIPS"
+# client_target_args LABEL: the client's --dest/--target/--method words for LABEL.
+client_target_args() {
+    TARGET_ARGS+=(--dest "$(target_name "$1")" --target "$1")
+    local method
+    method=$(target_method "$1")
+    [[ -z $method ]] || TARGET_ARGS+=(--method "$method")
+}
 for (( round = 1; round <= ROUNDS; round++ )); do
-    # Alternate who goes first so drift in machine load falls on both.
+    # The client alternates every BATCH calls; who goes first also flips per round.
     if (( round % 2 )); then order=("$BASELINE_LABEL" "$SUBJECT_LABEL"); else order=("$SUBJECT_LABEL" "$BASELINE_LABEL"); fi
-    for label in "${order[@]}"; do
-        method=$(target_method "$label")
-        method_arg=()
-        [[ -n $method ]] && method_arg=(--method "$method")
-        say "round $round/$ROUNDS: $label"
-        "$BUILD/roundtrip-client" --bus "$BUS" --dest "$(target_name "$label")" --path "$OBJECT_PATH" \
-            --interface "$INTERFACE" "${method_arg[@]}" --count "$COUNT" --warmup "$WARMUP" \
-            --seconds "$MAX_SECONDS" --timeout-ms $(( WAIT_SECONDS * 1000 )) --target "$label" \
-            >>"$ROUNDTRIPS" || die "the load client failed against $label (logs: $BUILD/logs)"
-    done
+    TARGET_ARGS=()
+    for label in "${order[@]}"; do client_target_args "$label"; done
+    say "round $round/$ROUNDS: ${order[0]} and ${order[1]}, $COUNT calls each per kind, in batches of $BATCH"
+    "$BUILD/roundtrip-client" --bus "$BUS" --path "$OBJECT_PATH" --interface "$INTERFACE" \
+        --count "$COUNT" --warmup "$WARMUP" --batch "$BATCH" --seconds "$MAX_SECONDS" \
+        --timeout-ms $(( WAIT_SECONDS * 1000 )) "${TARGET_ARGS[@]}" >>"$ROUNDTRIPS" \
+        || die "the load client failed (logs: $BUILD/logs)"
 done
 stop_services
 
@@ -246,7 +252,7 @@ python3 "$HERE/report.py" --roundtrips "$ROUNDTRIPS" --baseline "$BASELINE_LABEL
     --meta "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)" --meta "host=$(uname -srm)" \
     --meta "cpus=$(nproc)" --meta "loadavg_at_end=$(cut -d' ' -f1-3 /proc/loadavg)" \
     --meta "subject_command=${PEERCOLLABD:-baseline-service as $SUBJECT_NAME}" \
-    --meta "rounds=$ROUNDS" --meta "count=$COUNT" --meta "warmup=$WARMUP" \
+    --meta "rounds=$ROUNDS" --meta "count=$COUNT" --meta "warmup=$WARMUP" --meta "batch=$BATCH" \
     --meta "max_seconds=$MAX_SECONDS" --meta "starts=$STARTS" --meta "idle_seconds=$IDLE_SECONDS" \
     --meta "watchdog_usec=$BENCH_WATCHDOG_USEC" --meta "isolate_net=$ISOLATE_NET" \
     --meta "dbus_daemon=$(dbus-daemon --version | head -n 1)"
