@@ -50,7 +50,10 @@ let package = Package(
 
         .target(
             name: "Collaboration",
-            dependencies: [.product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "PeerSecurity", "PeerProtocol",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
 
         // MARK: - Programs
@@ -58,7 +61,9 @@ let package = Package(
         .executableTarget(
             name: "peercollabd",
             dependencies: [
-                "DBus", "Systemd", "Collaboration",
+                "DBus", "Systemd", "Collaboration", "PeerSecurity", "PeerProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,19 +1,33 @@
 import Logging
+import PeerProtocol
+import PeerSecurity
 
-/// The single source of truth of the daemon: the local user's identity and settings (and,
-/// as they arrive, contacts, peers, presence and invitations). D-Bus and network code call
-/// in and translate its events; they decide nothing themselves.
+/// The single source of truth of the daemon: the local user's identity and settings, the
+/// peers reachable now (and, as they arrive, contacts, presence and invitations). D-Bus and
+/// network code call in and translate its events; they decide nothing themselves.
 public actor Collaboration {
-    private let store: SettingsStore
-    private var settings: Settings
-    private let accountName: String
-    private var subscribers: [Int: AsyncStream<CollaborationEvent>.Continuation] = [:]
-    private var nextSubscriber = 0
-    private let logger: Logger
+    let store: SettingsStore
+    var settings: Settings
+    let accountName: String
+    let logger: Logger
+    /// Who I am; the key never leaves PeerSecurity.
+    public nonisolated let identity: PeerIdentity
+    /// Where peers reach me, as the network layer found it.
+    public internal(set) var endpoints: [ContactEndpoint] = []
+    var subscribers: [Int: AsyncStream<CollaborationEvent>.Continuation] = [:]
+    var nextSubscriber = 0
+    /// Peers by id (their peer name), and which link carries each.
+    var peers: [String: RemotePeer] = [:]
+    var links: [Int: any PeerLink] = [:]
+    var peerOfLink: [Int: String] = [:]
+    var linkOfPeer: [String: Int] = [:]
+    /// Dials a peer; set by the network layer once it runs.
+    var dialer: (@Sendable (ContactEndpoint, PeerName) async throws -> Void)?
 
     /// Loads the settings; throws if they exist but cannot be read.
-    public init(store: SettingsStore, accountName: String, logger: Logger) throws {
+    public init(store: SettingsStore, identity: PeerIdentity, accountName: String, logger: Logger) throws {
         self.store = store
+        self.identity = identity
         self.accountName = accountName
         self.logger = logger
         self.settings = try store.load()
@@ -37,7 +51,7 @@ public actor Collaboration {
         subscribers[id] = nil
     }
 
-    private func publish(_ event: CollaborationEvent) {
+    func publish(_ event: CollaborationEvent) {
         for subscriber in subscribers.values { subscriber.yield(event) }
     }
 
@@ -52,7 +66,10 @@ public actor Collaboration {
     /// The name others see: the one set, else the account's full name.
     public var displayName: String { settings.displayName ?? accountName }
 
-    /// Changes the display name; returns after it is on disk.
+    /// My email address, or "" when none is set.
+    public var email: String { settings.email ?? "" }
+
+    /// Changes the display name; returns after it is on disk and tells connected peers.
     public func setDisplayName(_ name: String) throws {
         let name = try DisplayName.validated(name)
         guard name != displayName else { return }
@@ -62,12 +79,51 @@ public actor Collaboration {
         settings = changed
         logger.info("Display name changed", metadata: ["display_name": "\(name)"])
         publish(.managerChanged([.displayName]))
+        broadcastProfile()
+    }
+
+    /// Changes the email address of my card ("" removes it); returns after it is on disk.
+    public func setEmail(_ address: String) throws {
+        if !address.isEmpty {
+            do {
+                try ContactCard.validateEmail(address)
+            } catch {
+                throw CollaborationError.invalidArgument(error.message)
+            }
+        }
+        guard address != email else { return }
+        var changed = settings
+        changed.email = address.isEmpty ? nil : address
+        try store.save(changed)
+        settings = changed
+        publish(.managerChanged([.email]))
+    }
+
+    /// My contact card: display name, email, certificate, peer name and endpoints.
+    public func contactCard() -> String {
+        ContactCard(
+            displayName: displayName, email: settings.email, peerName: identity.peerName.description,
+            certificateDER: identity.certificateDER, endpoints: Array(endpoints.prefix(ContactCard.maximumEndpoints))
+        ).encode()
+    }
+
+    /// Records where peers reach me (the network layer calls this when it listens or
+    /// addresses change).
+    public func setEndpoints(_ newEndpoints: [ContactEndpoint]) {
+        guard newEndpoints != endpoints else { return }
+        endpoints = newEndpoints
+        publish(.managerChanged([.endpoints]))
     }
 
     /// Re-reads the settings from disk (on reload) and announces what differs.
     public func reload() throws {
-        let before = displayName
+        let before = settings
+        let beforeName = displayName
         settings = try store.load()
-        if displayName != before { publish(.managerChanged([.displayName])) }
+        var changed: Set<ManagerProperty> = []
+        if displayName != beforeName { changed.insert(.displayName) }
+        if settings.email != before.email { changed.insert(.email) }
+        if !changed.isEmpty { publish(.managerChanged(changed)) }
+        if changed.contains(.displayName) { broadcastProfile() }
     }
 }

@@ -2,9 +2,16 @@
 public enum CollaborationEvent: Sendable, Equatable {
     /// Properties of the Manager (the local user) changed.
     case managerChanged(Set<ManagerProperty>)
+    /// A peer proved its key and can be shown (its id is the object path element).
+    case peerAdded(String)
+    case peerChanged(String, Set<PeerProperty>)
+    /// The peer left: goodbye, lost channel, or sign-out.
+    case peerRemoved(String)
 }
 
 /// The Manager's properties that can change while the daemon runs.
 public enum ManagerProperty: String, Sendable, Hashable, CaseIterable {
     case displayName = "DisplayName"
+    case email = "Email"
+    case endpoints = "Endpoints"
 }

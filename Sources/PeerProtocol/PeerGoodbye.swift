@@ -20,6 +20,8 @@ public struct GoodbyeReason: RawRepresentable, Hashable, Sendable, CustomStringC
     public static let timeout = Self(rawValue: 4)
     /// The other side may not talk to this peer.
     public static let notAllowed = Self(rawValue: 5)
+    /// Both peers dialled each other at once; this one of the two connections gives way.
+    public static let duplicateConnection = Self(rawValue: 6)
 
     public var description: String {
         switch self {
@@ -29,6 +31,7 @@ public struct GoodbyeReason: RawRepresentable, Hashable, Sendable, CustomStringC
         case .versionMismatch: "versionMismatch"
         case .timeout: "timeout"
         case .notAllowed: "notAllowed"
+        case .duplicateConnection: "duplicateConnection"
         default: "reason \(rawValue)"
         }
     }

@@ -11,6 +11,7 @@ struct DaemonClient {
     static let service = "org.peercollab.PeerCollab1"
     static let root: DBusObjectPath = "/org/peercollab/PeerCollab1"
     static let manager = "org.peercollab.PeerCollab1.Manager"
+    static let peer = "org.peercollab.PeerCollab1.Peer"
     static let properties = "org.freedesktop.DBus.Properties"
 
     let connection: DBusConnection

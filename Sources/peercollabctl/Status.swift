@@ -12,8 +12,6 @@ struct Status: AsyncParsableCommand {
         ("Version", "Daemon version"),
         ("DisplayName", "Display name"),
         ("PeerName", "Peer name"),
-        ("Fingerprint", "Fingerprint"),
-        ("Email", "Email"),
         ("SignedIn", "Signed in"),
         ("PresenceStatus", "Presence"),
         ("PresenceMessage", "Message"),
@@ -28,34 +26,6 @@ struct Status: AsyncParsableCommand {
             print(JSONText.object(properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }))
             return
         }
-        let width = Self.shown.map(\.label.count).max()! + 1
-        for (name, label) in Self.shown {
-            guard let value = properties[name] else { continue }
-            let padded = (label + ":").padding(toLength: width + 1, withPad: " ", startingAt: 0)
-            print(padded + Self.text(name, value))
-        }
-    }
-
-    static func text(_ name: String, _ value: DBusValue) -> String {
-        switch value {
-        case .string(let text): return text.isEmpty ? "(none)" : text
-        case .array(_, let items) where items.isEmpty: return name == "SignedIn" ? "no" : "(none)"
-        case .array(_, let items):
-            return items.map { item -> String in
-                if let fields = item.structureFields, fields.count == 2, let host = fields[0].stringValue,
-                    let port = fields[1].uint16Value
-                {
-                    return host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
-                }
-                return item.stringValue ?? JSONText.encode(item)
-            }.joined(separator: ", ")
-        default: return JSONText.encode(value)
-        }
-    }
-}
-
-extension String {
-    fileprivate func padding(toLength length: Int, withPad pad: String, startingAt: Int) -> String {
-        count >= length ? self : self + String(repeating: pad, count: length - count)
+        TextTable.printProperties(properties, Self.shown)
     }
 }

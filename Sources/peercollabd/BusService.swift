@@ -82,6 +82,14 @@ struct BusService: Service {
             case .managerChanged(let properties):
                 try await connection.objects.emitPropertiesChanged(
                     path: BusNames.root, interface: BusNames.manager, properties: properties.map(\.rawValue).sorted())
+            case .peerAdded(let id):
+                try await connection.objects.export(
+                    [PeerObject(id: id, collaboration: collaboration).interface], at: BusNames.peerPath(id))
+            case .peerChanged(let id, let properties):
+                try await connection.objects.emitPropertiesChanged(
+                    path: BusNames.peerPath(id), interface: BusNames.peer, properties: properties.map(\.rawValue).sorted())
+            case .peerRemoved(let id):
+                try connection.objects.unexport(BusNames.peerPath(id))
             }
         } catch {
             logger.warning("Failed to emit a signal: \(error), ignoring")

@@ -12,6 +12,10 @@ struct DaemonConfiguration: Sendable {
     var configDirectory: URL
     /// Keys, certificate, contacts: `$XDG_DATA_HOME/peercollab`.
     var dataDirectory: URL
+    /// The TCP port for peers; nil for the default.
+    var port: Int?
+    /// Listen on this address only; nil for all.
+    var listenAddress: String?
 
     /// The XDG base directory `variable`, else `~/fallback`, with `peercollab` appended.
     static func xdgDirectory(_ variable: String, fallback: String) -> URL {

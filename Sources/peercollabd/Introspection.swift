@@ -2,18 +2,25 @@ import Collaboration
 import DBus
 import FoundationEssentials
 import Logging
+import PeerSecurity
 
 /// The introspection data of the daemon's own interfaces, made from the same declarations
 /// that serve them; `dbus/*.xml` is this output, and a test compares it with the live daemon.
 enum Introspection {
     /// One document per interface, keyed by interface name.
     static func documents() throws -> [String: String] {
-        // Declarations need a Collaboration to close over; one that reads a folder that does
-        // not exist has the defaults and never touches the disk.
-        let nowhere = FileManager.default.temporaryDirectory.appending(path: "peercollab-introspection-\(UInt64.random(in: 0...UInt64.max))")
+        // Declarations close over a Collaboration; this one lives in a scratch folder that is
+        // removed again, so printing touches none of the user's files.
+        let scratch = FileManager.default.temporaryDirectory.appending(path: "peercollab-introspection-\(UInt64.random(in: 0...UInt64.max))")
+        defer { try? FileManager.default.removeItem(at: scratch) }
         let collaboration = try Collaboration(
-            store: SettingsStore(directory: nowhere), accountName: "nobody", logger: Logger(label: "introspection"))
-        let interfaces = [ManagerObject(collaboration: collaboration).interface]
+            store: SettingsStore(directory: scratch.appending(path: "config")),
+            identity: PeerIdentity.loadOrCreate(directory: scratch.appending(path: "data").path),
+            accountName: "nobody", logger: Logger(label: "introspection"))
+        let interfaces = [
+            ManagerObject(collaboration: collaboration).interface,
+            PeerObject(id: "example", collaboration: collaboration).interface,
+        ]
         return Dictionary(uniqueKeysWithValues: interfaces.map { ($0.name, DBusIntrospection.document(for: [$0])) })
     }
 }

@@ -9,9 +9,26 @@ struct ManagerObject: Sendable {
         let collaboration = self.collaboration
         return DBusInterface(
             name: BusNames.manager,
+            methods: [
+                DBusMethod("GetContactCard", out: [DBusArgument("card", .string)]) { _ in
+                    [.string(await collaboration.contactCard())]
+                },
+                DBusMethod("Connect", in: [DBusArgument("link", .string)], out: [DBusArgument("peer", .objectPath)]) { call in
+                    let id = try await ErrorTable.translating {
+                        try await collaboration.connect(link: call.arguments[0].stringValue ?? "")
+                    }
+                    return [.objectPath(BusNames.peerPath(id))]
+                },
+            ],
             properties: [
                 DBusProperty("Version", .string, changeSignal: .constant) {
                     .string(ProductVersion.current)
+                },
+                DBusProperty("PeerName", .string, changeSignal: .constant) {
+                    .string(collaboration.identity.peerName.description)
+                },
+                DBusProperty("Fingerprint", .string, changeSignal: .constant) {
+                    .string(collaboration.identity.fingerprint.description)
                 },
                 DBusProperty(
                     "DisplayName", .string,
@@ -21,6 +38,17 @@ struct ManagerObject: Sendable {
                             try await collaboration.setDisplayName(value.stringValue ?? "")
                         }
                     }),
+                DBusProperty(
+                    "Email", .string,
+                    get: { .string(await collaboration.email) },
+                    set: { value, _ in
+                        try await ErrorTable.translating {
+                            try await collaboration.setEmail(value.stringValue ?? "")
+                        }
+                    }),
+                DBusProperty("Endpoints", .array(of: .structure([.string, .uint16]))) {
+                    BusValues.endpoints(await collaboration.endpoints)
+                },
             ]
         )
     }

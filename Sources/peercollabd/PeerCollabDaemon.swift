@@ -3,6 +3,7 @@ import Collaboration
 import DBus
 import FoundationEssentials
 import Logging
+import PeerSecurity
 import ServiceLifecycle
 import Systemd
 
@@ -23,6 +24,12 @@ struct PeerCollabDaemon: AsyncParsableCommand {
         version: ProductVersion.current
     )
 
+    func validate() throws {
+        if let port, !(0...65535).contains(port) {
+            throw ValidationError("--port must be between 0 and 65535.")
+        }
+    }
+
     @Option(name: .customLong("bus"), help: ArgumentHelp("Connect to the bus at this address instead of the session bus.", valueName: "address"))
     var busAddress: String?
 
@@ -31,6 +38,12 @@ struct PeerCollabDaemon: AsyncParsableCommand {
 
     @Option(name: .customLong("data-dir"), help: ArgumentHelp("Keep keys and contacts in this folder.", valueName: "path"))
     var dataDirectory: String?
+
+    @Option(name: .customLong("port"), help: ArgumentHelp("Listen for peers on this TCP port (0: any free port). Default: \(PeerNetworkService.defaultPort), or a free port if that is taken.", valueName: "port"))
+    var port: Int?
+
+    @Option(name: .customLong("listen"), help: ArgumentHelp("Listen for peers on this address only (default: every address, IPv4 and IPv6).", valueName: "address"))
+    var listenAddress: String?
 
     @Option(name: .customLong("print-introspection"), help: ArgumentHelp("Print the introspection XML of this interface (as kept in dbus/) and exit.", valueName: "interface"))
     var printIntrospection: String?
@@ -51,7 +64,8 @@ struct PeerCollabDaemon: AsyncParsableCommand {
             configDirectory: configDirectory.map { URL(filePath: $0) }
                 ?? DaemonConfiguration.xdgDirectory("XDG_CONFIG_HOME", fallback: ".config"),
             dataDirectory: dataDirectory.map { URL(filePath: $0) }
-                ?? DaemonConfiguration.xdgDirectory("XDG_DATA_HOME", fallback: ".local/share"))
+                ?? DaemonConfiguration.xdgDirectory("XDG_DATA_HOME", fallback: ".local/share"),
+            port: port, listenAddress: listenAddress)
         do {
             try await Self.serve(configuration, logger: logger)
         } catch {
@@ -62,16 +76,32 @@ struct PeerCollabDaemon: AsyncParsableCommand {
     }
 
     private static func serve(_ configuration: DaemonConfiguration, logger: Logger) async throws {
+        let identity: PeerIdentity
+        do {
+            identity = try PeerIdentity.loadOrCreate(directory: configuration.dataDirectory.path)
+        } catch {
+            throw DaemonError("Failed to load my identity from \(configuration.dataDirectory.path): \(error)")
+        }
+        logger.info("Identity loaded", metadata: ["peer_name": "\(identity.peerName)", "fingerprint": "\(identity.fingerprint)"])
         let collaboration = try Collaboration(
             store: SettingsStore(directory: configuration.configDirectory),
+            identity: identity,
             accountName: AccountName.current(),
             logger: logger)
+        let network = try PeerNetworkService(
+            collaboration: collaboration, identity: identity, listenAddress: configuration.listenAddress,
+            port: configuration.port, logger: logger)
+        try await network.start()
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(
                 service: BusService(configuration: configuration, collaboration: collaboration, logger: logger),
                 successTerminationBehavior: .gracefullyShutdownGroup,
                 failureTerminationBehavior: .gracefullyShutdownGroup),
             .init(service: ReloadService(collaboration: collaboration, logger: logger)),
+            .init(
+                service: network,
+                successTerminationBehavior: .gracefullyShutdownGroup,
+                failureTerminationBehavior: .gracefullyShutdownGroup),
         ]
         if let watchdog = Watchdog(logger: logger) {
             services.append(.init(service: WatchdogService(watchdog: watchdog)))

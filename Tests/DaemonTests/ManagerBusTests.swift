@@ -151,31 +151,14 @@ import Testing
         #expect(original == "{ not json")
     }
 
-    @Test func theInterfaceFilesInDbusMatchTheLiveDaemon() async throws {
+    @Test func theManagerInterfaceFileMatchesTheLiveDaemon() async throws {
         let daemon = try DaemonProcess(bus: bus)
         try await daemon.waitUntilServing(client)
-        let reply = try await client.call(
-            destination: DaemonProcess.service, path: DaemonProcess.root,
-            interface: "org.freedesktop.DBus.Introspectable", member: "Introspect")
-        let live = try #require(reply.first?.stringValue)
-        let folder = ProcessRunner.repositoryRoot.appendingPathComponent("dbus")
-        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".xml") }
-        #expect(!files.isEmpty)
-        for file in files {
-            let name = String(file.dropLast(4))
-            let document = try String(contentsOf: folder.appendingPathComponent(file), encoding: .utf8)
-            let kept = try #require(Self.interfaceElement(named: name, in: document), "\(file) has no interface \(name)")
-            let served = try #require(Self.interfaceElement(named: name, in: live), "the daemon does not serve \(name)")
-            #expect(kept == served, "dbus/\(file) differs from the running daemon; regenerate it with peercollabd --print-introspection \(name)")
-        }
+        try await InterfaceFiles.expectMatch(DaemonProcess.manager, at: DaemonProcess.root, on: client)
     }
 
-    /// The `<interface name="NAME">…</interface>` element, whitespace between tags removed.
-    static func interfaceElement(named name: String, in document: String) -> String? {
-        guard let start = document.range(of: "<interface name=\"\(name)\">"),
-            let end = document.range(of: "</interface>", range: start.upperBound..<document.endIndex)
-        else { return nil }
-        return document[start.lowerBound..<end.upperBound]
-            .split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.joined()
+    @Test func everyInterfaceFileIsCheckedByATest() throws {
+        #expect(try InterfaceFiles.names() == InterfaceFiles.checkedByTests)
     }
+
 }

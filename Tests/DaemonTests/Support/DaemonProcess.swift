@@ -16,22 +16,25 @@ final class DaemonProcess: Sendable {
     var dataDirectory: URL { home.appendingPathComponent("data") }
 
     /// Starts the daemon; `waitUntilServing()` waits for its name.
-    init(bus: PrivateBus, home: URL? = nil, extraArguments: [String] = []) throws {
+    /// `prefix` runs it through another program first (such as `ip netns exec NS`).
+    init(bus: PrivateBus, home: URL? = nil, extraArguments: [String] = [], prefix: [String] = []) throws {
         self.bus = bus
         self.home = try home ?? FileManager.default.url(
             for: .itemReplacementDirectory, in: .userDomainMask,
             appropriateFor: URL(fileURLWithPath: NSTemporaryDirectory()), create: true)
         logURL = self.home.appendingPathComponent("daemon.log")
-        let arguments = [
+        let daemonArguments = [
             "--bus", bus.address, "--config-dir", self.home.appendingPathComponent("config").path,
             "--data-dir", self.home.appendingPathComponent("data").path,
-        ] + extraArguments
+        ] + (extraArguments.contains("--port") ? [] : ["--listen", "127.0.0.1", "--port", "0"]) + extraArguments
         var environment = ProcessInfo.processInfo.environment
         environment.removeValue(forKey: "NOTIFY_SOCKET")
         environment.removeValue(forKey: "WATCHDOG_USEC")
         environment["PEERCOLLAB_LOG_LEVEL"] = "debug"
         process = try Subprocess(
-            ProcessRunner.daemonPath, arguments, environment: environment, captureOutput: false,
+            prefix.first ?? ProcessRunner.daemonPath,
+            prefix.isEmpty ? daemonArguments : Array(prefix.dropFirst()) + [ProcessRunner.daemonPath] + daemonArguments,
+            environment: environment, captureOutput: false,
             outputFile: logURL.path)
     }
 

@@ -1,0 +1,161 @@
+import FoundationEssentials
+import PeerProtocol
+import PeerSecurity
+
+extension Collaboration {
+    /// What we greet every peer with.
+    public nonisolated static let hello = PeerHello(
+        versions: PeerProtocolLimits.supportedVersions, capabilities: [.presence],
+        softwareVersion: "peercollab/" + ProductVersion.current)
+
+    /// What peers see of me.
+    public func localProfile() -> PeerProfile {
+        PeerProfile(displayName: displayName, presence: PeerPresence(status: .online))
+    }
+
+    func broadcastProfile() {
+        let profile = localProfile()
+        for link in links.values { link.send(.profile(profile)) }
+    }
+
+    // MARK: Links from the network layer
+
+    /// A session was authenticated and greeted: the peer becomes visible, unless it is me or
+    /// a second connection to someone already connected. Returns whether the link was kept.
+    public func linkEstablished(_ link: any PeerLink, peer: PeerAuthenticated, scope: String) -> Bool {
+        let id = peer.peerName.description
+        guard peer.peerName != identity.peerName else {
+            logger.notice("Refused a connection to myself", metadata: ["peer": "\(id)"])
+            link.close(PeerGoodbye(reason: .notAllowed, message: "connected to itself"))
+            return false
+        }
+        if let existingID = linkOfPeer[id], let existing = links[existingID] {
+            // Both sides keep the link dialled by the peer whose name sorts lower.
+            let preferOutgoing = identity.peerName < peer.peerName
+            guard link.isOutgoing == preferOutgoing, existing.isOutgoing != preferOutgoing else {
+                logger.debug("Closing a duplicate connection", metadata: ["peer": "\(id)"])
+                link.close(PeerGoodbye(reason: .duplicateConnection))
+                return false
+            }
+            detach(existingID)
+            existing.close(PeerGoodbye(reason: .duplicateConnection))
+        }
+        links[link.id] = link
+        peerOfLink[link.id] = id
+        linkOfPeer[id] = link.id
+        let now = Self.microsecondsSinceEpoch()
+        let addresses = link.remoteEndpoint.map { [$0] } ?? []
+        if var known = peers[id] {
+            known.addresses = addresses
+            known.lastSeen = now
+            peers[id] = known
+            publish(.peerChanged(id, [.addresses, .lastSeen]))
+        } else {
+            peers[id] = RemotePeer(
+                peerName: peer.peerName, certificate: peer.certificate, verificationCode: peer.verificationCode,
+                scope: scope, addresses: addresses, profile: nil, lastSeen: now)
+            logger.info("Peer connected", metadata: ["peer": "\(id)", "verification_code": "\(peer.verificationCode)"])
+            publish(.peerAdded(id))
+        }
+        link.send(.profile(localProfile()))
+        return true
+    }
+
+    /// A message from a peer's session.
+    public func linkReceived(_ linkID: Int, _ message: PeerMessage) {
+        guard let id = peerOfLink[linkID], var peer = peers[id] else { return }
+        switch message {
+        case .profile(let profile):
+            var changed: Set<PeerProperty> = [.lastSeen]
+            let before = peer.profile
+            if before?.displayName != profile.displayName { changed.insert(.displayName) }
+            if before?.presence.status != profile.presence.status { changed.insert(.presenceStatus) }
+            if before?.presence.message != profile.presence.message { changed.insert(.presenceMessage) }
+            if before?.applicationIDs != profile.applicationIDs { changed.insert(.applications) }
+            if before?.objects != profile.objects { changed.insert(.objects) }
+            peer.profile = profile
+            peer.lastSeen = Self.microsecondsSinceEpoch()
+            peers[id] = peer
+            publish(.peerChanged(id, changed))
+        case .presenceUpdate(let presence):
+            guard var profile = peer.profile else { return }
+            var changed: Set<PeerProperty> = [.lastSeen]
+            if profile.presence.status != presence.status { changed.insert(.presenceStatus) }
+            if profile.presence.message != presence.message { changed.insert(.presenceMessage) }
+            profile.presence = presence
+            peer.profile = profile
+            peer.lastSeen = Self.microsecondsSinceEpoch()
+            peers[id] = peer
+            publish(.peerChanged(id, changed))
+        case .profileRequest:
+            links[linkID]?.send(.profile(localProfile()))
+        case .goodbye(let goodbye):
+            logger.info("Peer said goodbye", metadata: ["peer": "\(id)", "reason": "\(goodbye.reason)"])
+        default:
+            logger.debug("Ignoring a message this version does not act on", metadata: ["peer": "\(id)", "type": "\(message.type)"])
+        }
+    }
+
+    /// The link closed (goodbye, error, timeout): its peer leaves unless another link took over.
+    public func linkClosed(_ linkID: Int) {
+        guard let id = detach(linkID) else { return }
+        peers[id] = nil
+        logger.info("Peer left", metadata: ["peer": "\(id)"])
+        publish(.peerRemoved(id))
+    }
+
+    /// Forgets a link; returns its peer's id when it was that peer's current link.
+    @discardableResult
+    private func detach(_ linkID: Int) -> String? {
+        links[linkID] = nil
+        guard let id = peerOfLink.removeValue(forKey: linkID), linkOfPeer[id] == linkID else { return nil }
+        linkOfPeer[id] = nil
+        return id
+    }
+
+    // MARK: Queries and requests from the bus
+
+    public func peer(_ id: String) -> RemotePeer? { peers[id] }
+
+    public var allPeers: [RemotePeer] { peers.values.sorted { $0.id < $1.id } }
+
+    /// Installs how to dial peers (the network layer does, once it runs).
+    public func setDialer(_ dial: @escaping @Sendable (ContactEndpoint, PeerName) async throws -> Void) {
+        dialer = dial
+    }
+
+    /// Reaches the peer a contact link names, proves its key, and returns its id.
+    public func connect(link text: String) async throws -> String {
+        let link = try ContactLink(parsing: text)
+        let id = link.peerName.description
+        guard link.peerName != identity.peerName else {
+            throw CollaborationError.invalidArgument("That contact link is your own.")
+        }
+        if peers[id] != nil { return id }
+        guard let dialer else {
+            throw CollaborationError(.peerUnreachable, "The daemon is not connected to the network yet.")
+        }
+        try await dialer(link.endpoint, link.peerName)
+        guard peers[id] != nil else {
+            throw CollaborationError(.peerUnreachable, "\(link.endpoint) proved the key of \(id), but the session closed at once.")
+        }
+        return id
+    }
+
+    /// Asks the peer for its profile again.
+    public func refreshPeer(_ id: String) throws {
+        guard let linkID = linkOfPeer[id], let link = links[linkID] else {
+            throw CollaborationError.notFound("No peer \(id) is connected.")
+        }
+        link.send(.profileRequest)
+    }
+
+    /// Says goodbye to every peer (at shutdown).
+    public func disconnectAll(_ reason: GoodbyeReason) {
+        for link in links.values { link.close(PeerGoodbye(reason: reason)) }
+    }
+
+    static func microsecondsSinceEpoch() -> UInt64 {
+        UInt64(max(0, Date().timeIntervalSince1970 * 1_000_000))
+    }
+}

@@ -1,0 +1,74 @@
+import ArgumentParser
+import DBus
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `peercollabctl card`: my contact card, to send to someone out of band.
+struct Card: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print your contact card (vCard 4.0 with your certificate), or a contact link.",
+        discussion: """
+            Send the card to someone by mail or chat; once they import it, you are a verified \
+            contact for them. --link prints peercollab:PEERNAME@HOST:PORT instead, for when \
+            multicast cannot find you: it names your key, so an address is all else it needs.
+            """)
+
+    @OptionGroup var options: GlobalOptions
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write the card to this file instead of standard output.", valueName: "file"))
+    var output: String?
+
+    @Flag(help: "Print contact links (one per endpoint) instead of the card.")
+    var link = false
+
+    func run() async throws {
+        let client = try DaemonClient(options: options)
+        let text: String
+        if link {
+            let properties = try await client.properties(of: DaemonClient.manager)
+            let name = properties["PeerName"]?.stringValue ?? ""
+            let endpoints = (properties["Endpoints"]?.arrayElements ?? []).compactMap { item -> String? in
+                guard let fields = item.structureFields, fields.count == 2, let host = fields[0].stringValue,
+                    let port = fields[1].uint16Value
+                else { return nil }
+                return "peercollab:\(name)@\(TextTable.endpoint(host, port))"
+            }
+            guard !endpoints.isEmpty else {
+                DaemonClient.fail("The daemon has no endpoint where peers can reach it (no network address).")
+                throw ExitStatus.refused
+            }
+            text = options.json
+                ? "[" + endpoints.map(JSONText.quote).joined(separator: ",") + "]\n"
+                : endpoints.joined(separator: "\n") + "\n"
+        } else {
+            let card = try await client.call(path: DaemonClient.root, interface: DaemonClient.manager, member: "GetContactCard")
+            let vcard = card.first?.stringValue ?? ""
+            text = options.json ? JSONText.object([("card", .string(vcard))]) + "\n" : vcard
+        }
+        guard let output else {
+            print(text, terminator: "")
+            return
+        }
+        try Self.write(text, to: output)
+    }
+
+    /// Writes the file readable by others (a card is public), replacing it atomically.
+    static func write(_ text: String, to path: String) throws {
+        let temporary = path + ".tmp-\(getpid())"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            DaemonClient.fail("Cannot write \(path): \(String(cString: strerror(errno)))")
+            throw ExitCode.failure
+        }
+        let bytes = Array(text.utf8)
+        let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+        guard written == bytes.count, rename(temporary, path) == 0 else {
+            unlink(temporary)
+            DaemonClient.fail("Cannot write \(path): \(String(cString: strerror(errno)))")
+            throw ExitCode.failure
+        }
+    }
+}

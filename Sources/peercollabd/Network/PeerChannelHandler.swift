@@ -1,0 +1,87 @@
+import Collaboration
+import Logging
+import NIOCore
+import PeerProtocol
+import PeerSecurity
+
+/// The top of every peer pipeline: hands the authenticated, greeted session to the domain
+/// and its messages after it, in order, through one task per connection.
+final class PeerChannelHandler: ChannelInboundHandler {
+    typealias InboundIn = PeerMessage
+
+    private enum Item: Sendable {
+        case established(NIOPeerLink, PeerAuthenticated)
+        case message(PeerMessage)
+        case closed
+    }
+
+    private let linkID: Int
+    private let isOutgoing: Bool
+    private let scope: String
+    private let logger: Logger
+    private let inbox: AsyncStream<Item>.Continuation
+    private let registered: OneShot<Void>?
+    private var peer: PeerAuthenticated?
+    private var lastError: (any Error)?
+
+    /// `registered` is resolved once the domain took the link (or it closed before).
+    init(
+        linkID: Int, isOutgoing: Bool, scope: String, collaboration: Collaboration, logger: Logger,
+        registered: OneShot<Void>? = nil
+    ) {
+        self.linkID = linkID
+        self.isOutgoing = isOutgoing
+        self.scope = scope
+        self.logger = logger
+        self.registered = registered
+        let (stream, continuation) = AsyncStream<Item>.makeStream()
+        inbox = continuation
+        Task {
+            for await item in stream {
+                switch item {
+                case .established(let link, let peer):
+                    let kept = await collaboration.linkEstablished(link, peer: peer, scope: scope)
+                    registered?.resolve(kept ? .success(()) : .failure(CollaborationError(.peerUnreachable, "The connection to \(peer.peerName) was a duplicate or to myself.")))
+                case .message(let message):
+                    await collaboration.linkReceived(linkID, message)
+                case .closed:
+                    await collaboration.linkClosed(linkID)
+                    return
+                }
+            }
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let authenticated = event as? PeerAuthenticated {
+            peer = authenticated
+            logger.debug("Peer authenticated", metadata: ["peer": "\(authenticated.peerName)", "link": "\(linkID)"])
+        } else if case .established = event as? PeerSessionEvent, let peer {
+            let link = NIOPeerLink(
+                id: linkID, isOutgoing: isOutgoing, remoteEndpoint: ContactEndpoint(context.channel.remoteAddress),
+                channel: context.channel)
+            inbox.yield(.established(link, peer))
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        inbox.yield(.message(unwrapInboundIn(data)))
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        lastError = error
+        let address = context.channel.remoteAddress.map { "\($0)" } ?? "unknown"
+        logger.notice(
+            "Dropped a peer connection: \(error)",
+            metadata: ["address": "\(address)", "peer": "\(peer.map { "\($0.peerName)" } ?? "unauthenticated")"])
+        context.close(promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        registered?.resolve(.failure(lastError ?? CollaborationError(.peerUnreachable, "The peer closed the connection.")))
+        inbox.yield(.closed)
+        inbox.finish()
+        context.fireChannelInactive()
+    }
+}

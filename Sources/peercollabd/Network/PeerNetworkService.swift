@@ -1,0 +1,135 @@
+import Collaboration
+import Logging
+import NIOCore
+import NIOPosix
+import PeerProtocol
+import PeerSecurity
+import ServiceLifecycle
+import Synchronization
+
+/// Listens for peers on TCP (IPv4 and IPv6), dials them for the domain, and runs every
+/// connection through TLS 1.3 → frames → session → ``PeerChannelHandler``. One event-loop
+/// thread: peer traffic is small, and an idle loop sleeps without timers.
+final class PeerNetworkService: Service, Sendable {
+    /// Not in /etc/services; chosen to stay clear of well-known ports.
+    static let defaultPort = 46773
+    /// Connections that have not finished TLS and hello yet; more are dropped at once.
+    static let maximumPendingConnections = 64
+
+    private let collaboration: Collaboration
+    private let secureChannel: SecureChannel
+    private let listenAddress: String?
+    private let port: Int?
+    private let logger: Logger
+    private let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    private let nextLinkID = Atomic<Int>(0)
+    private let pending = Atomic<Int>(0)
+    private let listener = Mutex<(any Channel)?>(nil)
+
+    /// `port` nil: the default, or any free port if that is taken; an explicit port must be free.
+    init(collaboration: Collaboration, identity: PeerIdentity, listenAddress: String?, port: Int?, logger: Logger) throws {
+        self.collaboration = collaboration
+        self.secureChannel = try SecureChannel(identity: identity)
+        self.listenAddress = listenAddress
+        self.port = port
+        self.logger = logger
+    }
+
+    /// Binds the listener and gives the domain its endpoints and a dialer; done before the
+    /// bus name is taken, so that the first caller finds the network ready.
+    func start() async throws {
+        let channel = try await bind()
+        listener.withLock { $0 = channel }
+        logger.info("Listening for peers", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
+        await collaboration.setEndpoints(endpoints(port: channel.localAddress?.port ?? 0))
+        await collaboration.setDialer { [self] endpoint, peerName in
+            try await self.dial(endpoint, expecting: peerName)
+        }
+    }
+
+    func run() async throws {
+        guard let listener = listener.withLock({ $0 }) else { try await start(); return try await run() }
+        await withGracefulShutdownHandler {
+            try? await listener.closeFuture.get()
+        } onGracefulShutdown: {
+            listener.close(promise: nil)
+        }
+        await collaboration.disconnectAll(.shuttingDown)
+        try? await group.shutdownGracefully()
+    }
+
+    private func endpoints(port: Int) -> [ContactEndpoint] {
+        guard let port = UInt16(exactly: port) else { return [] }
+        if let listenAddress, listenAddress != "::", listenAddress != "0.0.0.0" {
+            return [ContactEndpoint(host: listenAddress, port: port)]
+        }
+        return LocalAddresses.current().map { ContactEndpoint(host: $0, port: port) }
+    }
+
+    private func bind() async throws -> any Channel {
+        let bootstrap = secureChannel.serverBootstrap(group: group) { [self] channel in
+            self.acceptedChannel(channel)
+        }
+        let hosts = listenAddress.map { [$0] } ?? ["::", "0.0.0.0"]
+        var lastError: (any Error)?
+        for host in hosts {
+            do {
+                return try await bootstrap.bind(host: host, port: port ?? Self.defaultPort).get()
+            } catch {
+                lastError = error
+                if port == nil, let channel = try? await bootstrap.bind(host: host, port: 0).get() {
+                    logger.warning("Port \(Self.defaultPort) is taken; listening on a free port instead", metadata: ["port": "\(channel.localAddress?.port ?? 0)"])
+                    return channel
+                }
+            }
+        }
+        throw DaemonError("Failed to listen for peers on \(hosts.joined(separator: " or ")) port \(port ?? Self.defaultPort): \(lastError.map { "\($0)" } ?? "unknown error"). Choose another with --port.")
+    }
+
+    private func acceptedChannel(_ channel: any Channel) -> EventLoopFuture<Void> {
+        let count = pending.wrappingAdd(1, ordering: .relaxed).newValue
+        guard count <= Self.maximumPendingConnections else {
+            self.pending.wrappingSubtract(1, ordering: .relaxed)
+            logger.warning("Too many connections are still handshaking; dropping a new one", metadata: ["address": "\(channel.remoteAddress.map { "\($0)" } ?? "?")"])
+            return channel.close()
+        }
+        let registered = OneShot<Void>()
+        Task { [self] in
+            _ = try? await registered.value
+            self.pending.wrappingSubtract(1, ordering: .relaxed)
+        }
+        return addSessionHandlers(to: channel, isOutgoing: false, registered: registered)
+    }
+
+    private func addSessionHandlers(to channel: any Channel, isOutgoing: Bool, registered: OneShot<Void>) -> EventLoopFuture<Void> {
+        let linkID = nextLinkID.wrappingAdd(1, ordering: .relaxed).newValue
+        do {
+            let sync = channel.pipeline.syncOperations
+            try sync.addHandler(ByteToMessageHandler(PeerFrameDecoder()))
+            try sync.addHandler(PeerSessionHandler(hello: Collaboration.hello))
+            try sync.addHandler(PeerChannelHandler(
+                linkID: linkID, isOutgoing: isOutgoing, scope: "internet", collaboration: collaboration,
+                logger: logger, registered: registered))
+            return channel.eventLoop.makeSucceededVoidFuture()
+        } catch {
+            return channel.eventLoop.makeFailedFuture(error)
+        }
+    }
+
+    /// Dials, proves the key, greets, and returns once the domain holds the link.
+    func dial(_ endpoint: ContactEndpoint, expecting peerName: PeerName) async throws {
+        let registered = OneShot<Void>()
+        do {
+            _ = try await secureChannel.clientConnect(
+                group: group, host: endpoint.host, port: Int(endpoint.port), expecting: peerName
+            ) { [self] channel in
+                self.addSessionHandlers(to: channel, isOutgoing: true, registered: registered)
+            }
+            try await registered.value
+        } catch let error as CollaborationError {
+            throw error
+        } catch {
+            throw CollaborationError(.peerUnreachable, "Failed to reach \(peerName) at \(endpoint): \(error)")
+        }
+    }
+}
