@@ -131,3 +131,37 @@ struct PeerChannelTests {
         #expect(second.log.contains("chmod 600"), "\(second.log)")
     }
 }
+
+/// Peers that leave, and peercollabctl connect.
+@Suite(.enabled(if: NetworkLab.isAvailable, "needs root and iproute2 to make network namespaces"))
+struct PeerDepartureTests {
+    @Test func aPeerThatStopsIsWithdrawnOnTheOtherSide() async throws {
+        let lab = try NetworkLab(hosts: 2)
+        let a = try await LabDaemon(lab: lab, host: 0)
+        let b = try await LabDaemon(lab: lab, host: 1)
+        let removed = try await a.client.subscribe(to: DBusMatchRule(
+            path: DaemonProcess.root, interface: "org.freedesktop.DBus.ObjectManager", member: "InterfacesRemoved"))
+        let path = try await a.connect("peercollab:\(try await b.peerName)@\(lab.ipv4(1)):\(try await b.port)")
+        _ = try await b.waitForPeers("B shows A") { !$0.isEmpty }
+        b.daemon.signal(SIGTERM)
+        let signal = try await firstElement(of: removed, what: "InterfacesRemoved for B on A")
+        #expect(signal.arguments().first?.objectPathValue == path)
+        #expect(try await a.peers().isEmpty)
+        #expect(a.daemon.log.contains("said goodbye"))
+    }
+
+    @Test func peercollabctlConnectShowsTheVerificationCode() async throws {
+        let lab = try NetworkLab(hosts: 2)
+        let a = try await LabDaemon(lab: lab, host: 0)
+        let b = try await LabDaemon(lab: lab, host: 1)
+        let link = "peercollab:\(try await b.peerName)@\(lab.ipv4(1)):\(try await b.port)"
+        let output = try ProcessRunner.run(ProcessRunner.ctlPath, ["connect", link, "--bus", a.bus.address])
+        #expect(output.status == 0, "\(output.standardError)")
+        let peers = try await b.waitForPeers("B shows A") { !$0.isEmpty }
+        let code = try #require(peers.values.first?["VerificationCode"]?.stringValue)
+        #expect(output.standardOutput.contains("Verification code: \(code)"))
+        let refused = try ProcessRunner.run(ProcessRunner.ctlPath, ["connect", "peercollab:nonsense", "--bus", a.bus.address])
+        #expect(refused.status == 1)
+        #expect(refused.standardError.contains("peer name"))
+    }
+}
