@@ -46,6 +46,18 @@ let package = Package(
             dependencies: [.product(name: "NIOCore", package: "swift-nio")]
         ),
 
+        // MARK: - Finding peers
+
+        .target(
+            name: "Discovery",
+            dependencies: [
+                "DBus",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
         // MARK: - The domain
 
         .target(
@@ -94,6 +106,7 @@ let package = Package(
             name: "PeerProtocolTests",
             dependencies: ["PeerProtocol", .product(name: "NIOEmbedded", package: "swift-nio")]
         ),
+        .testTarget(name: "DiscoveryTests", dependencies: ["Discovery"]),
         .testTarget(name: "CollaborationTests", dependencies: ["Collaboration"]),
         .testTarget(name: "DaemonTests", dependencies: ["DBus", "peercollabd", "peercollabctl"]),
     ]
