@@ -22,8 +22,15 @@ extension Collaboration {
 
     /// A session was authenticated and greeted: the peer becomes visible, unless it is me or
     /// a second connection to someone already connected. Returns whether the link was kept.
-    public func linkEstablished(_ link: any PeerLink, peer: PeerAuthenticated, scope: String) -> Bool {
+    public func linkEstablished(_ link: any PeerLink, peer: PeerAuthenticated, scope: Scope?) -> Bool {
         let id = peer.peerName.description
+        // Whoever dials me while I am signed out learns nothing: not even my display name.
+        guard link.isOutgoing || !signedIn.isEmpty else {
+            logger.info("Refused a peer: not signed in", metadata: ["peer": "\(id)"])
+            link.close(PeerGoodbye(reason: .notAllowed, message: "not signed in"))
+            return false
+        }
+        let scope = scope ?? (isAnnouncedNearby(peer.peerName) ? .nearMe : .internet)
         guard peer.peerName != identity.peerName else {
             logger.notice("Refused a connection to myself", metadata: ["peer": "\(id)"])
             link.close(PeerGoodbye(reason: .notAllowed, message: "connected to itself"))
@@ -53,7 +60,7 @@ extension Collaboration {
         } else {
             peers[id] = RemotePeer(
                 peerName: peer.peerName, certificate: peer.certificate, verificationCode: peer.verificationCode,
-                scope: scope, addresses: addresses, profile: nil, lastSeen: now)
+                scope: scope.rawValue, addresses: addresses, profile: nil, lastSeen: now)
             logger.info("Peer connected", metadata: ["peer": "\(id)", "verification_code": "\(peer.verificationCode)"])
             publish(.peerAdded(id))
         }
@@ -120,7 +127,7 @@ extension Collaboration {
     public var allPeers: [RemotePeer] { peers.values.sorted { $0.id < $1.id } }
 
     /// Installs how to dial peers (the network layer does, once it runs).
-    public func setDialer(_ dial: @escaping @Sendable (ContactEndpoint, PeerName) async throws -> Void) {
+    public func setDialer(_ dial: @escaping @Sendable (ContactEndpoint, PeerName, Scope) async throws -> Void) {
         dialer = dial
     }
 
@@ -135,7 +142,7 @@ extension Collaboration {
         guard let dialer else {
             throw CollaborationError(.peerUnreachable, "The daemon is not connected to the network yet.")
         }
-        try await dialer(link.endpoint, link.peerName)
+        try await dialer(link.endpoint, link.peerName, .internet)
         guard peers[id] != nil else {
             throw CollaborationError(.peerUnreachable, "\(link.endpoint) proved the key of \(id), but the session closed at once.")
         }

@@ -1,4 +1,5 @@
 import Logging
+import Synchronization
 import PeerProtocol
 import PeerSecurity
 
@@ -21,8 +22,18 @@ public actor Collaboration {
     var links: [Int: any PeerLink] = [:]
     var peerOfLink: [Int: String] = [:]
     var linkOfPeer: [String: Int] = [:]
-    /// Dials a peer; set by the network layer once it runs.
-    var dialer: (@Sendable (ContactEndpoint, PeerName) async throws -> Void)?
+    /// Dials a peer in a scope; set by the network layer once it runs.
+    var dialer: (@Sendable (ContactEndpoint, PeerName, Scope) async throws -> Void)?
+    /// The scopes I am signed in to.
+    public internal(set) var signedIn: Set<Scope> = [] {
+        didSet { acceptingIncoming.store(!signedIn.isEmpty, ordering: .relaxed) }
+    }
+    /// Mirrors "signed in anywhere" for the network layer's accept path, which cannot wait.
+    let acceptingIncoming = Atomic<Bool>(false)
+    /// Announcements seen near me, by instance name, and dials under way.
+    var nearby: [String: NearbyService] = [:]
+    var dialing: Set<String> = []
+    var dialAttempts = TokenBucket(capacity: 10, perSecond: 10)
 
     /// Loads the settings; throws if they exist but cannot be read.
     public init(store: SettingsStore, identity: PeerIdentity, accountName: String, logger: Logger) throws {
@@ -32,6 +43,10 @@ public actor Collaboration {
         self.logger = logger
         self.settings = try store.load()
     }
+
+    /// Whether incoming peer connections are welcome (signed in to some scope); callable
+    /// from any thread.
+    public nonisolated var isAcceptingIncoming: Bool { acceptingIncoming.load(ordering: .relaxed) }
 
     // MARK: Events
 

@@ -2,6 +2,9 @@
 public enum CollaborationEvent: Sendable, Equatable {
     /// Properties of the Manager (the local user) changed.
     case managerChanged(Set<ManagerProperty>)
+    /// I signed in to or out of the near-me scope: the discovery layer starts or stops
+    /// announcing and browsing.
+    case nearMeChanged(signedIn: Bool)
     /// A peer proved its key and can be shown (its id is the object path element).
     case peerAdded(String)
     case peerChanged(String, Set<PeerProperty>)
@@ -14,4 +17,5 @@ public enum ManagerProperty: String, Sendable, Hashable, CaseIterable {
     case displayName = "DisplayName"
     case email = "Email"
     case endpoints = "Endpoints"
+    case signedIn = "SignedIn"
 }

@@ -90,6 +90,8 @@ struct BusService: Service {
                     path: BusNames.peerPath(id), interface: BusNames.peer, properties: properties.map(\.rawValue).sorted())
             case .peerRemoved(let id):
                 try connection.objects.unexport(BusNames.peerPath(id))
+            case .nearMeChanged:
+                break  // The discovery service acts on it.
             }
         } catch {
             logger.warning("Failed to emit a signal: \(error), ignoring")

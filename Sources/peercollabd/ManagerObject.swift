@@ -10,6 +10,14 @@ struct ManagerObject: Sendable {
         return DBusInterface(
             name: BusNames.manager,
             methods: [
+                DBusMethod("SignIn", in: [DBusArgument("scope", .string)]) { call in
+                    try await ErrorTable.translating { try await collaboration.signIn(call.arguments[0].stringValue ?? "") }
+                    return []
+                },
+                DBusMethod("SignOut", in: [DBusArgument("scope", .string)]) { call in
+                    try await ErrorTable.translating { try await collaboration.signOut(call.arguments[0].stringValue ?? "") }
+                    return []
+                },
                 DBusMethod("GetContactCard", out: [DBusArgument("card", .string)]) { _ in
                     [.string(await collaboration.contactCard())]
                 },
@@ -46,6 +54,9 @@ struct ManagerObject: Sendable {
                             try await collaboration.setEmail(value.stringValue ?? "")
                         }
                     }),
+                DBusProperty("SignedIn", .array(of: .string)) {
+                    .strings(await collaboration.signedIn.sorted().map(\.rawValue))
+                },
                 DBusProperty("Endpoints", .array(of: .structure([.string, .uint16]))) {
                     BusValues.endpoints(await collaboration.endpoints)
                 },

@@ -150,6 +150,24 @@ struct PeerDepartureTests {
         #expect(a.daemon.log.contains("said goodbye"))
     }
 
+    @Test func aSignedOutDaemonRefusesIncomingPeersAndSigningOutDropsThem() async throws {
+        let lab = try NetworkLab(hosts: 2)
+        let a = try await LabDaemon(lab: lab, host: 0)
+        let b = try await LabDaemon(lab: lab, host: 1, signIn: nil)
+        let link = "peercollab:\(try await b.peerName)@\(lab.ipv4(1)):\(try await b.port)"
+        await #expect(throws: DBusError.self) { _ = try await a.connect(link) }
+        #expect(try await a.peers().isEmpty)
+        #expect(b.daemon.log.contains("not signed in"))
+        try await b.managerCall("SignIn", [.string("all")])
+        #expect(try await b.manager("SignedIn") == .strings(["internet", "near-me"]))
+        _ = try await a.connect(link)
+        _ = try await b.waitForPeers("B shows A") { !$0.isEmpty }
+        try await b.managerCall("SignOut", [.string("all")])
+        _ = try await a.waitForPeers("A no longer shows B after B signed out") { $0.isEmpty }
+        #expect(try await b.peers().isEmpty)
+        await #expect(throws: DBusError.self) { try await b.managerCall("SignIn", [.string("everywhere")]) }
+    }
+
     @Test func peercollabctlConnectShowsTheVerificationCode() async throws {
         let lab = try NetworkLab(hosts: 2)
         let a = try await LabDaemon(lab: lab, host: 0)

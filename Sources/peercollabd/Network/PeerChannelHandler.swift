@@ -17,7 +17,7 @@ final class PeerChannelHandler: ChannelInboundHandler {
 
     private let linkID: Int
     private let isOutgoing: Bool
-    private let scope: String
+    private let scope: Scope?
     private let logger: Logger
     private let inbox: AsyncStream<Item>.Continuation
     private let registered: OneShot<Void>?
@@ -26,7 +26,7 @@ final class PeerChannelHandler: ChannelInboundHandler {
 
     /// `registered` is resolved once the domain took the link (or it closed before).
     init(
-        linkID: Int, isOutgoing: Bool, scope: String, collaboration: Collaboration, logger: Logger,
+        linkID: Int, isOutgoing: Bool, scope: Scope?, collaboration: Collaboration, logger: Logger,
         registered: OneShot<Void>? = nil
     ) {
         self.linkID = linkID

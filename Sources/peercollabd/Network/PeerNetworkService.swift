@@ -42,8 +42,8 @@ final class PeerNetworkService: Service, Sendable {
         listener.withLock { $0 = channel }
         logger.info("Listening for peers", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
         await collaboration.setEndpoints(endpoints(port: channel.localAddress?.port ?? 0))
-        await collaboration.setDialer { [self] endpoint, peerName in
-            try await self.dial(endpoint, expecting: peerName)
+        await collaboration.setDialer { [self] endpoint, peerName, scope in
+            try await self.dial(endpoint, expecting: peerName, scope: scope)
         }
     }
 
@@ -87,6 +87,10 @@ final class PeerNetworkService: Service, Sendable {
     }
 
     private func acceptedChannel(_ channel: any Channel) -> EventLoopFuture<Void> {
+        guard collaboration.isAcceptingIncoming else {
+            logger.info("Refused a peer connection: not signed in", metadata: ["address": "\(channel.remoteAddress.map { "\($0)" } ?? "?")"])
+            return channel.close()
+        }
         let count = pending.wrappingAdd(1, ordering: .relaxed).newValue
         guard count <= Self.maximumPendingConnections else {
             self.pending.wrappingSubtract(1, ordering: .relaxed)
@@ -98,17 +102,20 @@ final class PeerNetworkService: Service, Sendable {
             _ = try? await registered.value
             self.pending.wrappingSubtract(1, ordering: .relaxed)
         }
-        return addSessionHandlers(to: channel, isOutgoing: false, registered: registered)
+        return addSessionHandlers(to: channel, isOutgoing: false, scope: nil, registered: registered)
     }
 
-    private func addSessionHandlers(to channel: any Channel, isOutgoing: Bool, registered: OneShot<Void>) -> EventLoopFuture<Void> {
+    /// `scope` nil: the domain decides (an incoming connection).
+    private func addSessionHandlers(
+        to channel: any Channel, isOutgoing: Bool, scope: Scope?, registered: OneShot<Void>
+    ) -> EventLoopFuture<Void> {
         let linkID = nextLinkID.wrappingAdd(1, ordering: .relaxed).newValue
         do {
             let sync = channel.pipeline.syncOperations
             try sync.addHandler(ByteToMessageHandler(PeerFrameDecoder()))
             try sync.addHandler(PeerSessionHandler(hello: Collaboration.hello))
             try sync.addHandler(PeerChannelHandler(
-                linkID: linkID, isOutgoing: isOutgoing, scope: "internet", collaboration: collaboration,
+                linkID: linkID, isOutgoing: isOutgoing, scope: scope, collaboration: collaboration,
                 logger: logger, registered: registered))
             return channel.eventLoop.makeSucceededVoidFuture()
         } catch {
@@ -117,13 +124,13 @@ final class PeerNetworkService: Service, Sendable {
     }
 
     /// Dials, proves the key, greets, and returns once the domain holds the link.
-    func dial(_ endpoint: ContactEndpoint, expecting peerName: PeerName) async throws {
+    func dial(_ endpoint: ContactEndpoint, expecting peerName: PeerName, scope: Scope) async throws {
         let registered = OneShot<Void>()
         do {
             _ = try await secureChannel.clientConnect(
                 group: group, host: endpoint.host, port: Int(endpoint.port), expecting: peerName
             ) { [self] channel in
-                self.addSessionHandlers(to: channel, isOutgoing: true, registered: registered)
+                self.addSessionHandlers(to: channel, isOutgoing: true, scope: scope, registered: registered)
             }
             try await registered.value
         } catch let error as CollaborationError {

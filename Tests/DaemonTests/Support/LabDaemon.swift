@@ -7,11 +7,20 @@ final class LabDaemon: Sendable {
     let client: DBusConnection
     let daemon: DaemonProcess
 
-    init(lab: NetworkLab, host: Int, home: URL? = nil) async throws {
+    /// Starts it and signs it in to `scope` (nil: stays signed out).
+    init(lab: NetworkLab, host: Int, home: URL? = nil, signIn scope: String? = "internet") async throws {
         bus = try PrivateBus()
         client = try DBusConnection(bus: .address(bus.address))
         daemon = try DaemonProcess(bus: bus, home: home, extraArguments: ["--port", "0"], prefix: lab.prefix(host))
         try await daemon.waitUntilServing(client)
+        if let scope { try await managerCall("SignIn", [.string(scope)]) }
+    }
+
+    @discardableResult
+    func managerCall(_ member: String, _ arguments: [DBusValue] = []) async throws -> [DBusValue] {
+        try await client.call(
+            destination: DaemonProcess.service, path: DaemonProcess.root, interface: DaemonProcess.manager,
+            member: member, arguments: arguments, timeout: .seconds(30))
     }
 
     func manager(_ name: String) async throws -> DBusValue {

@@ -1,0 +1,108 @@
+import PeerProtocol
+import PeerSecurity
+
+extension Collaboration {
+    /// The most peers shown at once; announcements beyond it are ignored with a log line.
+    public nonisolated static let maximumPeers = 256
+    /// Dials to announced peers under way at once.
+    public nonisolated static let maximumPendingDials = 16
+
+    /// Signs in to `scope` (`near-me`, `internet` or `all`): from now on I am visible there
+    /// and see others.
+    public func signIn(_ scopeText: String) throws {
+        let scopes = try Scope.parse(scopeText)
+        let added = scopes.subtracting(signedIn)
+        guard !added.isEmpty else { return }
+        signedIn.formUnion(added)
+        logger.info("Signed in", metadata: ["scopes": "\(added.sorted().map(\.rawValue))"])
+        publish(.managerChanged([.signedIn]))
+        if added.contains(.nearMe) { publish(.nearMeChanged(signedIn: true)) }
+    }
+
+    /// Signs out of `scope`: others see me leave (goodbyes), channels in that scope close.
+    public func signOut(_ scopeText: String) throws {
+        let scopes = try Scope.parse(scopeText)
+        let removed = scopes.intersection(signedIn)
+        guard !removed.isEmpty else { return }
+        signedIn.subtract(removed)
+        logger.info("Signed out", metadata: ["scopes": "\(removed.sorted().map(\.rawValue))"])
+        for (id, peer) in peers where removed.contains(Scope(rawValue: peer.scope) ?? .internet) || signedIn.isEmpty {
+            if let linkID = linkOfPeer[id] { links[linkID]?.close(PeerGoodbye(reason: .signedOut)) }
+        }
+        if removed.contains(.nearMe) {
+            nearby = [:]
+            publish(.nearMeChanged(signedIn: false))
+        }
+        publish(.managerChanged([.signedIn]))
+    }
+
+    /// What to announce near me: the peer name is the instance name (unique, derived from
+    /// the key); TXT carries the version, the peer name, and the display name as a hint.
+    public func nearMeAnnouncement(port: UInt16) -> (instanceName: String, txt: [String: String]) {
+        var hint = Substring(displayName)
+        while hint.utf8.count > 63 { hint = hint.dropLast() }
+        return (identity.peerName.description,
+                ["v": "1", "pn": identity.peerName.description, "dn": String(hint)])
+    }
+
+    // MARK: Announcements from the discovery layer
+
+    /// Someone announces peercollab near me: dial them (rate-limited, bounded) unless they
+    /// are me, already connected, or I am not signed in near me.
+    public func nearbyServiceFound(_ service: NearbyService) {
+        guard signedIn.contains(.nearMe) else { return }
+        let id = service.claimedPeerName.description
+        guard service.claimedPeerName != identity.peerName else { return }
+        if nearby[service.instanceName] == nil, nearby.count >= Self.maximumPeers {
+            logger.warning("Too many peers announced near me; ignoring another", metadata: ["instance": "\(service.instanceName)"])
+            return
+        }
+        nearby[service.instanceName] = service
+        guard peers[id] == nil, !dialing.contains(id), let dialer else { return }
+        guard dialing.count < Self.maximumPendingDials, dialAttempts.take() else {
+            logger.notice("Connection attempts are rate-limited; will retry on the next announcement", metadata: ["peer": "\(id)"])
+            return
+        }
+        guard !service.endpoints.isEmpty else { return }
+        dialing.insert(id)
+        // Both sides may dial at once; the one whose name sorts higher waits a moment, so
+        // that usually only one connection is made (duplicates are resolved either way).
+        let delay: Duration = identity.peerName < service.claimedPeerName ? .zero : .milliseconds(400)
+        let endpoints = service.endpoints
+        Task {
+            try? await Task.sleep(for: delay)
+            await self.dialNearby(id: id, name: service.claimedPeerName, endpoints: endpoints, dialer: dialer)
+        }
+    }
+
+    private func dialNearby(
+        id: String, name: PeerName, endpoints: [ContactEndpoint],
+        dialer: @Sendable (ContactEndpoint, PeerName, Scope) async throws -> Void
+    ) async {
+        defer { dialing.remove(id) }
+        for endpoint in endpoints {
+            guard peers[id] == nil, signedIn.contains(.nearMe) else { return }
+            do {
+                try await dialer(endpoint, name, .nearMe)
+                return
+            } catch {
+                logger.notice("Could not reach a peer announced near me", metadata: ["peer": "\(id)", "address": "\(endpoint)", "reason": "\(error)"])
+            }
+        }
+    }
+
+    /// The announcement went away (goodbye or expiry): the peer signed out or left.
+    public func nearbyServiceLost(instanceName: String) {
+        guard let service = nearby.removeValue(forKey: instanceName) else { return }
+        let id = service.claimedPeerName.description
+        guard let peer = peers[id], peer.scope == Scope.nearMe.rawValue, let linkID = linkOfPeer[id] else { return }
+        logger.info("Peer stopped announcing near me", metadata: ["peer": "\(id)"])
+        links[linkID]?.close(PeerGoodbye(reason: .signedOut))
+        linkClosed(linkID)
+    }
+
+    /// Whether a peer with this name announces itself near me now.
+    func isAnnouncedNearby(_ name: PeerName) -> Bool {
+        nearby.values.contains { $0.claimedPeerName == name }
+    }
+}

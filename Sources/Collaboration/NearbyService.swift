@@ -1,0 +1,16 @@
+import PeerSecurity
+
+/// A peercollab announcement seen on the link, as the domain needs it: a claim of a peer
+/// name and where to dial. It proves nothing until the channel does.
+public struct NearbyService: Sendable, Hashable {
+    public var instanceName: String
+    /// From TXT `pn`; the channel must prove the key.
+    public var claimedPeerName: PeerName
+    public var endpoints: [ContactEndpoint]
+
+    public init(instanceName: String, claimedPeerName: PeerName, endpoints: [ContactEndpoint]) {
+        self.instanceName = instanceName
+        self.claimedPeerName = claimedPeerName
+        self.endpoints = endpoints
+    }
+}
