@@ -217,13 +217,3 @@ struct SystemdUnitTests {
         }
     }
 }
-
-extension UserManager {
-    /// `systemd-analyze --user security` for the unit, as text.
-    func analyzeSecurity() throws -> String {
-        let output = try ProcessRunner.run(
-            "/usr/bin/systemd-analyze", ["--user", "security", "--no-pager", Self.unit], environment: clientEnvironment,
-            timeout: .seconds(30))
-        return output.standardOutput + output.standardError
-    }
-}

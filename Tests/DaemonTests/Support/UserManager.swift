@@ -1,5 +1,4 @@
 import Foundation
-import Testing
 
 #if canImport(Glibc)
 import Glibc
@@ -182,6 +181,14 @@ final class UserManager: Sendable {
         guard reload.status == 0 else { throw TestFailure("systemctl --user daemon-reload failed: \(reload.standardError)") }
     }
 
+    /// `systemd-analyze --user security` for the unit, as text.
+    func analyzeSecurity() throws -> String {
+        let output = try ProcessRunner.run(
+            "/usr/bin/systemd-analyze", ["--user", "security", "--no-pager", Self.unit],
+            environment: clientEnvironment, timeout: .seconds(30))
+        return output.standardOutput + output.standardError
+    }
+
     /// Stops the manager by its PID (SIGTERM, SIGKILL after a bounded wait), then kills whatever
     /// it started that outlived it, and removes the folder.
     func stop() async {
@@ -201,52 +208,4 @@ final class UserManager: Sendable {
         ProcessTree.kill(leftovers)
         try? FileManager.default.removeItem(at: root)
     }
-}
-
-/// The part of a unit's state the tests look at.
-struct UnitState: CustomStringConvertible {
-    static let propertyNames = [
-        "ActiveState", "SubState", "MainPID", "StatusText", "NRestarts", "Result",
-        "ExecMainCode", "ExecMainStatus", "WatchdogUSec", "WatchdogTimestampMonotonic",
-    ]
-    let properties: [String: String]
-    init(_ properties: [String: String]) { self.properties = properties }
-
-    var activeState: String { properties["ActiveState"] ?? "" }
-    var subState: String { properties["SubState"] ?? "" }
-    var mainPID: Int32 { Int32(properties["MainPID"] ?? "") ?? 0 }
-    var statusText: String { properties["StatusText"] ?? "" }
-    var restarts: Int { Int(properties["NRestarts"] ?? "") ?? 0 }
-    var result: String { properties["Result"] ?? "" }
-    var isRunning: Bool { activeState == "active" && subState == "running" && mainPID > 0 }
-    var isInactive: Bool { activeState == "inactive" && subState == "dead" }
-
-    var description: String {
-        Self.propertyNames.map { "\($0)=\(properties[$0] ?? "?")" }.joined(separator: " ")
-    }
-}
-
-/// Runs a suite inside one ``UserManager``: started before its first test, stopped after its last.
-struct UserManagerTrait: SuiteTrait, TestScoping {
-    func provideScope(
-        for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void
-    ) async throws {
-        guard UserManager.unavailableReason == nil else {
-            try await function()
-            return
-        }
-        let manager = try await UserManager.start()
-        do {
-            try await UserManager.$current.withValue(manager) { try await function() }
-        } catch {
-            await manager.stop()
-            throw error
-        }
-        await manager.stop()
-    }
-}
-
-extension Trait where Self == UserManagerTrait {
-    /// One `systemd --user` for the whole suite, reachable as `UserManager.current`.
-    static var userManager: Self { UserManagerTrait() }
 }
