@@ -33,3 +33,12 @@ enum TextTable {
         host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
     }
 }
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Pushes stdout out now: `watch` is read by scripts line by line through pipes.
+func fflushStandardOutput() {
+    fflush(nil)
+}

@@ -168,6 +168,33 @@ struct PeerDepartureTests {
         await #expect(throws: DBusError.self) { try await b.managerCall("SignIn", [.string("everywhere")]) }
     }
 
+    @Test func peercollabctlNearListsAndWatchFollowsPeers() async throws {
+        let lab = try NetworkLab(hosts: 2)
+        let a = try await LabDaemon(lab: lab, host: 0)
+        let b = try await LabDaemon(lab: lab, host: 1)
+        let watch = try Subprocess(ProcessRunner.ctlPath, ["watch", "--json", "--bus", a.bus.address], captureOutput: true)
+        // The subscription is in place once watch has printed its (empty) snapshot and waits;
+        // a first change proves it: a display name set on A shows as a "changed" line.
+        // Watch may not be subscribed yet when the first names are set: try a bounded few.
+        var ready = ""
+        for attempt in 0..<100 where !ready.contains("Watcher") {
+            _ = try ProcessRunner.run(ProcessRunner.ctlPath, ["set-name", "Watcher \(attempt)", "--bus", a.bus.address])
+            ready += watch.readStandardOutput(until: .now + .milliseconds(200)) { $0.contains("Watcher") }
+        }
+        #expect(ready.contains("\"event\":\"changed\""), "\(ready)")
+        let nameB = try await b.peerName
+        _ = try await a.connect("peercollab:\(nameB)@\(lab.ipv4(1)):\(try await b.port)")
+        let near = try ProcessRunner.run(ProcessRunner.ctlPath, ["near", "--bus", a.bus.address])
+        #expect(near.standardOutput.contains(nameB))
+        #expect(near.standardOutput.contains("NAME"))
+        b.daemon.signal(SIGTERM)
+        let lines = watch.readStandardOutput(until: .now + .seconds(20)) { $0.contains("\"event\":\"removed\"") }
+        #expect(lines.contains("\"event\":\"added\""), "\(lines)")
+        #expect(lines.contains(nameB))
+        #expect(lines.contains("\"event\":\"removed\""), "\(lines)")
+        watch.signal(SIGTERM)
+    }
+
     @Test func peercollabctlConnectShowsTheVerificationCode() async throws {
         let lab = try NetworkLab(hosts: 2)
         let a = try await LabDaemon(lab: lab, host: 0)

@@ -169,6 +169,22 @@ final class Subprocess: @unchecked Sendable {
         return (String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
     }
 
+    /// Reads stdout until what was read so far satisfies `done`, or the deadline passes;
+    /// returns everything read (for programs that keep running, such as `watch`).
+    func readStandardOutput(until deadline: ContinuousClock.Instant, done: (String) -> Bool) -> String {
+        var collected = [UInt8]()
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while ContinuousClock.now < deadline, stdoutRead >= 0 {
+            if done(String(decoding: collected, as: UTF8.self)) { break }
+            var fds = [pollfd(fd: stdoutRead, events: Int16(POLLIN), revents: 0)]
+            guard poll(&fds, 1, 50) > 0 else { continue }
+            let count = buffer.withUnsafeMutableBytes { read(stdoutRead, $0.baseAddress, $0.count) }
+            if count <= 0 { break }
+            collected += buffer[0..<count]
+        }
+        return String(decoding: collected, as: UTF8.self)
+    }
+
     /// Whether the child still runs (reaps it when it has ended).
     var isRunning: Bool {
         lock.lock()

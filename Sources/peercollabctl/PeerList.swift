@@ -1,0 +1,37 @@
+import DBus
+
+/// The daemon's Peer objects, read with one GetManagedObjects call.
+struct PeerList {
+    struct Entry {
+        let path: DBusObjectPath
+        let properties: [String: DBusValue]
+
+        var displayName: String { properties["DisplayName"]?.stringValue ?? "" }
+        var peerName: String { properties["PeerName"]?.stringValue ?? "" }
+        var presence: String { properties["PresenceStatus"]?.stringValue ?? "" }
+        var isContact: Bool { (properties["Contact"]?.objectPathValue).map { $0 != DBusObjectPath.root } ?? false }
+        var address: String {
+            guard let first = properties["Addresses"]?.arrayElements?.first?.structureFields, first.count == 2,
+                let host = first[0].stringValue, let port = first[1].uint16Value
+            else { return "" }
+            return TextTable.endpoint(host, port)
+        }
+    }
+
+    static func fetch(_ client: DaemonClient) async throws -> [Entry] {
+        let reply = try await client.call(
+            path: DaemonClient.root, interface: "org.freedesktop.DBus.ObjectManager", member: "GetManagedObjects")
+        guard case .dictionary(_, _, let objects)? = reply.first else { return [] }
+        return objects.compactMap { object -> Entry? in
+            guard let path = object.key.objectPathValue, case .dictionary(_, _, let interfaces) = object.value,
+                let peer = interfaces.first(where: { $0.key.stringValue == DaemonClient.peer })?.value.vardictValue
+            else { return nil }
+            return Entry(path: path, properties: peer)
+        }.sorted { ($0.displayName, $0.peerName) < ($1.displayName, $1.peerName) }
+    }
+
+    /// One JSON object per peer, the keys being the D-Bus property names plus `Path`.
+    static func json(_ entry: Entry) -> String {
+        JSONText.object([("Path", .objectPath(entry.path))] + entry.properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+    }
+}
