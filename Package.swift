@@ -73,7 +73,7 @@ let package = Package(
         .executableTarget(
             name: "peercollabd",
             dependencies: [
-                "DBus", "Systemd", "Collaboration", "PeerSecurity", "PeerProtocol",
+                "DBus", "Systemd", "Collaboration", "PeerSecurity", "PeerProtocol", "Discovery",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

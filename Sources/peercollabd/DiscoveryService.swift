@@ -1,0 +1,149 @@
+import Collaboration
+import Discovery
+import Logging
+import PeerSecurity
+import ServiceLifecycle
+
+/// Connects the domain's near-me scope to a DNS-SD backend: announces and browses while I
+/// am signed in near me, turns announcements into `nearbyServiceFound/Lost` calls (the
+/// domain decides whom to dial), and re-announces on resume and network changes.
+actor DiscoveryService: Service {
+    private let collaboration: Collaboration
+    private let makeBackend: @Sendable () async throws -> any DiscoveryBackend
+    private let systemEvents: SystemEvents
+    private let logger: Logger
+    private var backend: (any DiscoveryBackend)?
+    private var backendError: String?
+    private var browsing: Task<Void, Never>?
+    private var announcedPort: UInt16 = 0
+
+    init(
+        collaboration: Collaboration, systemEvents: SystemEvents, logger: Logger,
+        makeBackend: @escaping @Sendable () async throws -> any DiscoveryBackend
+    ) {
+        self.collaboration = collaboration
+        self.systemEvents = systemEvents
+        self.logger = logger
+        self.makeBackend = makeBackend
+    }
+
+    nonisolated func run() async throws {
+        let events = await collaboration.events()
+        await cancelWhenGracefulShutdown {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    for await event in events {
+                        await self.handle(event)
+                    }
+                }
+                group.addTask {
+                    await self.systemEvents.watch { reason in
+                        await self.refresh(because: reason)
+                    }
+                }
+                await group.waitForAll()
+            }
+        }
+        await stop()
+    }
+
+    private func handle(_ event: CollaborationEvent) async {
+        switch event {
+        case .nearMeChanged(signedIn: true):
+            await start()
+        case .nearMeChanged(signedIn: false):
+            await withdraw()
+        case .managerChanged(let properties) where properties.contains(.displayName) || properties.contains(.endpoints):
+            if browsing != nil { await announce() }
+        default:
+            break
+        }
+    }
+
+    private func start() async {
+        guard browsing == nil else { return }
+        do {
+            let backend = try await currentBackend()
+            await announce()
+            let stream = try await backend.browse()
+            browsing = Task { [collaboration, logger] in
+                for await event in stream {
+                    switch event {
+                    case .found(let service):
+                        guard let nearby = Self.nearbyService(service) else {
+                            logger.debug("Ignoring an announcement without a valid peer name", metadata: ["instance": "\(service.instanceName)"])
+                            continue
+                        }
+                        await collaboration.nearbyServiceFound(nearby)
+                    case .lost(let instanceName):
+                        await collaboration.nearbyServiceLost(instanceName: instanceName)
+                    case .renamed(let name):
+                        logger.notice("Our announcement was renamed after a name conflict", metadata: ["instance": "\(name)"])
+                    }
+                }
+            }
+            logger.info("Announcing and looking for peers near me", metadata: ["backend": "\(backend.name)"])
+        } catch {
+            backendError = "\(error)"
+            logger.error("Failed to start discovery near me: \(error)")
+        }
+    }
+
+    private func announce() async {
+        guard let backend else { return }
+        let port = await collaboration.endpoints.first?.port ?? 0
+        let (instance, txt) = await collaboration.nearMeAnnouncement(port: port)
+        do {
+            try await backend.publish(ServiceAnnouncement(instanceName: instance, port: port, txt: txt))
+            announcedPort = port
+        } catch {
+            logger.error("Failed to announce near me: \(error)")
+        }
+    }
+
+    private func withdraw() async {
+        browsing?.cancel()
+        browsing = nil
+        await backend?.withdraw()
+    }
+
+    private func stop() async {
+        await withdraw()
+        await backend?.shutdown()
+        backend = nil
+    }
+
+    private func refresh(because reason: String) async {
+        guard browsing != nil, let backend else { return }
+        logger.info("Looking again for peers near me", metadata: ["reason": "\(reason)"])
+        await announce()
+        await backend.refresh()
+    }
+
+    private func currentBackend() async throws -> any DiscoveryBackend {
+        if let backend { return backend }
+        let made = try await makeBackend()
+        backend = made
+        backendError = nil
+        return made
+    }
+
+    /// For `Diagnose`: the backend's own checks, or why there is none.
+    func diagnose() async -> DiscoveryDiagnosis {
+        do {
+            return await (try await currentBackend()).diagnose()
+        } catch {
+            return DiscoveryDiagnosis(backend: "none", checks: [
+                .init(subject: "discovery backend", ok: false, detail: "\(error)",
+                      advice: "Install and start avahi-daemon, or set the discovery backend to builtin."),
+            ])
+        }
+    }
+
+    /// An announcement as the domain takes it: TXT `pn` must be a valid peer name.
+    static func nearbyService(_ service: DiscoveredService) -> NearbyService? {
+        guard let text = service.txt["pn"], let name = try? PeerName(parsing: text) else { return nil }
+        let endpoints = service.addresses.map { ContactEndpoint(host: $0, port: service.port) }
+        return NearbyService(instanceName: service.instanceName, claimedPeerName: name, endpoints: endpoints)
+    }
+}
