@@ -173,6 +173,10 @@ public final class DBusConnection: @unchecked Sendable {
     ) throws {
         let message = try DBusMessage.signal(path: path, interface: interface, member: member)
         if let destination {
+            // libdbus aborts the process on an invalid name instead of failing.
+            guard DBusNames.isValidBusName(destination) else {
+                throw DBusError.invalidArgs("'\(destination)' is not a valid D-Bus bus name")
+            }
             guard dbus_message_set_destination(message.raw, destination) != 0 else { throw DBusError.noMemory() }
         }
         try message.append(arguments)
