@@ -44,7 +44,13 @@ enum DBusMarshal {
             }
             try appendString(&iter, typeString, s)
         case .objectPath(let path): try appendString(&iter, typeObjectPath, path.rawValue)
-        case .signature(let signature): try appendString(&iter, typeSignature, signature.rawValue)
+        case .signature(let signature):
+            // The static builders (`.structure([])`, `.dictionary(.variant, …)`) can make
+            // invalid signatures, and libdbus aborts the process on one instead of failing.
+            guard DBusSignature.isValid(signature.rawValue) else {
+                throw DBusError.invalidArgs("'\(signature)' is not a valid D-Bus signature")
+            }
+            try appendString(&iter, typeSignature, signature.rawValue)
         case .unixFD(let fd):
             var v = fd.fileDescriptor
             try appendBasic(&iter, typeUnixFD, &v)
@@ -92,6 +98,11 @@ enum DBusMarshal {
                 for field in fields { try append(field, to: &sub) }
             }
         case .variant(let inner):
+            // Checked before opening: libdbus aborts the process when a variant's contents
+            // have no valid signature (an empty struct anywhere inside, or one too long).
+            guard inner.signature.isSingleCompleteType else {
+                throw DBusError.invalidArgs("a variant cannot hold a value of type '\(inner.signature)'")
+            }
             try appendContainer(&iter, typeVariant, inner.signature.rawValue) { sub in
                 try append(inner, to: &sub)
             }
