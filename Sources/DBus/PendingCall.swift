@@ -13,6 +13,8 @@ final class PendingCall: @unchecked Sendable {
         var continuation: CheckedContinuation<DBusMessage, any Error>?
         var finished = false
         var cancelled = false
+        /// Why the call ended without a reply, when the connection ended it (see `fail`).
+        var failure: (any Error)?
     }
 
     init(_ pending: OpaquePointer) {
@@ -23,13 +25,14 @@ final class PendingCall: @unchecked Sendable {
 
     func wait() async throws -> DBusMessage {
         try await withCheckedThrowingContinuation { continuation in
-            let cancelledAlready = state.withLock { state -> Bool in
-                if state.cancelled { return true }
+            let endedAlready = state.withLock { state -> (any Error)? in
+                if state.cancelled { return CancellationError() }
+                if let failure = state.failure { return failure }
                 state.continuation = continuation
-                return false
+                return nil
             }
-            if cancelledAlready {
-                continuation.resume(throwing: CancellationError())
+            if let endedAlready {
+                continuation.resume(throwing: endedAlready)
                 return
             }
             let retained = Unmanaged.passRetained(self).toOpaque()
@@ -54,6 +57,15 @@ final class PendingCall: @unchecked Sendable {
             dbus_pending_call_cancel(pending)
             finish(.failure(CancellationError()))
         }
+    }
+
+    /// Ends the call with `error`, whether or not `wait` has begun. For calls the connection
+    /// lost: libdbus drops its pending calls on disconnect without ever completing them.
+    func fail(_ error: any Error) {
+        state.withLock { state in
+            if state.failure == nil { state.failure = error }
+        }
+        finish(.failure(error))
     }
 
     fileprivate func complete() {
