@@ -15,6 +15,8 @@ final class PendingCall: @unchecked Sendable {
         var cancelled = false
         /// Why the call ended without a reply, when the connection ended it (see `fail`).
         var failure: (any Error)?
+        /// Whether `complete` has claimed the reply; libdbus hands it out once only.
+        var replyClaimed = false
     }
 
     init(_ pending: OpaquePointer) {
@@ -69,7 +71,14 @@ final class PendingCall: @unchecked Sendable {
     }
 
     fileprivate func complete() {
-        guard let reply = dbus_pending_call_steal_reply(pending) else { return }
+        // Both the notify callback and `wait` (which checks for a reply that came before the
+        // callback was set) can get here for one reply. A second steal_reply finds no reply,
+        // and libdbus aborts the process on that.
+        let first = state.withLock { state -> Bool in
+            defer { state.replyClaimed = true }
+            return !state.replyClaimed
+        }
+        guard first, let reply = dbus_pending_call_steal_reply(pending) else { return }
         finish(.success(DBusMessage(adopting: reply)))
     }
 
