@@ -115,12 +115,23 @@ final class DBusEventLoop: @unchecked Sendable {
                 if fd == wakeFD {
                     var value: UInt64 = 0
                     _ = read(wakeFD, &value, 8)
+                    flushStrandedMessages()
                 } else {
                     handleWatches(fd: fd, events: events[index].events)
                 }
             }
             fireDueTimeouts()
         }
+    }
+
+    /// Writes messages another thread queued but could not send. A sender writes at once
+    /// only if it gets libdbus's I/O path; while this thread holds it to read, the sender
+    /// just queues the message and wakes us, and reading does not turn the write watch on,
+    /// so without this the message (often a reply) would wait for the next send, maybe forever.
+    /// A non-blocking iteration writes what it can and enables the write watch for the rest.
+    private func flushStrandedMessages() {
+        guard dbus_connection_has_messages_to_send(connection) != 0 else { return }
+        _ = dbus_connection_read_write(connection, 0)
     }
 
     private func dispatchAll() {
