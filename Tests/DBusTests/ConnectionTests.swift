@@ -74,7 +74,7 @@ struct ConnectionTests {
         let atClient = try await pair.client.subscribe(to: rule)
         let atServer = try await pair.server.subscribe(to: rule)
         let flooding = Task.detached {
-            for round in 0..<2_000 where !Task.isCancelled {
+            for round in 0..<10_000 where !Task.isCancelled {
                 for _ in 0..<20 {
                     try? flooder.emitSignal(path: "/f", interface: "org.example.Flood", member: "Drop", arguments: [.int32(Int32(round))])
                 }

@@ -21,8 +21,8 @@ func runTool(_ path: String, _ arguments: [String], timeout: Duration = .seconds
     defer { try? FileManager.default.removeItem(at: directory) }
     let outURL = directory.appendingPathComponent("out")
     let errURL = directory.appendingPathComponent("err")
-    FileManager.default.createFile(atPath: outURL.path, contents: nil)
-    FileManager.default.createFile(atPath: errURL.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
 
     let process = Process()
     process.executableURL = URL(fileURLWithPath: path)
