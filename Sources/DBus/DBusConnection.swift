@@ -23,6 +23,10 @@ public final class DBusConnection: @unchecked Sendable {
         var nextSubscription = 0
         var disconnectWaiters: [Int: CheckedContinuation<Void, Never>] = [:]
         var nextWaiter = 0
+        /// Calls awaiting a reply; failed here when the connection ends, because libdbus
+        /// forgets them then instead of completing them.
+        var callsInFlight: [Int: PendingCall] = [:]
+        var nextCall = 0
         var isConnected = true
         var isClosed = false
     }
@@ -146,6 +150,13 @@ public final class DBusConnection: @unchecked Sendable {
             throw DBusError.disconnected("The D-Bus connection is closed")
         }
         let call = PendingCall(pending)
+        let (id, alive) = state.withLock { state -> (Int, Bool) in
+            state.nextCall += 1
+            state.callsInFlight[state.nextCall] = call
+            return (state.nextCall, state.isConnected && !state.isClosed)
+        }
+        defer { state.withLock { _ = $0.callsInFlight.removeValue(forKey: id) } }
+        if !alive { call.fail(Self.lostBeforeReply) }
         let reply = try await withTaskCancellationHandler {
             try await call.wait()
         } onCancel: {
@@ -173,6 +184,10 @@ public final class DBusConnection: @unchecked Sendable {
     ) throws {
         let message = try DBusMessage.signal(path: path, interface: interface, member: member)
         if let destination {
+            // libdbus aborts the process on an invalid name instead of failing.
+            guard DBusNames.isValidBusName(destination) else {
+                throw DBusError.invalidArgs("'\(destination)' is not a valid D-Bus bus name")
+            }
             guard dbus_message_set_destination(message.raw, destination) != 0 else { throw DBusError.noMemory() }
         }
         try message.append(arguments)
@@ -274,17 +289,24 @@ public final class DBusConnection: @unchecked Sendable {
         }
     }
 
+    private static let lostBeforeReply = DBusError.disconnected(
+        "The connection to the bus ended before the reply came; reconnect and call again")
+
     private func markDisconnected() {
-        let (waiters, streams) = state.withLock { state in
+        let (waiters, streams, calls) = state.withLock { state in
             state.isConnected = false
             defer {
                 state.disconnectWaiters = [:]
                 state.subscriptions = [:]
+                state.callsInFlight = [:]
             }
-            return (Array(state.disconnectWaiters.values), state.subscriptions.values.map(\.continuation))
+            return (
+                Array(state.disconnectWaiters.values), state.subscriptions.values.map(\.continuation),
+                Array(state.callsInFlight.values))
         }
         for waiter in waiters { waiter.resume() }
         for stream in streams { stream.finish() }
+        for call in calls { call.fail(Self.lostBeforeReply) }
     }
 }
 

@@ -73,6 +73,9 @@ final class DBusEventLoop: @unchecked Sendable {
             Unmanaged<DBusEventLoop>.fromOpaque(box).release()
             throw DBusError.failed("Failed to start the D-Bus thread: error \(result)")
         }
+        // Named from here, not from the thread, so that the name is there when `init` returns:
+        // it lets a profiler or a test tell this thread from the others.
+        _ = setThreadName?(handle, "dbus-loop")
         thread = handle
     }
 
@@ -112,12 +115,23 @@ final class DBusEventLoop: @unchecked Sendable {
                 if fd == wakeFD {
                     var value: UInt64 = 0
                     _ = read(wakeFD, &value, 8)
+                    flushStrandedMessages()
                 } else {
                     handleWatches(fd: fd, events: events[index].events)
                 }
             }
             fireDueTimeouts()
         }
+    }
+
+    /// Writes messages another thread queued but could not send. A sender writes at once
+    /// only if it gets libdbus's I/O path; while this thread holds it to read, the sender
+    /// just queues the message and wakes us, and reading does not turn the write watch on,
+    /// so without this the message (often a reply) would wait for the next send, maybe forever.
+    /// A non-blocking iteration writes what it can and enables the write watch for the rest.
+    private func flushStrandedMessages() {
+        guard dbus_connection_has_messages_to_send(connection) != 0 else { return }
+        _ = dbus_connection_read_write(connection, 0)
     }
 
     private func dispatchAll() {
@@ -255,6 +269,13 @@ final class DBusEventLoop: @unchecked Sendable {
 extension Int32 {
     fileprivate var isNonZero: Bool { self != 0 }
 }
+
+/// `pthread_setname_np`, which the Glibc module does not import (it is a GNU extension
+/// declared only under `_GNU_SOURCE`); looked up once in the already loaded libc.
+private let setThreadName: (@convention(c) (pthread_t, UnsafePointer<CChar>?) -> Int32)? = {
+    guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "pthread_setname_np") else { return nil }
+    return unsafeBitCast(symbol, to: (@convention(c) (pthread_t, UnsafePointer<CChar>?) -> Int32).self)
+}()
 
 private func loopAddWatch(_ watch: OpaquePointer?, _ data: UnsafeMutableRawPointer?) -> dbus_bool_t {
     DBusEventLoop.from(data).addWatch(watch!) ? 1 : 0

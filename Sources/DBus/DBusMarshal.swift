@@ -44,7 +44,13 @@ enum DBusMarshal {
             }
             try appendString(&iter, typeString, s)
         case .objectPath(let path): try appendString(&iter, typeObjectPath, path.rawValue)
-        case .signature(let signature): try appendString(&iter, typeSignature, signature.rawValue)
+        case .signature(let signature):
+            // The static builders (`.structure([])`, `.dictionary(.variant, …)`) can make
+            // invalid signatures, and libdbus aborts the process on one instead of failing.
+            guard DBusSignature.isValid(signature.rawValue) else {
+                throw DBusError.invalidArgs("'\(signature)' is not a valid D-Bus signature")
+            }
+            try appendString(&iter, typeSignature, signature.rawValue)
         case .unixFD(let fd):
             var v = fd.fileDescriptor
             try appendBasic(&iter, typeUnixFD, &v)
@@ -92,9 +98,64 @@ enum DBusMarshal {
                 for field in fields { try append(field, to: &sub) }
             }
         case .variant(let inner):
+            // Checked before opening: libdbus aborts the process when a variant's contents
+            // have no valid signature (an empty struct anywhere inside, or one too long).
+            guard inner.signature.isSingleCompleteType else {
+                throw DBusError.invalidArgs("a variant cannot hold a value of type '\(inner.signature)'")
+            }
             try appendContainer(&iter, typeVariant, inner.signature.rawValue) { sub in
                 try append(inner, to: &sub)
             }
+        }
+    }
+
+    /// Throws what `append` would throw, without touching a message. libdbus cannot undo a
+    /// half-written container (after `dbus_message_iter_abandon_container` the message is
+    /// unusable), so values are checked completely before the first byte is written.
+    static func validate(_ value: DBusValue) throws {
+        switch value {
+        case .string(let s):
+            guard !s.utf8.contains(0) else {
+                throw DBusError.invalidArgs("D-Bus strings cannot contain NUL characters")
+            }
+        case .signature(let signature):
+            guard DBusSignature.isValid(signature.rawValue) else {
+                throw DBusError.invalidArgs("'\(signature)' is not a valid D-Bus signature")
+            }
+        case .array(let element, let items):
+            guard element.isSingleCompleteType else {
+                throw DBusError.invalidArgs("array element signature '\(element)' is not one complete type")
+            }
+            for item in items {
+                guard item.signature == element else {
+                    throw DBusError.invalidArgs("array of '\(element)' cannot hold a value of type '\(item.signature)'")
+                }
+                try validate(item)
+            }
+        case .dictionary(let key, let valueSignature, let entries):
+            let signature = "a{" + key.rawValue + valueSignature.rawValue + "}"
+            guard DBusSignature.isValid(signature) else {
+                throw DBusError.invalidArgs("'\(signature)' is not a valid dictionary signature")
+            }
+            for entry in entries {
+                guard entry.key.signature == key, entry.value.signature == valueSignature else {
+                    throw DBusError.invalidArgs(
+                        "dictionary '\(signature)' cannot hold an entry of types '\(entry.key.signature)', '\(entry.value.signature)'")
+                }
+                try validate(entry.key)
+                try validate(entry.value)
+            }
+        case .structure(let fields):
+            guard !fields.isEmpty else { throw DBusError.invalidArgs("D-Bus structs cannot be empty") }
+            for field in fields { try validate(field) }
+        case .variant(let inner):
+            guard inner.signature.isSingleCompleteType else {
+                throw DBusError.invalidArgs("a variant cannot hold a value of type '\(inner.signature)'")
+            }
+            try validate(inner)
+        case .byte, .boolean, .int16, .uint16, .int32, .uint32, .int64, .uint64, .double, .objectPath,
+            .unixFD, .bytes:
+            break
         }
     }
 

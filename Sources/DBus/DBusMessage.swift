@@ -105,6 +105,7 @@ public final class DBusMessage: @unchecked Sendable {
 
     /// Appends values to the body; on failure the body is left as it was before the call.
     public func append(_ values: [DBusValue]) throws {
+        for value in values { try DBusMarshal.validate(value) }
         var iter = DBusMessageIter()
         dbus_message_iter_init_append(raw, &iter)
         for value in values {

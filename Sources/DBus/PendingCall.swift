@@ -13,6 +13,10 @@ final class PendingCall: @unchecked Sendable {
         var continuation: CheckedContinuation<DBusMessage, any Error>?
         var finished = false
         var cancelled = false
+        /// Why the call ended without a reply, when the connection ended it (see `fail`).
+        var failure: (any Error)?
+        /// Whether `complete` has claimed the reply; libdbus hands it out once only.
+        var replyClaimed = false
     }
 
     init(_ pending: OpaquePointer) {
@@ -23,13 +27,14 @@ final class PendingCall: @unchecked Sendable {
 
     func wait() async throws -> DBusMessage {
         try await withCheckedThrowingContinuation { continuation in
-            let cancelledAlready = state.withLock { state -> Bool in
-                if state.cancelled { return true }
+            let endedAlready = state.withLock { state -> (any Error)? in
+                if state.cancelled { return CancellationError() }
+                if let failure = state.failure { return failure }
                 state.continuation = continuation
-                return false
+                return nil
             }
-            if cancelledAlready {
-                continuation.resume(throwing: CancellationError())
+            if let endedAlready {
+                continuation.resume(throwing: endedAlready)
                 return
             }
             let retained = Unmanaged.passRetained(self).toOpaque()
@@ -56,8 +61,24 @@ final class PendingCall: @unchecked Sendable {
         }
     }
 
+    /// Ends the call with `error`, whether or not `wait` has begun. For calls the connection
+    /// lost: libdbus drops its pending calls on disconnect without ever completing them.
+    func fail(_ error: any Error) {
+        state.withLock { state in
+            if state.failure == nil { state.failure = error }
+        }
+        finish(.failure(error))
+    }
+
     fileprivate func complete() {
-        guard let reply = dbus_pending_call_steal_reply(pending) else { return }
+        // Both the notify callback and `wait` (which checks for a reply that came before the
+        // callback was set) can get here for one reply. A second steal_reply finds no reply,
+        // and libdbus aborts the process on that.
+        let first = state.withLock { state -> Bool in
+            defer { state.replyClaimed = true }
+            return !state.replyClaimed
+        }
+        guard first, let reply = dbus_pending_call_steal_reply(pending) else { return }
         finish(.success(DBusMessage(adopting: reply)))
     }
 
