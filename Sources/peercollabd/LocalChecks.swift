@@ -1,0 +1,45 @@
+import Collaboration
+import Discovery
+import FoundationEssentials
+
+/// The daemon's own checks for `Diagnose`, beside the discovery backend's: whether I am
+/// signed in, where I listen, and whether a firewall may stand between peers and that port.
+enum LocalChecks {
+    static func run(collaboration: Collaboration) async -> [DiscoveryDiagnosis.Check] {
+        var checks: [DiscoveryDiagnosis.Check] = []
+        let signedIn = await collaboration.signedIn
+        checks.append(.init(
+            subject: "sign-in", ok: !signedIn.isEmpty,
+            detail: signedIn.isEmpty ? "not signed in" : "signed in to " + signedIn.sorted().map(\.rawValue).joined(separator: ", "),
+            advice: signedIn.isEmpty ? "Sign in: peercollabctl signin near-me" : ""))
+        let endpoints = await collaboration.endpoints
+        let port = endpoints.first?.port
+        checks.append(.init(
+            subject: "peer port", ok: !endpoints.isEmpty,
+            detail: endpoints.isEmpty ? "no network address to be reached at" : "listening on TCP \(port ?? 0) at " + endpoints.map(\.description).joined(separator: ", "),
+            advice: endpoints.isEmpty ? "Connect to a network; peers cannot reach a machine without an address." : ""))
+        if let firewall = activeFirewall() {
+            checks.append(.init(
+                subject: "firewall", ok: false, detail: "\(firewall) is active and may block peers",
+                advice: firewall == "firewalld"
+                    ? "Allow peercollab: install dist/firewalld/peercollab.xml into /etc/firewalld/services, then sudo firewall-cmd --permanent --add-service=peercollab && sudo firewall-cmd --reload (or open TCP \(port ?? 46773) and UDP 5353)."
+                    : "Allow peercollab: install dist/ufw/peercollab into /etc/ufw/applications.d, then sudo ufw allow peercollab (or sudo ufw allow \(port ?? 46773)/tcp and 5353/udp)."))
+        } else {
+            checks.append(.init(subject: "firewall", ok: true, detail: "neither firewalld nor ufw is active"))
+        }
+        return checks
+    }
+
+    /// firewalld leaves its PID file while running; ufw says ENABLED=yes in its config.
+    static func activeFirewall() -> String? {
+        if FileManager.default.fileExists(atPath: "/run/firewalld/firewalld.pid") || FileManager.default.fileExists(atPath: "/var/run/firewalld.pid") {
+            return "firewalld"
+        }
+        if case .contents(let data) = BoundedFile.read("/etc/ufw/ufw.conf", limit: 64 * 1024),
+            String(decoding: data, as: UTF8.self).split(separator: "\n").contains(where: { $0.filter { !$0.isWhitespace } == "ENABLED=yes" })
+        {
+            return "ufw"
+        }
+        return nil
+    }
+}
