@@ -2,7 +2,7 @@
 # Peer-layer benchmarks (issue 4), every figure next to a yardstick measured in the same run:
 #   1. full mutual TLS 1.3 handshakes (Ed25519 both sides): SecureChannel client and server
 #      against a libssl client (tls-client.c), `openssl s_server` and `openssl s_time`;
-#      then connect-to-session-established against a running release peercollabd;
+#      and, in the same rounds, connect-to-session-established against a release peercollabd;
 #   2. peercollabd's memory per idle authenticated session, for several session counts;
 #   3. PeerProtocol frame encode/decode throughput (Benchmarks/protocol/FrameThroughput.swift).
 # Usage: Benchmarks/peer/run.sh        (knobs: see README.md; all traffic is on 127.0.0.1)
@@ -14,12 +14,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 scratch=${SCRATCH:-$here/.build-bench}
 results=${RESULTS:-$root/Benchmarks/results/peer.json}
-COUNT=${COUNT:-500}                 # handshakes per timed run
-ROUNDS=${ROUNDS:-5}                 # runs of each handshake pairing, interleaved
+COUNT=${COUNT:-300}                 # handshakes per timed run
+ROUNDS=${ROUNDS:-9}                 # runs of each handshake pairing, interleaved
 PARALLEL=${PARALLEL:-4}             # concurrent clients in the parallel runs
 WARMUP=${WARMUP:-50}                # untimed handshakes before each run
 S_TIME_SECONDS=${S_TIME_SECONDS:-3} # length of each `openssl s_time` run
-SESSIONS=${SESSIONS:-300}           # timed sessions with the daemon
 IDLE_COUNTS=${IDLE_COUNTS:-"50 200"} # idle sessions held open, one fresh daemon each
 CONCURRENCY=${CONCURRENCY:-8}       # sessions handshaking at once while opening them
 SETTLE_SECONDS=${SETTLE_SECONDS:-5} # pause before each memory reading
@@ -77,9 +76,38 @@ raw="$run/raw.jsonl"
 record() { echo "$1" >> "$raw"; }
 load_start=$(cat /proc/loadavg)
 
-# MARK: 1. Handshakes
+# MARK: The private bus and the daemon helpers
+bus_out=$(dbus-daemon --session --fork --nopidfile --print-address=1 --print-pid=1)
+bus=$(sed -n 1p <<< "$bus_out")
+started+=("$(sed -n 2p <<< "$bus_out")")
+
+daemon_pid=
+daemon_port=
+daemon_name=
+start_daemon() {  # start_daemon NAME: a fresh peercollabd with its own folders
+    mkdir -p "$1/config" "$1/data"
+    "$bin/peercollabd" --bus "$bus" --config-dir "$1/config" --data-dir "$1/data" --listen 127.0.0.1 --port 0 \
+        > "$1/daemon.log" 2>&1 &
+    daemon_pid=$!
+    started+=("$daemon_pid")
+    local deadline=$((SECONDS + WAIT_SECONDS)) endpoints=
+    until endpoints=$(busctl --address="$bus" get-property org.peercollab.PeerCollab1 /org/peercollab/PeerCollab1 \
+        org.peercollab.PeerCollab1.Manager Endpoints 2>/dev/null) && [[ $endpoints == *127.0.0.1* ]]; do
+        ((SECONDS < deadline)) || die "peercollabd did not publish its endpoint; see $run/$1/daemon.log"
+        kill -0 "$daemon_pid" 2>/dev/null || die "peercollabd exited; see $run/$1/daemon.log"
+        sleep 0.1
+    done
+    daemon_port=${endpoints##* }
+    daemon_name=$(busctl --address="$bus" get-property org.peercollab.PeerCollab1 /org/peercollab/PeerCollab1 \
+        org.peercollab.PeerCollab1.Manager PeerName | awk '{ gsub("\"", "", $2); print $2 }')
+}
+peer_objects() { busctl --address="$bus" tree org.peercollab.PeerCollab1 2>/dev/null | grep -c '/PeerCollab1/peer/' || true; }
+
+# MARK: 1. Handshakes, and sessions with the daemon
 echo "== handshakes: $ROUNDS rounds of $COUNT per pairing (logs in $run)"
 cd "$run"
+start_daemon daemon-sessions
+session_pid=$daemon_pid
 "$bin/peerbench" serve --identity server > serve.out 2> serve.log &
 started+=($!); serve_pid=$!
 wait_for serve.out '^port '
@@ -107,7 +135,8 @@ timed() {  # timed PAIR SERVER_PID ROUND COMMAND…: runs one client, adds the s
 }
 ours_client() { "$bin/peerbench" handshake --identity "$client" --port "$1" --expect "$server_name" --count "$COUNT" --parallel "$2" --warmup "$WARMUP"; }
 libssl_client() { "$scratch/tls-client" "$1" "$client/certificate.pem" "$client/key.pem" "$COUNT" "$2" "$WARMUP"; }
-pairings=(libssl-openssl ours-ours libssl-ours ours-openssl libssl-openssl-p ours-ours-p s_time)
+session_client() { "$bin/peerbench" session --identities session-ids --port "$daemon_port" --expect "$daemon_name" --count "$COUNT" --warmup 20; }
+pairings=(libssl-openssl ours-ours libssl-ours ours-openssl libssl-openssl-p ours-ours-p s_time session)
 for round in $(seq "$ROUNDS"); do
     order=("${pairings[@]}")
     # Every other round runs backwards, so neither side always goes first.
@@ -120,6 +149,7 @@ for round in $(seq "$ROUNDS"); do
             ours-openssl) timed "$pair" "$openssl_pid" "$round" ours_client "$openssl_port" 1 ;;
             libssl-openssl-p) timed "$pair" "$openssl_pid" "$round" libssl_client "$openssl_port" "$PARALLEL" ;;
             ours-ours-p) timed "$pair" "$serve_pid" "$round" ours_client "$ours_port" "$PARALLEL" ;;
+            session) timed "$pair" "$session_pid" "$round" session_client ;;
             s_time)
                 before=$(cpu_seconds "$openssl_pid")
                 text=$(openssl s_time -connect "127.0.0.1:$openssl_port" -new -tls1_3 -cert "$client/certificate.pem" \
@@ -136,41 +166,9 @@ for round in $(seq "$ROUNDS"); do
 done
 stop "$serve_pid"
 stop "$openssl_pid"
+stop "$session_pid"
 
-# MARK: 2. The daemon: session setup and memory per idle session
-bus_out=$(dbus-daemon --session --fork --nopidfile --print-address=1 --print-pid=1)
-bus=$(sed -n 1p <<< "$bus_out")
-started+=("$(sed -n 2p <<< "$bus_out")")
-
-daemon_pid=
-daemon_port=
-daemon_name=
-start_daemon() {  # start_daemon NAME: a fresh peercollabd with its own folders
-    mkdir -p "$1/config" "$1/data"
-    "$bin/peercollabd" --bus "$bus" --config-dir "$1/config" --data-dir "$1/data" --listen 127.0.0.1 --port 0 \
-        > "$1/daemon.log" 2>&1 &
-    daemon_pid=$!
-    started+=("$daemon_pid")
-    local deadline=$((SECONDS + WAIT_SECONDS)) endpoints=
-    until endpoints=$(busctl --address="$bus" get-property org.peercollab.PeerCollab1 /org/peercollab/PeerCollab1 \
-        org.peercollab.PeerCollab1.Manager Endpoints 2>/dev/null) && [[ $endpoints == *127.0.0.1* ]]; do
-        ((SECONDS < deadline)) || die "peercollabd did not publish its endpoint; see $run/$1/daemon.log"
-        kill -0 "$daemon_pid" 2>/dev/null || die "peercollabd exited; see $run/$1/daemon.log"
-        sleep 0.1
-    done
-    daemon_port=${endpoints##* }
-    daemon_name=$(busctl --address="$bus" get-property org.peercollab.PeerCollab1 /org/peercollab/PeerCollab1 \
-        org.peercollab.PeerCollab1.Manager PeerName | awk '{ gsub("\"", "", $2); print $2 }')
-}
-peer_objects() { busctl --address="$bus" tree org.peercollab.PeerCollab1 2>/dev/null | grep -c '/PeerCollab1/peer/' || true; }
-
-echo "== daemon: $SESSIONS sessions, connect to established"
-start_daemon daemon-sessions
-before=$(cpu_seconds "$daemon_pid")
-line=$("$bin/peerbench" session --identities session-ids --port "$daemon_port" --expect "$daemon_name" --count "$SESSIONS" --warmup 20)
-after=$(cpu_seconds "$daemon_pid")
-record "${line%\}}, \"kind\": \"session\", \"server_cpu_s\": $(awk -v a="$after" -v b="$before" 'BEGIN { print a - b }')}"
-stop "$daemon_pid"
+# MARK: 2. Memory per idle session
 
 for count in $IDLE_COUNTS; do
     echo "== daemon: memory with $count idle sessions"
