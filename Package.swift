@@ -8,6 +8,8 @@ let package = Package(
         .executable(name: "peercollabd", targets: ["peercollabd"]),
         .executable(name: "peercollabctl", targets: ["peercollabctl"]),
         .library(name: "DBus", targets: ["DBus"]),
+        .library(name: "PeerSecurity", targets: ["PeerSecurity"]),
+        .library(name: "PeerProtocol", targets: ["PeerProtocol"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
