@@ -24,7 +24,8 @@ STARTS=${STARTS:-10}                 # starts timed to READY=1 per service
 SETTLE_SECONDS=${SETTLE_SECONDS:-2}  # idle time after READY before reading RSS
 IDLE_SECONDS=${IDLE_SECONDS:-30}     # window in which wake-ups are counted
 WAIT_SECONDS=${WAIT_SECONDS:-15}     # bound on any wait for a name, READY or exit
-BENCH_WATCHDOG_USEC=${BENCH_WATCHDOG_USEC:-0}  # >0: set WATCHDOG_USEC in the idle run
+BENCH_WATCHDOG_USEC=${BENCH_WATCHDOG_USEC:-30000000}  # >0: a second idle run with WATCHDOG_USEC set
+                                     # (default: the unit's WatchdogSec=30s); 0 skips it
 ISOLATE_NET=${ISOLATE_NET:-auto}     # run services in an empty network namespace
 USE_PERF=${USE_PERF:-auto}           # also count idle switches with perf stat
 
@@ -154,7 +155,13 @@ target_command() {
     fi
 }
 target_name() { if [[ $1 == "$BASELINE_LABEL" ]]; then echo "$BASELINE_NAME"; else echo "$SUBJECT_NAME"; fi; }
-target_method() { if [[ $1 == "$BASELINE_LABEL" ]]; then echo Noop; else echo "$SUBJECT_METHOD"; fi; }
+# The no-op method row only when the subject has one to compare with (the daemon has none:
+# Peer.Ping, answered inside libdbus, is its no-op).
+target_method() {
+    if [[ -z $SUBJECT_METHOD ]]; then echo ""
+    elif [[ $1 == "$BASELINE_LABEL" ]]; then echo Noop
+    else echo "$SUBJECT_METHOD"; fi
+}
 
 name_has_owner() {
     dbus-send --bus="$BUS" --print-reply=literal --dest=org.freedesktop.DBus /org/freedesktop/DBus \
@@ -226,16 +233,15 @@ done
 stop_services
 
 # ---- Start, memory, idle: one service at a time -----------------------------
-PROBE_ARGS=()
-for label in "$BASELINE_LABEL" "$SUBJECT_LABEL"; do
-    say "$label: $STARTS starts to READY=1, then ${SETTLE_SECONDS} s settle and ${IDLE_SECONDS} s idle"
-    # Its own fresh state, so start 1 is a first run (keys, database) and the rest are restarts.
-    target_command "$label" "$RUN/state-probe-$label"
-    python3 "$HERE/service-probe.py" --label "$label" --starts "$STARTS" --settle "$SETTLE_SECONDS" \
+# run_probe LABEL KIND STARTS WATCHDOG_USEC: runs service-probe.py on LABEL's command (set in CMD),
+# writes $RUN/probe-LABEL-KIND.json.
+run_probe() {
+    local label=$1 kind=$2 starts=$3 watchdog=$4 probe status
+    python3 "$HERE/service-probe.py" --label "$label" --starts "$starts" --settle "$SETTLE_SECONDS" \
         --idle "$IDLE_SECONDS" --ready-timeout "$WAIT_SECONDS" --stop-timeout "$WAIT_SECONDS" \
-        --bus "$BUS" --name "$(target_name "$label")" --watchdog-usec "$BENCH_WATCHDOG_USEC" \
+        --bus "$BUS" --name "$(target_name "$label")" --watchdog-usec "$watchdog" \
         "${PERF_ARG[@]}" --log "$BUILD/logs/$label-probe.log" -- "${WRAP[@]}" "${CMD[@]}" \
-        >"$RUN/probe-$label.json" &
+        >"$RUN/probe-$label-$kind.json" &
     probe=$!
     PIDS+=("$probe")   # so an interrupted run stops the probe, which stops its service
     status=0
@@ -243,7 +249,19 @@ for label in "$BASELINE_LABEL" "$SUBJECT_LABEL"; do
     (( status == 130 || status == 143 )) && { say "interrupted while measuring $label"; exit "$status"; }
     (( status == 0 )) || die "measuring $label failed (log: $BUILD/logs/$label-probe.log)"
     PIDS=()
-    PROBE_ARGS+=(--probe "$label=$RUN/probe-$label.json")
+}
+PROBE_ARGS=()
+for label in "$BASELINE_LABEL" "$SUBJECT_LABEL"; do
+    say "$label: $STARTS starts to READY=1, then ${SETTLE_SECONDS} s settle and ${IDLE_SECONDS} s idle"
+    # Its own fresh state, so start 1 is a first run (keys, database) and the rest are restarts.
+    target_command "$label" "$RUN/state-probe-$label"
+    run_probe "$label" idle "$STARTS" 0
+    PROBE_ARGS+=(--probe "$label=$RUN/probe-$label-idle.json")
+    if (( BENCH_WATCHDOG_USEC > 0 )); then
+        say "$label: once more with WATCHDOG_USEC=$BENCH_WATCHDOG_USEC, ${IDLE_SECONDS} s idle"
+        run_probe "$label" watchdog 1 "$BENCH_WATCHDOG_USEC"
+        PROBE_ARGS+=(--watchdog-probe "$label=$RUN/probe-$label-watchdog.json")
+    fi
 done
 
 # ---- Report ----------------------------------------------------------------
