@@ -30,6 +30,10 @@ def dbus_rows(d):
         b = rt.get(base, {}).get(kind, {}).get("per_s_median")
         rows.append((title, f"{fmt(s, '.0f')} = {fmt(ratio.get(kind), '.2f')}× C",
                      f"C {fmt(b, '.0f')}", ">= 0.80× C", ok(key)))
+        cs = d.get("cpu_per_call", {}).get(subj, {}).get(kind, {}).get("us_per_call_median")
+        cb = d.get("cpu_per_call", {}).get(base, {}).get(kind, {}).get("us_per_call_median")
+        if cs is not None:
+            rows.append(("  service CPU µs per call", fmt(cs, ".1f"), f"C {fmt(cb, '.1f')}", "", ""))
     rows.append(("start to READY=1 ms, median", fmt(sp.get("ready_ms_median"), ".1f"),
                  f"C {fmt(bp.get('ready_ms_median'), '.1f')}", "<= 100", ok("ready_ms")))
     rows.append(("  first start (new files)", fmt(sp.get("ready_ms_first"), ".1f"),

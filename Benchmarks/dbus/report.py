@@ -49,7 +49,8 @@ def load_roundtrips(path):
 
 def summarize(rows, label):
     mine = [r for r in rows if r.get("target") == label]
-    out = {"rounds": len(mine)}
+    # One client line per kind per round (or one per round holding every kind).
+    out = {"rounds": max((sum(1 for r in mine if f"{kind}_per_s" in r) for kind, _ in KINDS), default=0)}
     for kind, _ in KINDS:
         rates = [r[f"{kind}_per_s"] for r in mine if f"{kind}_per_s" in r]
         if rates:
@@ -80,6 +81,7 @@ def verdict(ok):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--roundtrips", required=True)
+    p.add_argument("--cpu", help="service CPU ticks per round and kind (JSON lines from run.sh)")
     p.add_argument("--baseline", required=True)
     p.add_argument("--subject", required=True)
     p.add_argument("--probe", action="append", default=[], metavar="LABEL=FILE")
@@ -108,6 +110,25 @@ def main():
             # Typical-call speed: the least disturbed by other work on a shared machine.
             if s["p50_us_median"]:
                 latency_ratios[kind] = round(b["p50_us_median"] / s["p50_us_median"], 3)
+
+    # CPU time per call: each service's user + system time over one client run of one kind,
+    # divided by the calls it answered (warm-up included). Less disturbed by other load than
+    # the rates, though still not immune (a descheduled thread's caches go cold).
+    cpu = {}
+    if a.cpu:
+        ticks = [json.loads(line) for line in open(a.cpu) if line.strip()]
+        for label in (a.baseline, a.subject):
+            for kind, _ in KINDS:
+                calls = [r[f"{kind}_calls"] + r.get("warmup", 0) for r in rows
+                         if r.get("target") == label and f"{kind}_calls" in r]
+                used = [t for t in ticks if t["target"] == label and t["kind"] == kind]
+                per_call = [t["cpu_ticks"] / t["ticks_per_s"] * 1e6 / n for t, n in zip(used, calls) if n]
+                if per_call:
+                    cpu.setdefault(label, {})[kind] = {
+                        "us_per_call_median": round(statistics.median(per_call), 2),
+                        "us_per_call_rounds": [round(x, 2) for x in per_call],
+                        "resolution_us_per_call": round(1e6 / used[0]["ticks_per_s"] / max(calls), 2),
+                    }
 
     probes = {}
     for item in a.probe:
@@ -139,6 +160,7 @@ def main():
         "ratio_subject_over_baseline_rounds": ratio_rounds,
         "ratio_pooled_subject_over_baseline": pooled_ratios,
         "ratio_p50_latency_baseline_over_subject": latency_ratios,
+        "cpu_per_call": cpu,
         "probe": probes,
         "probe_watchdog": watchdog_probes,
         "kind_notes": KIND_NOTES,
@@ -178,6 +200,13 @@ def main():
         if kind in ("get", "ping"):
             goal = f">= 0.80  {verdict(doc['verdict'][kind + '_ratio'])}" if kind in ratios else ">= 0.80"
         print(f"  {title:<16} {cells[0]:>{w}} {cells[1]:>{w}}  {ratio:>9} {pooled:>7} {lat:>6}  {goal}")
+    if cpu:
+        print("  CPU µs per call (the service's user + system time over the calls it answered, median of rounds)")
+        for kind, title in KINDS:
+            c, d = cpu.get(b, {}).get(kind), cpu.get(s, {}).get(kind)
+            if c and d:
+                print(f"  {title:<16} {c['us_per_call_median']:>{w}.1f} {d['us_per_call_median']:>{w}.1f}"
+                      f"  (one clock tick = {c['resolution_us_per_call']:.1f} µs per call)")
     for kind, title in KINDS:
         if kind in base or kind in subj:
             print(f"  {title}: {KIND_NOTES[kind]}")

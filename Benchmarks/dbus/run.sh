@@ -168,6 +168,7 @@ name_has_owner() {
         org.freedesktop.DBus.NameHasOwner "string:$1" 2>/dev/null | grep -q true
 }
 
+declare -A SERVICE_PID=()
 # start_service LABEL: starts it in the background and waits for its bus name.
 start_service() {
     local label=$1 name log pid i
@@ -184,6 +185,7 @@ start_service() {
             die "$label exited before owning $name (log: $log)"
         fi
         if name_has_owner "$name"; then
+            SERVICE_PID[$label]=$pid
             say "$label owns $name (pid $pid)"
             return
         fi
@@ -219,16 +221,36 @@ client_target_args() {
     method=$(target_method "$1")
     [[ -z $method ]] || TARGET_ARGS+=(--method "$method")
 }
+# cpu_ticks LABEL: user + system clock ticks the service has used so far.
+cpu_ticks() {
+    local rest
+    rest=$(<"/proc/${SERVICE_PID[$1]}/stat")
+    rest=${rest##*) }   # the fields after the command name, which may hold spaces
+    awk '{ print $12 + $13 }' <<<"$rest"
+}
+CPU=$RUN/cpu.jsonl
+: >"$CPU"
+KINDS=(get ping)
+[[ -z $SUBJECT_METHOD ]] || KINDS+=(method)
 for (( round = 1; round <= ROUNDS; round++ )); do
     # The client alternates every BATCH calls; who goes first also flips per round.
     if (( round % 2 )); then order=("$BASELINE_LABEL" "$SUBJECT_LABEL"); else order=("$SUBJECT_LABEL" "$BASELINE_LABEL"); fi
     TARGET_ARGS=()
     for label in "${order[@]}"; do client_target_args "$label"; done
     say "round $round/$ROUNDS: ${order[0]} and ${order[1]}, $COUNT calls each per kind, in batches of $BATCH"
-    "$BUILD/roundtrip-client" --bus "$BUS" --path "$OBJECT_PATH" --interface "$INTERFACE" \
-        --count "$COUNT" --warmup "$WARMUP" --batch "$BATCH" --seconds "$MAX_SECONDS" \
-        --timeout-ms $(( WAIT_SECONDS * 1000 )) "${TARGET_ARGS[@]}" >>"$ROUNDTRIPS" \
-        || die "the load client failed (logs: $BUILD/logs)"
+    # One client run per kind, so each service's CPU time can be charged to one kind of call.
+    for kind in "${KINDS[@]}"; do
+        declare -A before=()
+        for label in "${order[@]}"; do before[$label]=$(cpu_ticks "$label"); done
+        "$BUILD/roundtrip-client" --bus "$BUS" --path "$OBJECT_PATH" --interface "$INTERFACE" \
+            --count "$COUNT" --warmup "$WARMUP" --batch "$BATCH" --seconds "$MAX_SECONDS" --kinds "$kind" \
+            --timeout-ms $(( WAIT_SECONDS * 1000 )) "${TARGET_ARGS[@]}" >>"$ROUNDTRIPS" \
+            || die "the load client failed (logs: $BUILD/logs)"
+        for label in "${order[@]}"; do
+            printf '{"round":%d,"kind":"%s","target":"%s","cpu_ticks":%d,"ticks_per_s":%d}\n' \
+                "$round" "$kind" "$label" $(( $(cpu_ticks "$label") - ${before[$label]} )) "$(getconf CLK_TCK)" >>"$CPU"
+        done
+    done
 done
 stop_services
 
@@ -265,7 +287,7 @@ for label in "$BASELINE_LABEL" "$SUBJECT_LABEL"; do
 done
 
 # ---- Report ----------------------------------------------------------------
-python3 "$HERE/report.py" --roundtrips "$ROUNDTRIPS" --baseline "$BASELINE_LABEL" \
+python3 "$HERE/report.py" --roundtrips "$ROUNDTRIPS" --cpu "$CPU" --baseline "$BASELINE_LABEL" \
     --subject "$SUBJECT_LABEL" "${PROBE_ARGS[@]}" --out "$RESULTS" \
     --meta "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)" --meta "host=$(uname -srm)" \
     --meta "cpus=$(nproc)" --meta "loadavg_at_end=$(cut -d' ' -f1-3 /proc/loadavg)" \
