@@ -23,7 +23,15 @@ TARGETS = {  # the issue's acceptance figures
     "rss_mib_max": 15.0,
     "idle_wakeups_besides_watchdog_max": 0,
 }
-KINDS = [("get", "Properties.Get"), ("ping", "Peer.Ping"), ("method", "no-op method")]
+KINDS = [("get", "Properties.Get"), ("ping", "Peer.Ping (no-op)"), ("method", "no-op method")]
+# Who answers each kind: the reader must know what a ratio measures.
+KIND_NOTES = {
+    "get": "Get(Manager, Version): the daemon's own dispatch (DBusObjectServer: a Task per call, "
+           "async getter, reply sent from the task); C: an sd-bus vtable getter",
+    "ping": "Peer.Ping: answered inside libdbus on the daemon's event-loop thread, inside sd-bus "
+            "in C; measures transport and event loop, not our dispatch",
+    "method": "a no-op method of the interface (SUBJECT_METHOD on the daemon, Noop in C)",
+}
 
 
 def load_roundtrips(path):
@@ -41,7 +49,8 @@ def load_roundtrips(path):
 
 def summarize(rows, label):
     mine = [r for r in rows if r.get("target") == label]
-    out = {"rounds": len(mine)}
+    # One client line per kind per round (or one per round holding every kind).
+    out = {"rounds": max((sum(1 for r in mine if f"{kind}_per_s" in r) for kind, _ in KINDS), default=0)}
     for kind, _ in KINDS:
         rates = [r[f"{kind}_per_s"] for r in mine if f"{kind}_per_s" in r]
         if rates:
@@ -59,6 +68,12 @@ def summarize(rows, label):
     return out
 
 
+def thread_text(t):
+    what = "+" if t.get("started") else ""
+    what += "ended" if t.get("ended") else ""
+    return f"{t['comm']}({t['tid']}{',' + what if what else ''})×{t['switches']}"
+
+
 def verdict(ok):
     return "ok" if ok else "MISSED"
 
@@ -66,9 +81,12 @@ def verdict(ok):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--roundtrips", required=True)
+    p.add_argument("--cpu", help="service CPU ticks per round and kind (JSON lines from run.sh)")
     p.add_argument("--baseline", required=True)
     p.add_argument("--subject", required=True)
     p.add_argument("--probe", action="append", default=[], metavar="LABEL=FILE")
+    p.add_argument("--watchdog-probe", action="append", default=[], metavar="LABEL=FILE",
+                   help="the idle run with WATCHDOG_USEC set")
     p.add_argument("--meta", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--out", required=True)
     a = p.parse_args()
@@ -93,11 +111,42 @@ def main():
             if s["p50_us_median"]:
                 latency_ratios[kind] = round(b["p50_us_median"] / s["p50_us_median"], 3)
 
+    # CPU time per call: each service's user + system time over one client run of one kind,
+    # divided by the calls it answered (warm-up included). Less disturbed by other load than
+    # the rates, though still not immune (a descheduled thread's caches go cold).
+    cpu = {}
+    if a.cpu:
+        ticks = [json.loads(line) for line in open(a.cpu) if line.strip()]
+        for label in (a.baseline, a.subject):
+            for kind, _ in KINDS:
+                calls = [r[f"{kind}_calls"] + r.get("warmup", 0) for r in rows
+                         if r.get("target") == label and f"{kind}_calls" in r]
+                used = [t for t in ticks if t["target"] == label and t["kind"] == kind]
+                per_call = [t["cpu_ticks"] / t["ticks_per_s"] * 1e6 / n for t, n in zip(used, calls) if n]
+                if per_call:
+                    cpu.setdefault(label, {})[kind] = {
+                        "us_per_call_median": round(statistics.median(per_call), 2),
+                        "us_per_call_rounds": [round(x, 2) for x in per_call],
+                        "resolution_us_per_call": round(1e6 / used[0]["ticks_per_s"] / max(calls), 2),
+                    }
+
     probes = {}
     for item in a.probe:
         label, _, path = item.partition("=")
         with open(path) as f:
             probes[label] = json.load(f)
+
+    watchdog_probes = {}
+    for item in a.watchdog_probe:
+        label, _, path = item.partition("=")
+        with open(path) as f:
+            watchdog_probes[label] = json.load(f)
+    # What a ping costs in switches: the watchdog run's count over the quiet run's, per ping.
+    for label, w in watchdog_probes.items():
+        quiet = probes.get(label, {}).get("idle_switches")
+        pings = w.get("idle_watchdog_pings", 0)
+        if quiet is not None and pings:
+            w["switches_per_ping"] = round((w["idle_switches"] - quiet) / pings, 2)
 
     meta = dict(item.partition("=")[::2] for item in a.meta)
     doc = {
@@ -111,7 +160,10 @@ def main():
         "ratio_subject_over_baseline_rounds": ratio_rounds,
         "ratio_pooled_subject_over_baseline": pooled_ratios,
         "ratio_p50_latency_baseline_over_subject": latency_ratios,
+        "cpu_per_call": cpu,
         "probe": probes,
+        "probe_watchdog": watchdog_probes,
+        "kind_notes": KIND_NOTES,
         "raw_roundtrips": rows,
     }
     sp = probes.get(a.subject, {})
@@ -123,7 +175,6 @@ def main():
         "idle_wakeups": "idle_wakeups_besides_watchdog" in sp
         and sp["idle_wakeups_besides_watchdog"] <= TARGETS["idle_wakeups_besides_watchdog_max"],
     }
-
     os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
     tmp = a.out + ".tmp"
     with open(tmp, "w") as f:
@@ -149,6 +200,16 @@ def main():
         if kind in ("get", "ping"):
             goal = f">= 0.80  {verdict(doc['verdict'][kind + '_ratio'])}" if kind in ratios else ">= 0.80"
         print(f"  {title:<16} {cells[0]:>{w}} {cells[1]:>{w}}  {ratio:>9} {pooled:>7} {lat:>6}  {goal}")
+    if cpu:
+        print("  CPU µs per call (the service's user + system time over the calls it answered, median of rounds)")
+        for kind, title in KINDS:
+            c, d = cpu.get(b, {}).get(kind), cpu.get(s, {}).get(kind)
+            if c and d:
+                print(f"  {title:<16} {c['us_per_call_median']:>{w}.1f} {d['us_per_call_median']:>{w}.1f}"
+                      f"  (one clock tick = {c['resolution_us_per_call']:.1f} µs per call)")
+    for kind, title in KINDS:
+        if kind in base or kind in subj:
+            print(f"  {title}: {KIND_NOTES[kind]}")
     print("  subject/C: median over rounds of the ratio within each round (the figure judged);")
     print("  pooled: all calls / all time;")
     print("  p50: C's median latency / subject's (least disturbed by other load). Above 1 = subject faster.")
@@ -175,6 +236,8 @@ def main():
         row("READY ms, first start", "ready_ms_first", "{:.1f}")
         row("READY ms, max", "ready_ms_max", "{:.1f}")
         row("idle VmRSS MiB", "rss_mib", "{:.2f}", f"<= 15  {verdict(doc['verdict']['rss_mib'])}")
+        row("  Pss MiB (shared pages split)", "pss_mib", "{:.2f}")
+        row("  private MiB (ours alone)", "private_mib", "{:.2f}")
         row("threads", "threads", "{}")
         idle_s = sp.get("idle_s", probes.get(b, {}).get("idle_s", "?"))
         row(f"idle wakeups in {idle_s:g} s (ctx sw)" if isinstance(idle_s, float) else "idle wakeups (ctx sw)",
@@ -186,7 +249,31 @@ def main():
         row("idle CPU ms", "idle_cpu_ms", "{:.1f}")
         noisy = [t for t in sp.get("idle_switches_per_thread", [])][:5]
         if noisy:
-            print(f"  {s} threads that woke: " + ", ".join(f"{t['comm']}({t['tid']})×{t['switches']}" for t in noisy))
+            print(f"  {s} threads that woke: " + ", ".join(thread_text(t) for t in noisy))
+    biggest = sp.get("rss_by_mapping", [])[:6]
+    if biggest:
+        print(f"  {s} resident by mapping (KiB): " + ", ".join(
+            f"{os.path.basename(m['mapping'])} {m['rss_kib']}" for m in biggest))
+    if watchdog_probes:
+        usec = meta.get("watchdog_usec", "?")
+        print()
+        print(f"Idle with WATCHDOG_USEC={usec} (each service pings at its own pace), same window")
+        print(f"  {'':<30} {b:>{w}} {s:>{w}}")
+        for title, key, fmt in [
+            ("idle switches", "idle_switches", "{}"),
+            ("watchdog pings received", "idle_watchdog_pings", "{}"),
+            ("switches per ping (vs quiet)", "switches_per_ping", "{:.1f}"),
+            ("  perf context-switches", "perf_context_switches", "{:.0f}"),
+            ("idle CPU ms", "idle_cpu_ms", "{:.1f}"),
+        ]:
+            cells = []
+            for label in (b, s):
+                v = watchdog_probes.get(label, {}).get(key)
+                cells.append("-" if v is None else fmt.format(v))
+            print(f"  {title:<30} {cells[0]:>{w}} {cells[1]:>{w}}")
+        noisy = watchdog_probes.get(s, {}).get("idle_switches_per_thread", [])[:5]
+        if noisy:
+            print(f"  {s} threads that woke: " + ", ".join(thread_text(t) for t in noisy))
     print()
     print(f"JSON: {a.out}")
 

@@ -111,8 +111,25 @@ static int call_once(DBusConnection *conn, const struct options *o, const struct
     return ok;
 }
 
+/* Kinds to measure (--kinds get,ping,method); all by default. Lets a profiler load one path. */
+static int kind_enabled[KIND_COUNT] = {1, 1, 1};
+
 static int takes_part(const struct target *t, enum kind kind) {
-    return kind != KIND_METHOD || t->method != NULL;
+    return kind_enabled[kind] && (kind != KIND_METHOD || t->method != NULL);
+}
+
+static int parse_kinds(const char *list) {
+    char copy[64];
+    if (strlen(list) >= sizeof copy) return -1;
+    strcpy(copy, list);
+    for (int k = 0; k < KIND_COUNT; k++) kind_enabled[k] = 0;
+    for (char *save = NULL, *word = strtok_r(copy, ",", &save); word; word = strtok_r(NULL, ",", &save)) {
+        int found = 0;
+        for (int k = 0; k < KIND_COUNT; k++)
+            if (strcmp(word, kind_name[k]) == 0) kind_enabled[k] = found = 1;
+        if (!found) return -1;
+    }
+    return 0;
 }
 
 static int measure(DBusConnection *conn, struct options *o, enum kind kind) {
@@ -167,6 +184,7 @@ static void usage(FILE *out) {
     fprintf(out,
             "usage: roundtrip-client [--bus ADDRESS] [--path PATH] [--interface IFACE] [--property NAME]\n"
             "           [--count N] [--warmup N] [--batch N] [--seconds S] [--timeout-ms MS]\n"
+            "           [--kinds get,ping,method]\n"
             "           --dest NAME [--target LABEL] [--method NAME]  [--dest NAME ...]\n"
             "--target and --method apply to the --dest before them; up to %d targets.\n"
             "defaults: --path /org/peercollab/PeerCollab1 --interface org.peercollab.PeerCollab1.Manager\n"
@@ -198,6 +216,7 @@ int main(int argc, char **argv) {
         {"count", required_argument, NULL, 'c'}, {"warmup", required_argument, NULL, 'w'},
         {"batch", required_argument, NULL, 'B'}, {"seconds", required_argument, NULL, 's'},
         {"timeout-ms", required_argument, NULL, 't'}, {"target", required_argument, NULL, 'T'},
+        {"kinds", required_argument, NULL, 'k'},
         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
     };
     int c;
@@ -221,6 +240,12 @@ int main(int argc, char **argv) {
         case 'B': o.batch = strtol(optarg, NULL, 10); break;
         case 's': o.seconds = strtod(optarg, NULL); break;
         case 't': o.timeout_ms = (int)strtol(optarg, NULL, 10); break;
+        case 'k':
+            if (parse_kinds(optarg) != 0) {
+                fprintf(stderr, "roundtrip-client: --kinds takes a comma-separated list of get, ping, method\n");
+                return 2;
+            }
+            break;
         case 'h': usage(stdout); return EXIT_SUCCESS;
         default: usage(stderr); return 2;
         }

@@ -24,7 +24,8 @@ STARTS=${STARTS:-10}                 # starts timed to READY=1 per service
 SETTLE_SECONDS=${SETTLE_SECONDS:-2}  # idle time after READY before reading RSS
 IDLE_SECONDS=${IDLE_SECONDS:-30}     # window in which wake-ups are counted
 WAIT_SECONDS=${WAIT_SECONDS:-15}     # bound on any wait for a name, READY or exit
-BENCH_WATCHDOG_USEC=${BENCH_WATCHDOG_USEC:-0}  # >0: set WATCHDOG_USEC in the idle run
+BENCH_WATCHDOG_USEC=${BENCH_WATCHDOG_USEC:-30000000}  # >0: a second idle run with WATCHDOG_USEC set
+                                     # (default: the unit's WatchdogSec=30s); 0 skips it
 ISOLATE_NET=${ISOLATE_NET:-auto}     # run services in an empty network namespace
 USE_PERF=${USE_PERF:-auto}           # also count idle switches with perf stat
 
@@ -154,13 +155,20 @@ target_command() {
     fi
 }
 target_name() { if [[ $1 == "$BASELINE_LABEL" ]]; then echo "$BASELINE_NAME"; else echo "$SUBJECT_NAME"; fi; }
-target_method() { if [[ $1 == "$BASELINE_LABEL" ]]; then echo Noop; else echo "$SUBJECT_METHOD"; fi; }
+# The no-op method row only when the subject has one to compare with (the daemon has none:
+# Peer.Ping, answered inside libdbus, is its no-op).
+target_method() {
+    if [[ -z $SUBJECT_METHOD ]]; then echo ""
+    elif [[ $1 == "$BASELINE_LABEL" ]]; then echo Noop
+    else echo "$SUBJECT_METHOD"; fi
+}
 
 name_has_owner() {
     dbus-send --bus="$BUS" --print-reply=literal --dest=org.freedesktop.DBus /org/freedesktop/DBus \
         org.freedesktop.DBus.NameHasOwner "string:$1" 2>/dev/null | grep -q true
 }
 
+declare -A SERVICE_PID=()
 # start_service LABEL: starts it in the background and waits for its bus name.
 start_service() {
     local label=$1 name log pid i
@@ -177,6 +185,7 @@ start_service() {
             die "$label exited before owning $name (log: $log)"
         fi
         if name_has_owner "$name"; then
+            SERVICE_PID[$label]=$pid
             say "$label owns $name (pid $pid)"
             return
         fi
@@ -212,30 +221,49 @@ client_target_args() {
     method=$(target_method "$1")
     [[ -z $method ]] || TARGET_ARGS+=(--method "$method")
 }
+# cpu_ticks LABEL: user + system clock ticks the service has used so far.
+cpu_ticks() {
+    local rest
+    rest=$(<"/proc/${SERVICE_PID[$1]}/stat")
+    rest=${rest##*) }   # the fields after the command name, which may hold spaces
+    awk '{ print $12 + $13 }' <<<"$rest"
+}
+CPU=$RUN/cpu.jsonl
+: >"$CPU"
+KINDS=(get ping)
+[[ -z $SUBJECT_METHOD ]] || KINDS+=(method)
 for (( round = 1; round <= ROUNDS; round++ )); do
     # The client alternates every BATCH calls; who goes first also flips per round.
     if (( round % 2 )); then order=("$BASELINE_LABEL" "$SUBJECT_LABEL"); else order=("$SUBJECT_LABEL" "$BASELINE_LABEL"); fi
     TARGET_ARGS=()
     for label in "${order[@]}"; do client_target_args "$label"; done
     say "round $round/$ROUNDS: ${order[0]} and ${order[1]}, $COUNT calls each per kind, in batches of $BATCH"
-    "$BUILD/roundtrip-client" --bus "$BUS" --path "$OBJECT_PATH" --interface "$INTERFACE" \
-        --count "$COUNT" --warmup "$WARMUP" --batch "$BATCH" --seconds "$MAX_SECONDS" \
-        --timeout-ms $(( WAIT_SECONDS * 1000 )) "${TARGET_ARGS[@]}" >>"$ROUNDTRIPS" \
-        || die "the load client failed (logs: $BUILD/logs)"
+    # One client run per kind, so each service's CPU time can be charged to one kind of call.
+    for kind in "${KINDS[@]}"; do
+        declare -A before=()
+        for label in "${order[@]}"; do before[$label]=$(cpu_ticks "$label"); done
+        "$BUILD/roundtrip-client" --bus "$BUS" --path "$OBJECT_PATH" --interface "$INTERFACE" \
+            --count "$COUNT" --warmup "$WARMUP" --batch "$BATCH" --seconds "$MAX_SECONDS" --kinds "$kind" \
+            --timeout-ms $(( WAIT_SECONDS * 1000 )) "${TARGET_ARGS[@]}" >>"$ROUNDTRIPS" \
+            || die "the load client failed (logs: $BUILD/logs)"
+        for label in "${order[@]}"; do
+            printf '{"round":%d,"kind":"%s","target":"%s","cpu_ticks":%d,"ticks_per_s":%d}\n' \
+                "$round" "$kind" "$label" $(( $(cpu_ticks "$label") - ${before[$label]} )) "$(getconf CLK_TCK)" >>"$CPU"
+        done
+    done
 done
 stop_services
 
 # ---- Start, memory, idle: one service at a time -----------------------------
-PROBE_ARGS=()
-for label in "$BASELINE_LABEL" "$SUBJECT_LABEL"; do
-    say "$label: $STARTS starts to READY=1, then ${SETTLE_SECONDS} s settle and ${IDLE_SECONDS} s idle"
-    # Its own fresh state, so start 1 is a first run (keys, database) and the rest are restarts.
-    target_command "$label" "$RUN/state-probe-$label"
-    python3 "$HERE/service-probe.py" --label "$label" --starts "$STARTS" --settle "$SETTLE_SECONDS" \
+# run_probe LABEL KIND STARTS WATCHDOG_USEC: runs service-probe.py on LABEL's command (set in CMD),
+# writes $RUN/probe-LABEL-KIND.json.
+run_probe() {
+    local label=$1 kind=$2 starts=$3 watchdog=$4 probe status
+    python3 "$HERE/service-probe.py" --label "$label" --starts "$starts" --settle "$SETTLE_SECONDS" \
         --idle "$IDLE_SECONDS" --ready-timeout "$WAIT_SECONDS" --stop-timeout "$WAIT_SECONDS" \
-        --bus "$BUS" --name "$(target_name "$label")" --watchdog-usec "$BENCH_WATCHDOG_USEC" \
+        --bus "$BUS" --name "$(target_name "$label")" --watchdog-usec "$watchdog" \
         "${PERF_ARG[@]}" --log "$BUILD/logs/$label-probe.log" -- "${WRAP[@]}" "${CMD[@]}" \
-        >"$RUN/probe-$label.json" &
+        >"$RUN/probe-$label-$kind.json" &
     probe=$!
     PIDS+=("$probe")   # so an interrupted run stops the probe, which stops its service
     status=0
@@ -243,11 +271,23 @@ for label in "$BASELINE_LABEL" "$SUBJECT_LABEL"; do
     (( status == 130 || status == 143 )) && { say "interrupted while measuring $label"; exit "$status"; }
     (( status == 0 )) || die "measuring $label failed (log: $BUILD/logs/$label-probe.log)"
     PIDS=()
-    PROBE_ARGS+=(--probe "$label=$RUN/probe-$label.json")
+}
+PROBE_ARGS=()
+for label in "$BASELINE_LABEL" "$SUBJECT_LABEL"; do
+    say "$label: $STARTS starts to READY=1, then ${SETTLE_SECONDS} s settle and ${IDLE_SECONDS} s idle"
+    # Its own fresh state, so start 1 is a first run (keys, database) and the rest are restarts.
+    target_command "$label" "$RUN/state-probe-$label"
+    run_probe "$label" idle "$STARTS" 0
+    PROBE_ARGS+=(--probe "$label=$RUN/probe-$label-idle.json")
+    if (( BENCH_WATCHDOG_USEC > 0 )); then
+        say "$label: once more with WATCHDOG_USEC=$BENCH_WATCHDOG_USEC, ${IDLE_SECONDS} s idle"
+        run_probe "$label" watchdog 1 "$BENCH_WATCHDOG_USEC"
+        PROBE_ARGS+=(--watchdog-probe "$label=$RUN/probe-$label-watchdog.json")
+    fi
 done
 
 # ---- Report ----------------------------------------------------------------
-python3 "$HERE/report.py" --roundtrips "$ROUNDTRIPS" --baseline "$BASELINE_LABEL" \
+python3 "$HERE/report.py" --roundtrips "$ROUNDTRIPS" --cpu "$CPU" --baseline "$BASELINE_LABEL" \
     --subject "$SUBJECT_LABEL" "${PROBE_ARGS[@]}" --out "$RESULTS" \
     --meta "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)" --meta "host=$(uname -srm)" \
     --meta "cpus=$(nproc)" --meta "loadavg_at_end=$(cut -d' ' -f1-3 /proc/loadavg)" \

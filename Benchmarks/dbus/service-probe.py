@@ -10,8 +10,9 @@ NOTIFY_SOCKET pointing at it, and time until a datagram carrying READY=1
 arrives. Every start but the last is stopped at once with SIGTERM (the time
 to exit is recorded). The last one is left alone for --settle seconds, then
 VmRSS is read, then the context switches of all its threads (voluntary +
-involuntary, from /proc/PID/task/*/status) and its CPU time are read before
-and after an idle window of --idle seconds. Each switch is the process going
+involuntary, from /proc/PID/task/*/status, sampled every 250 ms so threads
+ending inside the window are counted) and its CPU time are read before and
+after an idle window of --idle seconds. Each switch is the process going
 to sleep after having woken up (or being preempted), so the difference is
 its wake-up count. Notify datagrams received in the window (WATCHDOG=1...)
 are counted too, since those wake-ups are expected. With --perf, `perf stat
@@ -78,7 +79,38 @@ def memory(pid):
                 out[key + "_kib"] = int(value.split()[0])
             elif key == "Threads":
                 out["threads"] = int(value)
+    # VmRSS counts every shared library page in full; Pss splits shared pages among the
+    # processes mapping them, Private_* are ours alone. Both say more than VmRSS on a
+    # machine where other processes use the same libraries.
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key in ("Pss", "Pss_Anon", "Pss_File", "Private_Clean", "Private_Dirty", "Shared_Clean"):
+                    out[key + "_kib"] = int(value.split()[0])
+        out["pss_mib"] = round(out["Pss_kib"] / 1024, 2)
+        out["private_mib"] = round((out["Private_Clean_kib"] + out["Private_Dirty_kib"]) / 1024, 2)
+    except (FileNotFoundError, KeyError, PermissionError):
+        pass
     return out
+
+
+def resident_by_mapping(pid, top=12):
+    """Resident kB per mapped file (or [heap], [stack], [anon]), largest first: what the RSS is."""
+    sizes = {}
+    name = None
+    try:
+        with open(f"/proc/{pid}/smaps") as f:
+            for line in f:
+                head = line.split()
+                if head and "-" in head[0] and not head[0].endswith(":"):
+                    name = head[5] if len(head) > 5 else "[anon]"
+                elif head and head[0] == "Rss:":
+                    sizes[name] = sizes.get(name, 0) + int(head[1])
+    except (FileNotFoundError, PermissionError):
+        return []
+    rows = sorted(sizes.items(), key=lambda kv: -kv[1])[:top]
+    return [{"mapping": k, "rss_kib": v} for k, v in rows]
 
 
 def name_has_owner(bus, name):
@@ -232,12 +264,24 @@ def measure_idle(start, args):
     result.update(memory(pid))
     result["rss_mib"] = round(result["VmRSS_kib"] / 1024, 2)
 
+    result["rss_by_mapping"] = resident_by_mapping(pid)
+
     perf = perf_start(pid, args.idle) if args.perf else None
     try:
-        before, threads_before = task_switches(pid)
+        # Threads can end inside the window (a thread pool retiring idle workers), taking
+        # their counts with them; sampling every quarter second keeps the last count seen.
+        first, threads_first = task_switches(pid)
+        seen = dict(threads_first)
         cpu_before = cpu_ms(pid)
-        counts = start.count_until(now_ms() + args.idle * 1000)
-        after, threads_after = task_switches(pid)
+        end = now_ms() + args.idle * 1000
+        counts = {}
+        while True:
+            for key, n in start.count_until(min(end, now_ms() + 250)).items():
+                counts[key] = counts.get(key, 0) + n
+            _, threads_now = task_switches(pid)
+            seen.update(threads_now)
+            if now_ms() >= end:
+                break
         cpu_after = cpu_ms(pid)
     except BaseException:
         if perf is not None:
@@ -248,15 +292,22 @@ def measure_idle(start, args):
         raise ProbeError(f"the service exited with status {start.proc.returncode} while idle")
 
     per_thread = []
-    for tid, (comm, n) in threads_after.items():
-        d = n - threads_before.get(tid, (comm, 0))[1]
+    total = 0
+    for tid, (comm, n) in seen.items():
+        d = n - threads_first.get(tid, (comm, 0))[1]
+        ended = tid not in threads_now
+        # A thread that ended woke at least once more to do so, after the last sample.
+        d += 1 if ended else 0
+        total += d
         if d:
-            per_thread.append({"tid": int(tid), "comm": comm, "switches": d})
+            per_thread.append({"tid": int(tid), "comm": comm, "switches": d,
+                               "started": tid not in threads_first, "ended": ended})
     result.update({
         "idle_s": args.idle,
-        "idle_switches": after - before,
+        "idle_switches": total,
         "idle_switches_per_thread": sorted(per_thread, key=lambda x: -x["switches"]),
-        "threads_started_or_ended": sorted(set(threads_after) ^ set(threads_before)),
+        "threads_started": sorted(int(t) for t in set(threads_now) - set(threads_first)),
+        "threads_ended": sorted(int(t) for t in set(threads_first) - set(threads_now)),
         "idle_cpu_ms": round(cpu_after - cpu_before, 1),
         "idle_notify": counts,
         "idle_watchdog_pings": counts.get("WATCHDOG", 0),
@@ -298,7 +349,7 @@ def main():
     signal.signal(signal.SIGINT, lambda *_: sys.exit(130))
 
     ready_ms, stop_ms, exit_status = [], [], []
-    result = {"label": args.label, "command": args.command}
+    result = {"label": args.label, "command": args.command, "watchdog_usec": args.watchdog_usec}
     with tempfile.TemporaryDirectory(prefix="probe-") as sockdir:
         for i in range(args.starts):
             start = Start(args, sockdir, i)
