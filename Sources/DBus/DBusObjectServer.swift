@@ -83,6 +83,10 @@ public final class DBusObjectServer: Sendable {
         state.withLock { $0.objects[path]?.count ?? 0 }
     }
 
+    private func isExported(_ path: DBusObjectPath) -> Bool {
+        state.withLock { $0.objects[path] != nil }
+    }
+
     private func interfaces(at path: DBusObjectPath) -> [DBusInterface]? {
         state.withLock { $0.objects[path] }
     }
@@ -299,10 +303,15 @@ public final class DBusObjectServer: Sendable {
             state.objects.filter { $0.key.isDescendant(of: manager) }.sorted { $0.key < $1.key }
         }
         var result: [DBusDictionaryEntry] = []
-        for (path, interfaces) in objects {
+        objects: for (path, interfaces) in objects {
             var entries: [DBusDictionaryEntry] = []
             for interface in interfaces {
-                entries.append(DBusDictionaryEntry(.string(interface.name), try await Self.allProperties(of: interface)))
+                // An object withdrawn while we read it is simply no longer there; it must not
+                // fail the listing of all the others.
+                guard let properties = try? await Self.allProperties(of: interface), isExported(path) else {
+                    continue objects
+                }
+                entries.append(DBusDictionaryEntry(.string(interface.name), properties))
             }
             for name in [Self.peerInterface, Self.introspectableInterface, Self.propertiesInterface] {
                 entries.append(DBusDictionaryEntry(.string(name), .vardict([:])))

@@ -109,4 +109,18 @@ struct ObjectManagerTests {
         let managed = try await pair.call(Self.manager, Self.objectManager, "GetManagedObjects")
         #expect(objectCount(managed) == 1)
     }
+
+    @Test("an object whose properties cannot be read (it is going away) is left out, not an error for the whole list")
+    func vanishingObjectIsSkipped() async throws {
+        let pair = try await BusPair.start()
+        pair.server.objects.addObjectManager(at: Self.manager)
+        try await pair.server.objects.export([item("lamp")], at: "/org/example/Things/lamp")
+        let leaving = DBusInterface(
+            name: "org.example.Item",
+            properties: [DBusProperty("Label", .string) { throw DBusError.unknownObject("It has left.") }])
+        // Exporting announces it; the announcement fails to read it, as for a peer leaving.
+        try? await pair.server.objects.export([leaving], at: "/org/example/Things/ghost")
+        let managed = try await pair.call(Self.manager, Self.objectManager, "GetManagedObjects")
+        #expect(objectCount(managed) == 1)
+    }
 }
