@@ -81,6 +81,11 @@ public actor Collaboration {
     /// The name others see: the one set, else the account's full name.
     public var displayName: String { settings.displayName ?? accountName }
 
+    /// The discovery settings, read when discovery starts.
+    public var discoverySettings: (backend: String?, allow: [String]?, deny: [String]?) {
+        (settings.discoveryBackend, settings.allowInterfaces, settings.denyInterfaces)
+    }
+
     /// My email address, or "" when none is set.
     public var email: String { settings.email ?? "" }
 

@@ -4,6 +4,12 @@ public struct Settings: Codable, Sendable, Equatable {
     public var displayName: String?
     /// Optional, part of my contact card.
     public var email: String?
+    /// How to find peers near me: `auto` (Avahi when it runs, else built in), `avahi`, `builtin`.
+    public var discoveryBackend: String?
+    /// Only these network interfaces (names, `prefix*` allowed) are used for discovery.
+    public var allowInterfaces: [String]?
+    /// These are never used; default: container and VPN plumbing (docker0, br-*, veth*, …).
+    public var denyInterfaces: [String]?
 
     public init(displayName: String? = nil, email: String? = nil) {
         self.displayName = displayName

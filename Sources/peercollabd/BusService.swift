@@ -1,5 +1,6 @@
 import Collaboration
 import DBus
+import Discovery
 import Logging
 import ServiceLifecycle
 import Systemd
@@ -10,6 +11,7 @@ import Systemd
 struct BusService: Service {
     let configuration: DaemonConfiguration
     let collaboration: Collaboration
+    let discovery: DiscoveryService
     let logger: Logger
 
     func run() async throws {
@@ -22,7 +24,12 @@ struct BusService: Service {
         defer { connection.close() }
 
         let events = await collaboration.events()
-        let manager = ManagerObject(collaboration: collaboration)
+        let discovery = self.discovery
+        let collaboration = self.collaboration
+        let manager = ManagerObject(collaboration: collaboration) {
+            let report = await discovery.diagnose()
+            return DiscoveryDiagnosis(backend: report.backend, checks: await LocalChecks.run(collaboration: collaboration) + report.checks)
+        }
         connection.objects.addObjectManager(at: BusNames.root)
         try await connection.objects.export([manager.interface], at: BusNames.root)
 

@@ -1,5 +1,6 @@
 import Collaboration
 import DBus
+import Discovery
 import FoundationEssentials
 import Logging
 import PeerSecurity
@@ -18,7 +19,7 @@ enum Introspection {
             identity: PeerIdentity.loadOrCreate(directory: scratch.appending(path: "data").path),
             accountName: "nobody", logger: Logger(label: "introspection"))
         let interfaces = [
-            ManagerObject(collaboration: collaboration).interface,
+            ManagerObject(collaboration: collaboration, diagnose: { DiscoveryDiagnosis(backend: "none", checks: []) }).interface,
             PeerObject(id: "example", collaboration: collaboration).interface,
         ]
         return Dictionary(uniqueKeysWithValues: interfaces.map { ($0.name, DBusIntrospection.document(for: [$0])) })

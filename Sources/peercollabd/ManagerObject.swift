@@ -1,12 +1,16 @@
 import Collaboration
 import DBus
+import Discovery
 
 /// The root object's `Manager` interface: D-Bus in front of the ``Collaboration`` actor.
 struct ManagerObject: Sendable {
     let collaboration: Collaboration
+    /// The discovery backend's and the daemon's own checks, for `Diagnose`.
+    let diagnose: @Sendable () async -> DiscoveryDiagnosis
 
     var interface: DBusInterface {
         let collaboration = self.collaboration
+        let diagnose = self.diagnose
         return DBusInterface(
             name: BusNames.manager,
             methods: [
@@ -17,6 +21,13 @@ struct ManagerObject: Sendable {
                 DBusMethod("SignOut", in: [DBusArgument("scope", .string)]) { call in
                     try await ErrorTable.translating { try await collaboration.signOut(call.arguments[0].stringValue ?? "") }
                     return []
+                },
+                DBusMethod("Diagnose", out: [DBusArgument("report", .dictionary(.string, .variant))]) { _ in
+                    let report = await diagnose()
+                    let checks = DBusValue.array(
+                        element: .structure([.string, .boolean, .string, .string]),
+                        report.checks.map { .structure([.string($0.subject), .boolean($0.ok), .string($0.detail), .string($0.advice)]) })
+                    return [.vardict(["backend": .string(report.backend), "checks": checks])]
                 },
                 DBusMethod("GetContactCard", out: [DBusArgument("card", .string)]) { _ in
                     [.string(await collaboration.contactCard())]
