@@ -294,3 +294,8 @@ public struct MDNSBrowser: Sendable {
             txt: txt.txtDictionary, interfaceIndex: index, interfaceName: interface.name)
     }
 }
+
+extension MDNSBrowser {
+    /// How many services are being resolved (for tests and diagnose).
+    var resolutionsCount: Int { resolutions.count }
+}
