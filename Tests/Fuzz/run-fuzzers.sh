@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Builds the PeerProtocol fuzz targets with libFuzzer and AddressSanitizer and runs each
+# Builds the PeerProtocol and Discovery (DNSMessageFuzz) fuzz targets with libFuzzer and AddressSanitizer and runs each
 # for a bounded time on its committed seed corpus.
 #
 #   Tests/Fuzz/run-fuzzers.sh [SECONDS] [TARGET...]
 #
 # SECONDS: time per target (default 60; 0 only replays the corpus). TARGET: a file stem
-# under Tests/Fuzz (FrameDecoderFuzz, HelloDecoderFuzz, ProfileDecoderFuzz); default all.
+# under Tests/Fuzz (FrameDecoderFuzz, HelloDecoderFuzz, ProfileDecoderFuzz, DNSMessageFuzz);
+# default all.
 # Exits non-zero when a target crashes, leaks, times out on an input or fails to build;
 # the input that did it is left in .build-fuzz/artifacts/TARGET/ (copy it into the
 # target's corpus folder once fixed, so it stays a regression test).
@@ -28,9 +29,11 @@ fi
 sanitize=(-Xswiftc -sanitize=fuzzer,address -Xcc -fsanitize=fuzzer-no-link,address)
 build_start=$(date +%s)
 swift build -c release --scratch-path "$scratch" --target PeerProtocol "${sanitize[@]}"
+# Discovery (for DNSMessageFuzz) brings NIOPosix, swift-log and the DBus wrapper (libdbus).
+swift build -c release --scratch-path "$scratch" --target Discovery "${sanitize[@]}"
 bin=$(swift build -c release --scratch-path "$scratch" --show-bin-path "${sanitize[@]}")
 
-# Only PeerProtocol's closure is built in this scratch path, so every object file in it belongs.
+# Only the closures of PeerProtocol and Discovery are built in this scratch path, so every object file in it belongs.
 mapfile -d '' objects < <(find "$bin" -path '*.build/*' -name '*.o' -print0)
 module_maps=()
 while IFS= read -r -d '' map; do module_maps+=(-Xcc "-fmodule-map-file=$map"); done < <(
@@ -42,7 +45,7 @@ mkdir -p "$scratch/fuzzers"
 for target in "${targets[@]}"; do
     swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name "$target" \
         -I "$bin/Modules" "${module_maps[@]}" \
-        "$fuzz_dir/$target.swift" "${objects[@]}" -o "$scratch/fuzzers/$target" \
+        "$fuzz_dir/$target.swift" "${objects[@]}" $(pkg-config --libs dbus-1) -o "$scratch/fuzzers/$target" \
         >"$scratch/$target.build.log" 2>&1 || { cat "$scratch/$target.build.log"; exit 1; }
 done
 echo "fuzz build: $(($(date +%s) - build_start)) s"
