@@ -1,0 +1,56 @@
+/// A domain name as a list of labels (raw bytes, since DNS-SD instance names may hold any
+/// UTF-8, dots and spaces included). Equality and hashing ignore ASCII case, as DNS does.
+public struct DNSName: Hashable, Sendable, CustomStringConvertible {
+    /// The labels, most specific first, without the empty root label.
+    public var labels: [[UInt8]]
+
+    /// A name from labels; each must be 1...63 bytes for the name to be encodable.
+    public init(labels: [[UInt8]]) {
+        self.labels = labels
+    }
+
+    /// A name from label strings, such as `["My Peer", "_peercollab", "_tcp", "local"]`.
+    public init(_ labels: [String]) {
+        self.labels = labels.map { Array($0.utf8) }
+    }
+
+    /// A name from dotted text with no escapes (only for names whose labels hold no dots).
+    public init(dotted: String) {
+        self.labels = dotted.split(separator: ".", omittingEmptySubsequences: true).map { Array($0.utf8) }
+    }
+
+    /// The length of the name in wire format without compression.
+    public var wireLength: Int { labels.reduce(1) { $0 + 1 + $1.count } }
+
+    /// The first label as text (the instance part of a service instance name).
+    public var firstLabel: String { labels.first.map { String(decoding: $0, as: UTF8.self) } ?? "" }
+
+    /// The name with the first label removed.
+    public var parent: DNSName { DNSName(labels: Array(labels.dropFirst())) }
+
+    /// A name with `label` in front of this one.
+    public func prepending(_ label: String) -> DNSName { DNSName(labels: [Array(label.utf8)] + labels) }
+
+    /// Dotted form, with dots inside labels escaped as `\.`.
+    public var description: String {
+        labels.map { label in String(decoding: label.flatMap { $0 == 0x2E ? [0x5C, 0x2E] : [$0] }, as: UTF8.self) }
+            .joined(separator: ".") + "."
+    }
+
+    /// Lower-cased labels, the identity used for comparison and compression.
+    var canonicalLabels: [[UInt8]] { labels.map(Self.lowercased) }
+
+    static func lowercased(_ label: [UInt8]) -> [UInt8] {
+        label.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }
+    }
+
+    public static func == (lhs: DNSName, rhs: DNSName) -> Bool {
+        guard lhs.labels.count == rhs.labels.count else { return false }
+        for (a, b) in zip(lhs.labels, rhs.labels) where Self.lowercased(a) != Self.lowercased(b) { return false }
+        return true
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        for label in labels { hasher.combine(Self.lowercased(label)) }
+    }
+}
