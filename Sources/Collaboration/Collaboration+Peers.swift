@@ -30,7 +30,8 @@ extension Collaboration {
             link.close(PeerGoodbye(reason: .notAllowed, message: "not signed in"))
             return false
         }
-        let scope = scope ?? (isAnnouncedNearby(peer.peerName) ? .nearMe : .internet)
+        let nearMe = signedIn.contains(.nearMe) && (link.isOnLocalNetwork || isAnnouncedNearby(peer.peerName))
+        let scope = scope ?? (nearMe ? .nearMe : .internet)
         guard peer.peerName != identity.peerName else {
             logger.notice("Refused a connection to myself", metadata: ["peer": "\(id)"])
             link.close(PeerGoodbye(reason: .notAllowed, message: "connected to itself"))

@@ -58,6 +58,12 @@ extension Collaboration {
             return
         }
         nearby[service.instanceName] = service
+        if var known = peers[id], known.scope != Scope.nearMe.rawValue {
+            // Reached first by link or through the internet scope, and now seen on the link.
+            known.scope = Scope.nearMe.rawValue
+            peers[id] = known
+            publish(.peerChanged(id, [.scope]))
+        }
         guard peers[id] == nil, !dialing.contains(id), let dialer else { return }
         guard dialing.count < Self.maximumPendingDials, dialAttempts.take() else {
             logger.notice("Connection attempts are rate-limited; will retry on the next announcement", metadata: ["peer": "\(id)"])

@@ -9,6 +9,8 @@ public protocol PeerLink: Sendable {
     var isOutgoing: Bool { get }
     /// The peer's address as seen on the socket.
     var remoteEndpoint: ContactEndpoint? { get }
+    /// Whether that address is on one of my own networks (the same link).
+    var isOnLocalNetwork: Bool { get }
     func send(_ message: PeerMessage)
     /// Says goodbye and closes.
     func close(_ goodbye: PeerGoodbye)

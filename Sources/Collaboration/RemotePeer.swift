@@ -30,4 +30,5 @@ public enum PeerProperty: String, Sendable, Hashable, CaseIterable {
     case applications = "Applications"
     case objects = "Objects"
     case lastSeen = "LastSeen"
+    case scope = "Scope"
 }

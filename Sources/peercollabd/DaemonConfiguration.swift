@@ -16,6 +16,12 @@ struct DaemonConfiguration: Sendable {
     var port: Int?
     /// Listen on this address only; nil for all.
     var listenAddress: String?
+    /// `auto`, `avahi` or `builtin`; nil: the settings decide.
+    var discoveryBackend: String?
+    /// Interfaces discovery may use; nil: the settings decide.
+    var allowInterfaces: [String]?
+    /// Where Avahi, logind and NetworkManager are.
+    var systemBus: DBusBusAddress = .system
 
     /// The XDG base directory `variable`, else `~/fallback`, with `peercollab` appended.
     static func xdgDirectory(_ variable: String, fallback: String) -> URL {

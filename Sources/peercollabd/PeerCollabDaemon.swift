@@ -28,6 +28,9 @@ struct PeerCollabDaemon: AsyncParsableCommand {
         if let port, !(0...65535).contains(port) {
             throw ValidationError("--port must be between 0 and 65535.")
         }
+        if let discovery, !DiscoveryBackends.names.contains(discovery) {
+            throw ValidationError("--discovery must be one of \(DiscoveryBackends.names.joined(separator: ", ")).")
+        }
     }
 
     @Option(name: .customLong("bus"), help: ArgumentHelp("Connect to the bus at this address instead of the session bus.", valueName: "address"))
@@ -44,6 +47,15 @@ struct PeerCollabDaemon: AsyncParsableCommand {
 
     @Option(name: .customLong("listen"), help: ArgumentHelp("Listen for peers on this address only (default: every address, IPv4 and IPv6).", valueName: "address"))
     var listenAddress: String?
+
+    @Option(name: .customLong("discovery"), help: ArgumentHelp("How to find peers near me: auto (Avahi when it runs, else built in), avahi or builtin.", valueName: "backend"))
+    var discovery: String?
+
+    @Option(name: .customLong("interfaces"), help: ArgumentHelp("Use only these network interfaces for discovery (comma-separated; prefix* allowed).", valueName: "names"))
+    var interfaces: String?
+
+    @Option(name: .customLong("system-bus"), help: ArgumentHelp("The system bus address (for Avahi, logind, NetworkManager) instead of the default.", valueName: "address"))
+    var systemBusAddress: String?
 
     @Option(name: .customLong("print-introspection"), help: ArgumentHelp("Print the introspection XML of this interface (as kept in dbus/) and exit.", valueName: "interface"))
     var printIntrospection: String?
@@ -65,7 +77,10 @@ struct PeerCollabDaemon: AsyncParsableCommand {
                 ?? DaemonConfiguration.xdgDirectory("XDG_CONFIG_HOME", fallback: ".config"),
             dataDirectory: dataDirectory.map { URL(filePath: $0) }
                 ?? DaemonConfiguration.xdgDirectory("XDG_DATA_HOME", fallback: ".local/share"),
-            port: port, listenAddress: listenAddress)
+            port: port, listenAddress: listenAddress,
+            discoveryBackend: discovery,
+            allowInterfaces: interfaces.map { $0.split(separator: ",").map(String.init) },
+            systemBus: systemBusAddress.map(DBusBusAddress.address) ?? .system)
         do {
             try await Self.serve(configuration, logger: logger)
         } catch {
@@ -92,12 +107,22 @@ struct PeerCollabDaemon: AsyncParsableCommand {
             collaboration: collaboration, identity: identity, listenAddress: configuration.listenAddress,
             port: configuration.port, logger: logger)
         try await network.start()
+        let settings = await collaboration.discoverySettings
+        let choice = configuration.discoveryBackend ?? settings.backend ?? "auto"
+        let allow = configuration.allowInterfaces ?? settings.allow ?? []
+        let systemBus = configuration.systemBus
+        let discovery = DiscoveryService(
+            collaboration: collaboration, systemEvents: SystemEvents(bus: systemBus, logger: logger), logger: logger
+        ) {
+            try await DiscoveryBackends.make(choice: choice, allow: allow, deny: settings.deny, systemBus: systemBus, logger: logger)
+        }
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(
-                service: BusService(configuration: configuration, collaboration: collaboration, logger: logger),
+                service: BusService(configuration: configuration, collaboration: collaboration, discovery: discovery, logger: logger),
                 successTerminationBehavior: .gracefullyShutdownGroup,
                 failureTerminationBehavior: .gracefullyShutdownGroup),
             .init(service: ReloadService(collaboration: collaboration, logger: logger)),
+            .init(service: discovery),
             .init(
                 service: network,
                 successTerminationBehavior: .gracefullyShutdownGroup,

@@ -29,7 +29,7 @@ struct PeerObject: Sendable {
                 DBusProperty("DisplayName", .string) { .string(try await peer().displayName) },
                 DBusProperty("Fingerprint", .string, changeSignal: .constant) { .string(try await peer().fingerprint.description) },
                 DBusProperty("VerificationCode", .string, changeSignal: .constant) { .string(try await peer().verificationCode.description) },
-                DBusProperty("Scope", .string, changeSignal: .constant) { .string(try await peer().scope) },
+                DBusProperty("Scope", .string) { .string(try await peer().scope) },
                 DBusProperty("Addresses", .array(of: .structure([.string, .uint16]))) { BusValues.endpoints(try await peer().addresses) },
                 DBusProperty("PresenceStatus", .string) { .string(try await peer().presence.status.name) },
                 DBusProperty("PresenceMessage", .string) { .string(try await peer().presence.message) },

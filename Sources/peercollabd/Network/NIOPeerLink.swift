@@ -8,6 +8,7 @@ struct NIOPeerLink: PeerLink {
     let id: Int
     let isOutgoing: Bool
     let remoteEndpoint: ContactEndpoint?
+    let isOnLocalNetwork: Bool
     let channel: any Channel
 
     func send(_ message: PeerMessage) {

@@ -59,6 +59,7 @@ final class PeerChannelHandler: ChannelInboundHandler {
         } else if case .established = event as? PeerSessionEvent, let peer {
             let link = NIOPeerLink(
                 id: linkID, isOutgoing: isOutgoing, remoteEndpoint: ContactEndpoint(context.channel.remoteAddress),
+                isOnLocalNetwork: LocalAddresses.isOnLocalNetwork(context.channel.remoteAddress),
                 channel: context.channel)
             inbox.yield(.established(link, peer))
         }

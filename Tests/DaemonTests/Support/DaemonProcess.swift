@@ -26,7 +26,10 @@ final class DaemonProcess: Sendable {
         let daemonArguments = [
             "--bus", bus.address, "--config-dir", self.home.appendingPathComponent("config").path,
             "--data-dir", self.home.appendingPathComponent("data").path,
-        ] + (extraArguments.contains("--port") ? [] : ["--listen", "127.0.0.1", "--port", "0"]) + extraArguments
+        ] + (extraArguments.contains("--port") ? [] : ["--listen", "127.0.0.1", "--port", "0"])
+            // Outside a lab's namespaces, discovery may only ever use loopback.
+            + (prefix.isEmpty && !extraArguments.contains("--interfaces") ? ["--interfaces", "lo"] : [])
+            + extraArguments
         var environment = ProcessInfo.processInfo.environment
         environment.removeValue(forKey: "NOTIFY_SOCKET")
         environment.removeValue(forKey: "WATCHDOG_USEC")

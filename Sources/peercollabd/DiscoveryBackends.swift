@@ -1,0 +1,42 @@
+import Collaboration
+import DBus
+import Discovery
+import Logging
+
+/// Which DNS-SD backend to use, from the command line, else the settings, else `auto`.
+enum DiscoveryBackends {
+    static let names = ["auto", "avahi", "builtin"]
+
+    /// Makes the backend named by `choice`; `auto` takes Avahi when it runs on the system bus.
+    static func make(
+        choice: String, allow: [String], deny: [String]?, systemBus: DBusBusAddress, logger: Logger
+    ) async throws -> any DiscoveryBackend {
+        switch choice {
+        case "builtin":
+            return builtin(allow: allow, deny: deny, logger: logger)
+        case "avahi":
+            return try await avahi(allow: allow, deny: deny, systemBus: systemBus, logger: logger)
+        case "auto":
+            if let backend = try? await avahi(allow: allow, deny: deny, systemBus: systemBus, logger: logger) {
+                logger.info("Using Avahi for discovery: org.freedesktop.Avahi is on the system bus")
+                return backend
+            }
+            logger.info("Using the built-in mDNS responder: Avahi does not run")
+            return builtin(allow: allow, deny: deny, logger: logger)
+        default:
+            throw DaemonError("Unknown discovery backend '\(choice)': use \(names.joined(separator: ", ")).")
+        }
+    }
+
+    private static func builtin(allow: [String], deny: [String]?, logger: Logger) -> any DiscoveryBackend {
+        BuiltinMDNSBackend(
+            configuration: .init(allowInterfaces: allow, denyInterfaces: deny ?? InterfaceFilter.defaultDeny),
+            logger: logger)
+    }
+
+    private static func avahi(
+        allow: [String], deny: [String]?, systemBus: DBusBusAddress, logger: Logger
+    ) async throws -> any DiscoveryBackend {
+        throw DaemonError("The Avahi backend is not available in this build.")
+    }
+}
