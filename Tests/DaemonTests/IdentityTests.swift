@@ -12,8 +12,8 @@ import Testing
         client = try DBusConnection(bus: .address(bus.address))
     }
 
-    func ctl(_ arguments: [String]) throws -> ProcessRunner.Output {
-        try ProcessRunner.run(ProcessRunner.ctlPath, arguments + ["--bus", bus.address])
+    func ctl(_ arguments: [String]) async throws -> ProcessRunner.Output {
+        try await ProcessRunner.run(ProcessRunner.ctlPath, arguments + ["--bus", bus.address])
     }
 
     func manager(_ name: String) async throws -> String {
@@ -43,17 +43,17 @@ import Testing
     @Test func whoamiAndCardShowTheIdentity() async throws {
         let daemon = try DaemonProcess(bus: bus)
         try await daemon.waitUntilServing(client)
-        #expect(try ctl(["set-name", "Grace Hopper"]).status == 0)
-        let whoami = try ctl(["whoami"])
+        #expect(try await ctl(["set-name", "Grace Hopper"]).status == 0)
+        let whoami = try await ctl(["whoami"])
         #expect(whoami.status == 0)
         #expect(whoami.standardOutput.contains(try await manager("PeerName")))
         #expect(whoami.standardOutput.contains("Grace Hopper"))
         let output = daemon.home.appendingPathComponent("me.vcf").path
-        #expect(try ctl(["card", "--output", output]).status == 0)
+        #expect(try await ctl(["card", "--output", output]).status == 0)
         let card = try String(contentsOfFile: output, encoding: .utf8)
         #expect(card.hasPrefix("BEGIN:VCARD\r\nVERSION:4.0\r\n"))
         #expect(card.contains("FN:Grace Hopper"))
-        let links = try ctl(["card", "--link"])
+        let links = try await ctl(["card", "--link"])
         #expect(links.standardOutput.hasPrefix("peercollab:\(try await manager("PeerName"))@127.0.0.1:"))
     }
 
@@ -68,7 +68,7 @@ import Testing
         await #expect(throws: DBusError.self) { _ = try await set("not an address") }
         _ = try await set("grace@example.org")
         #expect(try await manager("Email") == "grace@example.org")
-        #expect(try ctl(["card"]).standardOutput.contains("EMAIL:grace@example.org"))
+        #expect(try await ctl(["card"]).standardOutput.contains("EMAIL:grace@example.org"))
     }
 
     /// The card must be readable by vCard software nobody here wrote (python-vobject).
@@ -76,9 +76,9 @@ import Testing
     func theContactCardRoundTripsThroughVobject() async throws {
         let daemon = try DaemonProcess(bus: bus)
         try await daemon.waitUntilServing(client)
-        #expect(try ctl(["set-name", "Zoë Ångström, Jr."]).status == 0)
+        #expect(try await ctl(["set-name", "Zoë Ångström, Jr."]).status == 0)
         let file = daemon.home.appendingPathComponent("card.vcf").path
-        #expect(try ctl(["card", "--output", file]).status == 0)
+        #expect(try await ctl(["card", "--output", file]).status == 0)
         let script = """
             import sys, vobject, hashlib, base64, json
             card = vobject.readOne(open(sys.argv[1]).read())
@@ -87,7 +87,7 @@ import Testing
                 key = base64.b64decode(key.split(",", 1)[1]) if "," in key else base64.b64decode(key)
             print(json.dumps({"fn": card.fn.value, "sha256": hashlib.sha256(key).hexdigest().upper()}))
             """
-        let output = try ProcessRunner.run("/usr/bin/env", ["python3", "-c", script, file])
+        let output = try await ProcessRunner.run("/usr/bin/env", ["python3", "-c", script, file])
         #expect(output.status == 0, "\(output.standardError)")
         let parsed = try #require(try JSONSerialization.jsonObject(with: Data(output.standardOutput.utf8)) as? [String: String])
         #expect(parsed["fn"] == "Zoë Ångström, Jr.")

@@ -12,8 +12,8 @@ import Testing
         client = try DBusConnection(bus: .address(bus.address))
     }
 
-    func busctl(_ arguments: [String]) throws -> ProcessRunner.Output {
-        try ProcessRunner.run("/usr/bin/busctl", ["--address=\(bus.address)"] + arguments)
+    func busctl(_ arguments: [String]) async throws -> ProcessRunner.Output {
+        try await ProcessRunner.run("/usr/bin/busctl", ["--address=\(bus.address)"] + arguments)
     }
 
     func getDisplayName() async throws -> String? {
@@ -27,11 +27,11 @@ import Testing
     @Test func busctlReadsAndWritesTheDisplayNameWhichSurvivesARestart() async throws {
         let daemon = try DaemonProcess(bus: bus)
         try await daemon.waitUntilServing(client)
-        let version = try busctl(["get-property", DaemonProcess.service, DaemonProcess.root.rawValue, DaemonProcess.manager, "Version"])
+        let version = try await busctl(["get-property", DaemonProcess.service, DaemonProcess.root.rawValue, DaemonProcess.manager, "Version"])
         #expect(version.status == 0)
         #expect(version.standardOutput.hasPrefix("s \""))
 
-        let set = try busctl(["set-property", DaemonProcess.service, DaemonProcess.root.rawValue, DaemonProcess.manager, "DisplayName", "s", "Zoë at the window"])
+        let set = try await busctl(["set-property", DaemonProcess.service, DaemonProcess.root.rawValue, DaemonProcess.manager, "DisplayName", "s", "Zoë at the window"])
         #expect(set.status == 0, "\(set.standardError)")
         #expect(try await getDisplayName() == "Zoë at the window")
 
@@ -49,7 +49,7 @@ import Testing
         try await daemon.waitUntilServing(client)
         let changes = try await client.subscribe(to: DBusMatchRule(
             path: DaemonProcess.root, interface: "org.freedesktop.DBus.Properties", member: "PropertiesChanged"))
-        let setter = try busctl(["set-property", DaemonProcess.service, DaemonProcess.root.rawValue, DaemonProcess.manager, "DisplayName", "s", "Signal Sam"])
+        let setter = try await busctl(["set-property", DaemonProcess.service, DaemonProcess.root.rawValue, DaemonProcess.manager, "DisplayName", "s", "Signal Sam"])
         #expect(setter.status == 0)
         let signal = try await firstElement(of: changes, what: "PropertiesChanged for DisplayName")
         let arguments = signal.arguments()
@@ -74,7 +74,7 @@ import Testing
             (["set-property", DaemonProcess.service, root, DaemonProcess.manager, "DisplayName", "s", String(repeating: "x", count: 100_000)], "at most 128"),
         ]
         for (arguments, expected) in cases {
-            let output = try busctl(arguments)
+            let output = try await busctl(arguments)
             #expect(output.status != 0, "\(arguments) should fail")
             #expect(output.standardError.contains(expected), "\(arguments): \(output.standardError)")
         }

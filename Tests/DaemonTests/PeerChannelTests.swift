@@ -73,19 +73,19 @@ struct PeerChannelTests {
         let key = scratch.appendingPathComponent("key.pem").path
         let cert = scratch.appendingPathComponent("cert.pem").path
         let openssl = "/usr/bin/openssl"
-        try #require(try ProcessRunner.run(openssl, ["req", "-x509", "-newkey", "ed25519", "-keyout", key, "-out", cert, "-nodes", "-days", "2", "-subj", "/CN=someone"]).status == 0)
+        try #require(try await ProcessRunner.run(openssl, ["req", "-x509", "-newkey", "ed25519", "-keyout", key, "-out", cert, "-nodes", "-days", "2", "-subj", "/CN=someone"]).status == 0)
 
-        func sClient(_ extra: [String]) throws -> ProcessRunner.Output {
-            try lab.run(on: 1, openssl, ["s_client", "-connect", target, "-ign_eof"] + extra, timeout: .seconds(15))
+        func sClient(_ extra: [String]) async throws -> ProcessRunner.Output {
+            try await lab.run(on: 1, openssl, ["s_client", "-connect", target, "-ign_eof"] + extra, timeout: .seconds(15))
         }
-        let tls12 = try sClient(["-tls1_2", "-cert", cert, "-key", key, "-alpn", "peercollab/1"])
+        let tls12 = try await sClient(["-tls1_2", "-cert", cert, "-key", key, "-alpn", "peercollab/1"])
         #expect(tls12.standardOutput.contains("TLSv1.3") == false)
         #expect((tls12.standardOutput + tls12.standardError).contains("alert protocol version"))
 
-        let noCertificate = try sClient(["-tls1_3", "-alpn", "peercollab/1"])
+        let noCertificate = try await sClient(["-tls1_3", "-alpn", "peercollab/1"])
         #expect((noCertificate.standardOutput + noCertificate.standardError).contains("alert certificate required"))
 
-        let noALPN = try sClient(["-tls1_3", "-cert", cert, "-key", key])
+        let noALPN = try await sClient(["-tls1_3", "-cert", cert, "-key", key])
         #expect((noALPN.standardOutput + noALPN.standardError).contains("no application protocol"))
 
         #expect(a.daemon.isRunning)
@@ -108,7 +108,7 @@ struct PeerChannelTests {
             time.sleep(4)
             print("held", len(silent))
             """
-        async let held = Task.detached { try lab.run(on: 1, "/usr/bin/python3", ["-c", script], timeout: .seconds(20)) }.value
+        async let held = Task.detached { try await lab.run(on: 1, "/usr/bin/python3", ["-c", script], timeout: .seconds(20)) }.value
         try await Task.sleep(for: .milliseconds(500))
         let b = try await LabDaemon(lab: lab, host: 1)
         _ = try await b.connect("peercollab:\(try await a.peerName)@\(lab.ipv4(0)):\(port)")
@@ -178,13 +178,13 @@ struct PeerDepartureTests {
         // Watch may not be subscribed yet when the first names are set: try a bounded few.
         var ready = ""
         for attempt in 0..<100 where !ready.contains("Watcher") {
-            _ = try ProcessRunner.run(ProcessRunner.ctlPath, ["set-name", "Watcher \(attempt)", "--bus", a.bus.address])
+            _ = try await ProcessRunner.run(ProcessRunner.ctlPath, ["set-name", "Watcher \(attempt)", "--bus", a.bus.address])
             ready += watch.readStandardOutput(until: .now + .milliseconds(200)) { $0.contains("Watcher") }
         }
         #expect(ready.contains("\"event\":\"changed\""), "\(ready)")
         let nameB = try await b.peerName
         _ = try await a.connect("peercollab:\(nameB)@\(lab.ipv4(1)):\(try await b.port)")
-        let near = try ProcessRunner.run(ProcessRunner.ctlPath, ["near", "--bus", a.bus.address])
+        let near = try await ProcessRunner.run(ProcessRunner.ctlPath, ["near", "--bus", a.bus.address])
         #expect(near.standardOutput.contains(nameB))
         #expect(near.standardOutput.contains("NAME"))
         b.daemon.signal(SIGTERM)
@@ -200,12 +200,12 @@ struct PeerDepartureTests {
         let a = try await LabDaemon(lab: lab, host: 0)
         let b = try await LabDaemon(lab: lab, host: 1)
         let link = "peercollab:\(try await b.peerName)@\(lab.ipv4(1)):\(try await b.port)"
-        let output = try ProcessRunner.run(ProcessRunner.ctlPath, ["connect", link, "--bus", a.bus.address])
+        let output = try await ProcessRunner.run(ProcessRunner.ctlPath, ["connect", link, "--bus", a.bus.address])
         #expect(output.status == 0, "\(output.standardError)")
         let peers = try await b.waitForPeers("B shows A") { !$0.isEmpty }
         let code = try #require(peers.values.first?["VerificationCode"]?.stringValue)
         #expect(output.standardOutput.contains("Verification code: \(code)"))
-        let refused = try ProcessRunner.run(ProcessRunner.ctlPath, ["connect", "peercollab:nonsense", "--bus", a.bus.address])
+        let refused = try await ProcessRunner.run(ProcessRunner.ctlPath, ["connect", "peercollab:nonsense", "--bus", a.bus.address])
         #expect(refused.status == 1)
         #expect(refused.standardError.contains("peer name"))
     }

@@ -37,10 +37,10 @@ final class NetworkLab: Sendable {
 
     /// Runs a program inside a host's namespace.
     @discardableResult
-    func run(on host: Int, _ executable: String, _ arguments: [String], timeout: Duration = .seconds(30)) throws
+    func run(on host: Int, _ executable: String, _ arguments: [String], timeout: Duration = .seconds(30)) async throws
         -> ProcessRunner.Output
     {
-        try ProcessRunner.run(Self.ip, ["netns", "exec", hosts[host], executable] + arguments, timeout: timeout)
+        try await ProcessRunner.run(Self.ip, ["netns", "exec", hosts[host], executable] + arguments, timeout: timeout)
     }
 
     /// The command prefix that puts a program into a host's namespace.

@@ -29,6 +29,23 @@ enum ProcessRunner {
         return Output(status: status, standardOutput: out, standardError: err)
     }
 
+    /// The same, from async code: the waiting happens on a thread of its own, because Swift's
+    /// pool has one thread per core (two here) and a test blocking one stalls every other
+    /// test in the process, daemons' handlers included.
+    @discardableResult
+    static func run(
+        _ executable: String, _ arguments: [String], environment: [String: String]? = nil,
+        input: String? = nil, timeout: Duration = .seconds(60)
+    ) async throws -> Output {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread {
+                continuation.resume(with: Result {
+                    try run(executable, arguments, environment: environment, input: input, timeout: timeout) as Output
+                })
+            }.start()
+        }
+    }
+
     /// The folder of the built products (the test bundle lives there too).
     static var productsDirectory: URL {
         let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
