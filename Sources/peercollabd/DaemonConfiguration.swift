@@ -1,4 +1,5 @@
 import DBus
+import NIOCore
 import FoundationEssentials
 
 #if canImport(Glibc)
@@ -22,6 +23,8 @@ struct DaemonConfiguration: Sendable {
     var allowInterfaces: [String]?
     /// Where Avahi, logind and NetworkManager are.
     var systemBus: DBusBusAddress = .system
+    /// Silence after which a peer is dropped; nil: the protocol's default.
+    var peerTimeout: TimeAmount?
 
     /// The XDG base directory `variable`, else `~/fallback`, with `peercollab` appended.
     static func xdgDirectory(_ variable: String, fallback: String) -> URL {

@@ -28,6 +28,9 @@ struct PeerCollabDaemon: AsyncParsableCommand {
         if let port, !(0...65535).contains(port) {
             throw ValidationError("--port must be between 0 and 65535.")
         }
+        if let peerTimeout, !(3...3600).contains(peerTimeout) {
+            throw ValidationError("--peer-timeout must be between 3 and 3600 seconds.")
+        }
         if let discovery, !DiscoveryBackends.names.contains(discovery) {
             throw ValidationError("--discovery must be one of \(DiscoveryBackends.names.joined(separator: ", ")).")
         }
@@ -57,6 +60,9 @@ struct PeerCollabDaemon: AsyncParsableCommand {
     @Option(name: .customLong("system-bus"), help: ArgumentHelp("The system bus address (for Avahi, logind, NetworkManager) instead of the default.", valueName: "address"))
     var systemBusAddress: String?
 
+    @Option(name: .customLong("peer-timeout"), help: ArgumentHelp("Drop a peer that has been silent this many seconds (keepalives go out at a third of it; default 50).", valueName: "seconds"))
+    var peerTimeout: Int?
+
     @Option(name: .customLong("print-introspection"), help: ArgumentHelp("Print the introspection XML of this interface (as kept in dbus/) and exit.", valueName: "interface"))
     var printIntrospection: String?
 
@@ -80,7 +86,8 @@ struct PeerCollabDaemon: AsyncParsableCommand {
             port: port, listenAddress: listenAddress,
             discoveryBackend: discovery,
             allowInterfaces: interfaces.map { $0.split(separator: ",").map(String.init) },
-            systemBus: systemBusAddress.map(DBusBusAddress.address) ?? .system)
+            systemBus: systemBusAddress.map(DBusBusAddress.address) ?? .system,
+            peerTimeout: peerTimeout.map { .seconds(Int64($0)) })
         do {
             try await Self.serve(configuration, logger: logger)
         } catch {
@@ -105,7 +112,7 @@ struct PeerCollabDaemon: AsyncParsableCommand {
             logger: logger)
         let network = try PeerNetworkService(
             collaboration: collaboration, identity: identity, listenAddress: configuration.listenAddress,
-            port: configuration.port, logger: logger)
+            port: configuration.port, peerTimeout: configuration.peerTimeout, logger: logger)
         try await network.start()
         let settings = await collaboration.discoverySettings
         let choice = configuration.discoveryBackend ?? settings.backend ?? "auto"

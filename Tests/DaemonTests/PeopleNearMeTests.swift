@@ -31,4 +31,47 @@ struct PeopleNearMeTests {
             _ = try await daemon.waitForPeers("each daemon sees the two others") { $0.count == 2 }
         }
     }
+
+    @Test func aDaemonKilledWithoutGoodbyeIsRemovedAfterThePeerTimeout() async throws {
+        let lab = try NetworkLab(hosts: 2)
+        let a = try await LabDaemon(lab: lab, host: 0, signIn: "near-me", extraArguments: ["--peer-timeout", "3"])
+        let b = try await LabDaemon(lab: lab, host: 1, signIn: "near-me", extraArguments: ["--peer-timeout", "3"])
+        _ = try await a.waitForPeers("A finds B") { $0.count == 1 }
+        b.daemon.signal(SIGKILL)
+        _ = try await a.waitForPeers("A drops B, killed without a goodbye, after the peer timeout", timeout: .seconds(30)) { $0.isEmpty }
+        #expect(a.daemon.log.contains("Peer left"))
+    }
+
+    /// An announcement is only a claim: python-zeroconf announces A's peer name at B's
+    /// address; C dials, B's key does not match, and no peer with A's name appears on C.
+    @Test(.enabled(if: PeopleNearMeTests.zeroconfAvailable, "python3 with zeroconf is needed (dist/install-deps test installs it)"))
+    func anAnnouncementWhoseKeyDoesNotMatchNeverBecomesAPeer() async throws {
+        let lab = try NetworkLab(hosts: 3)
+        let a = try await LabDaemon(lab: lab, host: 0, signIn: nil)
+        let b = try await LabDaemon(lab: lab, host: 1, signIn: "internet")
+        let c = try await LabDaemon(lab: lab, host: 2, signIn: "near-me")
+        let nameA = try await a.peerName
+        let portB = try await b.port
+        let script = """
+            import socket, time
+            from zeroconf import Zeroconf, ServiceInfo, IPVersion
+            zc = Zeroconf(interfaces=["\(lab.ipv4(1))"], ip_version=IPVersion.V4Only)
+            info = ServiceInfo("_peercollab._tcp.local.", "impostor._peercollab._tcp.local.",
+                addresses=[socket.inet_aton("\(lab.ipv4(1))")], port=\(portB),
+                properties={"v": "1", "pn": "\(nameA)", "dn": "Not Really A"}, server="impostor.local.")
+            zc.register_service(info)
+            time.sleep(6)
+            zc.unregister_service(info)
+            zc.close()
+            print("done")
+            """
+        let output = try await lab.run(on: 1, "/usr/bin/env", ["python3", "-c", script], timeout: .seconds(30))
+        #expect(output.standardOutput.contains("done"), "\(output.standardError)")
+        #expect(try await c.peers().values.allSatisfy { $0["PeerName"]?.stringValue != nameA })
+        #expect(c.daemon.log.contains("Could not reach a peer announced near me"), "\(c.daemon.log)")
+    }
+
+    static var zeroconfAvailable: Bool {
+        (try? ProcessRunner.run("/usr/bin/env", ["python3", "-c", "import zeroconf"]).status) == 0
+    }
 }

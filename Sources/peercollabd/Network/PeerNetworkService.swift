@@ -20,6 +20,7 @@ final class PeerNetworkService: Service, Sendable {
     private let secureChannel: SecureChannel
     private let listenAddress: String?
     private let port: Int?
+    private let session: PeerSessionConfiguration
     private let logger: Logger
     private let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     private let nextLinkID = Atomic<Int>(0)
@@ -27,7 +28,16 @@ final class PeerNetworkService: Service, Sendable {
     private let listener = Mutex<(any Channel)?>(nil)
 
     /// `port` nil: the default, or any free port if that is taken; an explicit port must be free.
-    init(collaboration: Collaboration, identity: PeerIdentity, listenAddress: String?, port: Int?, logger: Logger) throws {
+    init(
+        collaboration: Collaboration, identity: PeerIdentity, listenAddress: String?, port: Int?,
+        peerTimeout: TimeAmount?, logger: Logger
+    ) throws {
+        var session = PeerSessionConfiguration()
+        if let peerTimeout {
+            session.idleTimeout = peerTimeout
+            session.keepaliveInterval = .nanoseconds(peerTimeout.nanoseconds / 3)
+        }
+        self.session = session
         self.collaboration = collaboration
         self.secureChannel = try SecureChannel(identity: identity)
         self.listenAddress = listenAddress
@@ -113,7 +123,7 @@ final class PeerNetworkService: Service, Sendable {
         do {
             let sync = channel.pipeline.syncOperations
             try sync.addHandler(ByteToMessageHandler(PeerFrameDecoder()))
-            try sync.addHandler(PeerSessionHandler(hello: Collaboration.hello))
+            try sync.addHandler(PeerSessionHandler(hello: Collaboration.hello, configuration: session))
             try sync.addHandler(PeerChannelHandler(
                 linkID: linkID, isOutgoing: isOutgoing, scope: scope, collaboration: collaboration,
                 logger: logger, registered: registered))

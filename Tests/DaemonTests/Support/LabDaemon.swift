@@ -9,13 +9,15 @@ final class LabDaemon: Sendable {
 
     /// Starts it and signs it in to `scope` (nil: stays signed out).
     init(
-        lab: NetworkLab, host: Int, home: URL? = nil, signIn scope: String? = "internet", discovery: String = "builtin"
+        lab: NetworkLab, host: Int, home: URL? = nil, signIn scope: String? = "internet", discovery: String = "builtin",
+        extraArguments: [String] = []
     ) async throws {
         bus = try PrivateBus()
         client = try DBusConnection(bus: .address(bus.address))
         daemon = try DaemonProcess(
             bus: bus, home: home,
-            extraArguments: ["--port", "0", "--interfaces", "eth0", "--discovery", discovery], prefix: lab.prefix(host))
+            extraArguments: ["--port", "0", "--interfaces", "eth0", "--discovery", discovery] + extraArguments,
+            prefix: lab.prefix(host))
         try await daemon.waitUntilServing(client)
         if let scope { try await managerCall("SignIn", [.string(scope)]) }
     }
