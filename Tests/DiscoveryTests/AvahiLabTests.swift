@@ -107,7 +107,7 @@ struct AvahiLabTests {
         // IPv6 resolution merges into the same service.
         _ = try await events.found("bob-lab", where: { $0.addresses.contains("2001:db8::1") })
 
-        publisher.terminate()
+        publisher.signal(SIGTERM)
         try await events.lost("bob-lab")
 
         let mark = await events.count
@@ -116,7 +116,7 @@ struct AvahiLabTests {
         let found = try await events.found("carol-lab", from: mark)
         #expect(found.port == 6161)
         #expect(found.txt == ["pn": "carol"])
-        carol.terminate()
+        carol.signal(SIGTERM)
         try await events.lost("carol-lab", from: mark)
         await events.stop()
         await ours.shutdown()

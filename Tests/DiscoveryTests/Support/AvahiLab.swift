@@ -6,7 +6,7 @@ import Synchronization
 /// when asked, their own avahi-daemon on eth0.
 final class AvahiLab: Sendable {
     let network: LabNetwork
-    private let daemons = Mutex<[String: Process]>([:])
+    private let daemons = Mutex<[String: LabProcess]>([:])
 
     init(hosts: Int) throws {
         network = try LabNetwork(hosts: hosts)
@@ -91,7 +91,7 @@ final class AvahiLab: Sendable {
     /// Stops avahi-daemon in `host` (SIGTERM: it says goodbye, as on `systemctl stop`).
     func stopAvahi(_ host: LabNetwork.Host) throws {
         guard let process = daemons.withLock({ $0.removeValue(forKey: host.namespace) }) else { return }
-        process.terminate()
+        process.signal(SIGTERM)
         try waitFor("avahi-daemon in \(host.namespace) to exit", seconds: 10) { !process.isRunning }
         // The next daemon appends to the same log; keep the old one for reading.
         let log = network.directory.appendingPathComponent("\(host.namespace)-avahi.log")
@@ -104,7 +104,7 @@ final class AvahiLab: Sendable {
         try network.run(in: host, command, environment: environment(host))
     }
 
-    func spawn(in host: LabNetwork.Host, _ arguments: [String], log: String) throws -> Process {
+    func spawn(in host: LabNetwork.Host, _ arguments: [String], log: String) throws -> LabProcess {
         try network.spawn(in: host, arguments, environment: environment(host), log: log)
     }
 }

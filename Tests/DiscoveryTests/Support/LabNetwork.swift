@@ -16,7 +16,7 @@ final class LabNetwork: Sendable {
     let hosts: [Host]
     let bridgeNamespace: String
     let directory: URL
-    private let processes = Mutex<[Process]>([])
+    private let processes = Mutex<[LabProcess]>([])
     private let tornDown = Mutex(false)
 
     private static let counter = Atomic<Int>(0)
@@ -58,8 +58,9 @@ final class LabNetwork: Sendable {
             return value
         }
         guard !already else { return }
-        for process in processes.withLock({ $0 }) where process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
+        for process in processes.withLock({ $0 }) {
+            process.signal(SIGKILL)
+            _ = process.wait(seconds: 2)
         }
         for ns in hosts.map(\.namespace) + [bridgeNamespace] {
             _ = try? Self.sh("for p in $(ip netns pids \(ns) 2>/dev/null); do kill -9 $p; done; ip netns del \(ns) 2>/dev/null; true")
@@ -79,22 +80,18 @@ final class LabNetwork: Sendable {
         return result.output
     }
 
-    /// Runs a program to completion, returning its exit status and combined output.
-    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: arguments[0])
-        process.arguments = Array(arguments.dropFirst())
-        var env = ProcessInfo.processInfo.environment
-        env.merge(environment) { $1 }
-        process.environment = env
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    private static let runCounter = Atomic<Int>(0)
+
+    /// Runs a program to completion (at most `seconds`), returning its exit status and output.
+    static func run(_ arguments: [String], environment: [String: String] = [:], seconds: Double = 60) throws
+        -> (status: Int32, output: String)
+    {
+        let n = runCounter.wrappingAdd(1, ordering: .relaxed).newValue
+        let path = "/tmp/peercollab-lab-run-\(getpid())-\(n).out"
+        defer { unlink(path) }
+        let process = try LabProcess(arguments, environment: environment, logPath: path)
+        let status = process.wait(seconds: seconds)
+        return (status, process.output)
     }
 
     /// Runs `command` (a shell line) inside `host` to completion.
@@ -104,20 +101,10 @@ final class LabNetwork: Sendable {
 
     /// Starts a long-running program inside `host`; it is killed at teardown at the latest.
     /// Output goes to `log` in the lab directory.
-    func spawn(in host: Host, _ arguments: [String], environment: [String: String] = [:], log: String) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-        process.arguments = ["netns", "exec", host.namespace] + arguments
-        var env = ProcessInfo.processInfo.environment
-        env.merge(environment) { $1 }
-        process.environment = env
-        let logURL = directory.appendingPathComponent(log)
-        _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: logURL)
-        process.standardOutput = handle
-        process.standardError = handle
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+    func spawn(in host: Host, _ arguments: [String], environment: [String: String] = [:], log: String) throws -> LabProcess {
+        let process = try LabProcess(
+            ["/usr/sbin/ip", "netns", "exec", host.namespace] + arguments, environment: environment,
+            logPath: directory.appendingPathComponent(log).path)
         processes.withLock { $0.append(process) }
         return process
     }
