@@ -233,7 +233,15 @@ extension AvahiBackend {
             logger.debug("Ignoring a malformed resolution of \(key.name) from Avahi")
             keepResolver = sighting.isWatched
         } else if member == "Failure" {
-            logger.debug("Avahi could not resolve \(key.name): \(arguments.first?.stringValue ?? "")")
+            logger.info("Avahi could not resolve \(key.name): \(arguments.first?.stringValue ?? "")")
+            if sighting.resolution == nil, sighting.failures < 3 {
+                sighting.failures += 1
+                let thisGeneration = generation
+                Task { [weak self] in
+                    try? await Task.sleep(for: .seconds(1))
+                    await self?.retryResolution(key, ifStillGeneration: thisGeneration)
+                }
+            }
         } else {
             return
         }
@@ -248,6 +256,14 @@ extension AvahiBackend {
         }
         instances[key.name]?.sightings[key] = sighting
         publishMerged(key.name)
+        scheduleResolutions()
+    }
+
+    private func retryResolution(_ key: AvahiSightingKey, ifStillGeneration expected: Int) {
+        guard generation == expected, let sighting = instances[key.name]?.sightings[key], sighting.resolution == nil,
+            sighting.resolver == nil, !sighting.isPending, !resolutionQueue.contains(key)
+        else { return }
+        resolutionQueue.append(key)
         scheduleResolutions()
     }
 

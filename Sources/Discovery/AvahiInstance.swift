@@ -22,6 +22,8 @@ struct AvahiSighting: Sendable {
     var resolver: DBusObjectPath?
     var isPending = false
     var isWatched = false
+    /// Failed resolutions so far; a few are retried (answers get lost on a busy link).
+    var failures = 0
 }
 
 /// A named service instance and all the sightings of it, merged into one

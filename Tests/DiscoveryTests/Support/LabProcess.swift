@@ -27,8 +27,20 @@ final class LabProcess: Sendable {
             argv.forEach { free($0) }
             envp.forEach { free($0) }
         }
+        // The test runner's threads block signals; children must not inherit that, or
+        // SIGTERM would not stop them.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        var allSignals = sigset_t()
+        sigfillset(&allSignals)
+        posix_spawnattr_setsigdefault(&attributes, &allSignals)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         var child: pid_t = 0
-        let status = posix_spawnp(&child, arguments[0], &actions, nil, argv, envp)
+        let status = posix_spawnp(&child, arguments[0], &actions, &attributes, argv, envp)
         guard status == 0 else { throw LabError("cannot start \(arguments[0]): \(String(cString: strerror(status)))") }
         pid = child
         self.logPath = logPath
