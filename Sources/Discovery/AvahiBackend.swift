@@ -44,9 +44,10 @@ public actor AvahiBackend: DiscoveryBackend {
         }
 
         /// Whether services on `interfaceName` are ours to see and announce on.
+        /// The same rules as the built-in backend's ``InterfaceFilter``: names or `prefix*`,
+        /// an allow list overriding the deny list.
         public func permits(_ interfaceName: String) -> Bool {
-            if deniedInterfaces.contains(interfaceName) { return false }
-            return allowedInterfaces.map { $0.contains(interfaceName) } ?? true
+            InterfaceFilter(allow: allowedInterfaces.map { Array($0) } ?? [], deny: Array(deniedInterfaces)).permits(interfaceName)
         }
     }
 

@@ -25,6 +25,13 @@ public struct InterfaceFilter: Sendable, Hashable {
         return nil
     }
 
+    /// Whether the allow and deny lists let `name` be used (its other qualities aside).
+    public func permits(_ name: String) -> Bool {
+        let allowed = allow.contains { Self.matches($0, name) }
+        if !allow.isEmpty { return allowed }
+        return !deny.contains { Self.matches($0, name) }
+    }
+
     static func matches(_ pattern: String, _ name: String) -> Bool {
         pattern.hasSuffix("*") ? name.hasPrefix(pattern.dropLast()) : name == pattern
     }

@@ -37,6 +37,11 @@ enum DiscoveryBackends {
     private static func avahi(
         allow: [String], deny: [String]?, systemBus: DBusBusAddress, logger: Logger
     ) async throws -> any DiscoveryBackend {
-        throw DaemonError("The Avahi backend is not available in this build.")
+        try await AvahiBackend.connect(
+            bus: systemBus,
+            options: .init(
+                allowedInterfaces: allow.isEmpty ? nil : Set(allow),
+                deniedInterfaces: Set(deny ?? InterfaceFilter.defaultDeny)),
+            logger: logger)
     }
 }

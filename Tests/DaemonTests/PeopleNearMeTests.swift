@@ -75,3 +75,36 @@ struct PeopleNearMeTests {
         (try? ProcessRunner.run("/usr/bin/env", ["python3", "-c", "import zeroconf"]).status) == 0
     }
 }
+
+/// The same through avahi-daemon, as on most desktops.
+@Suite(.enabled(if: NetworkLab.isAvailable && avahiInstalled, "needs root, iproute2 and avahi-daemon"))
+struct PeopleNearMeThroughAvahiTests {
+    @Test func daemonsUsingAvahiFindEachOtherAndAutoPicksAvahi() async throws {
+        let lab = try NetworkLab(hosts: 2)
+        let avahiA = try await LabAvahi(lab: lab, host: 0)
+        let avahiB = try await LabAvahi(lab: lab, host: 1)
+        let a = try await LabDaemon(lab: lab, host: 0, signIn: "near-me", discovery: "auto", extraArguments: ["--system-bus", avahiA.busAddress])
+        let b = try await LabDaemon(lab: lab, host: 1, signIn: "near-me", discovery: "avahi", extraArguments: ["--system-bus", avahiB.busAddress])
+        let nameB = try await b.peerName
+        _ = try await a.waitForPeers("A finds B through Avahi", timeout: .seconds(30)) {
+            $0.values.contains { $0["PeerName"]?.stringValue == nameB }
+        }
+        let report = try await a.managerCall("Diagnose").first?.vardictValue
+        #expect(report?["backend"]?.stringValue == "avahi")
+        // Someone else's tool sees the announcement too.
+        let browse = try await lab.run(on: 1, "/usr/bin/env", ["DBUS_SYSTEM_BUS_ADDRESS=\(avahiB.busAddress)", "avahi-browse", "-rpt", "_peercollab._tcp"])
+        #expect(browse.standardOutput.contains("pn=\(try await a.peerName)"), "\(browse.standardOutput)\(browse.standardError)")
+        try await b.managerCall("SignOut", [.string("near-me")])
+        _ = try await a.waitForPeers("A sees B leave") { $0.isEmpty }
+    }
+
+    @Test func withoutAvahiAutoFallsBackToTheBuiltInResponder() async throws {
+        let lab = try NetworkLab(hosts: 1)
+        let a = try await LabDaemon(lab: lab, host: 0, signIn: "near-me", discovery: "auto", extraArguments: ["--system-bus", "unix:path=/nonexistent"])
+        let report = try await a.managerCall("Diagnose").first?.vardictValue
+        #expect(report?["backend"]?.stringValue == "builtin")
+        let doctor = try await ProcessRunner.run(ProcessRunner.ctlPath, ["doctor", "--bus", a.bus.address])
+        #expect(doctor.standardOutput.contains("Discovery backend: builtin"), "\(doctor.standardOutput)")
+        #expect(doctor.standardOutput.contains("sign-in"))
+    }
+}
