@@ -158,8 +158,10 @@ struct AvahiLabTests {
         try waitFor("both services under distinct names in avahi-browse", seconds: 20) {
             let lines = try lab.run(in: b, "avahi-browse -rpt _peercollab._tcp").output.split(separator: "\n")
                 .filter { $0.hasPrefix("=;eth0;IPv4;") }
-            ourLine = lines.first { $0.contains("\"pn=me\"") }.map(String.init) ?? ""
-            otherLine = lines.first { $0.contains("\"pn=other\"") }.map(String.init) ?? ""
+            // While the clash settles a cache may pair one side's TXT with the other's port;
+            // wait for the settled records.
+            ourLine = lines.first { $0.contains("\"pn=me\"") && $0.contains(";4343;") }.map(String.init) ?? ""
+            otherLine = lines.first { $0.contains("\"pn=other\"") && $0.contains(";7070;") }.map(String.init) ?? ""
             return !ourLine.isEmpty && !otherLine.isEmpty
         }
         let ourName = Self.unescape(ourLine.split(separator: ";", omittingEmptySubsequences: false)[3])
