@@ -31,6 +31,7 @@ extension Collaboration {
         }
         if removed.contains(.nearMe) {
             nearby = [:]
+            deferredDials = []
             publish(.nearMeChanged(signedIn: false))
         }
         publish(.managerChanged([.signedIn]))
@@ -64,28 +65,65 @@ extension Collaboration {
             peers[id] = known
             publish(.peerChanged(id, [.scope]))
         }
-        guard peers[id] == nil, !dialing.contains(id), let dialer else { return }
-        guard dialing.count < Self.maximumPendingDials, dialAttempts.take() else {
-            logger.notice("Connection attempts are rate-limited; will retry on the next announcement", metadata: ["peer": "\(id)"])
+        dialIfNeeded(service)
+    }
+
+    /// Dials an announced peer now, or queues it while the rate limit or the bound on dials
+    /// under way holds (a real peer among many bogus announcements still gets its turn).
+    /// Both sides may dial at once; the duplicate is resolved when the second link arrives.
+    private func dialIfNeeded(_ service: NearbyService) {
+        let id = service.claimedPeerName.description
+        guard peers[id] == nil, !dialing.contains(id), !service.endpoints.isEmpty, let dialer else {
+            deferredDials.remove(service.instanceName)
             return
         }
-        guard !service.endpoints.isEmpty else { return }
+        guard dialing.count < Self.maximumPendingDials, dialAttempts.take() else {
+            if deferredDials.insert(service.instanceName).inserted, deferredDials.count == 1 {
+                logger.notice("Connection attempts are rate-limited; queueing announced peers", metadata: ["peer": "\(id)"])
+            }
+            scheduleDeferredDials()
+            return
+        }
+        deferredDials.remove(service.instanceName)
         dialing.insert(id)
-        // Both sides may dial at once; the one whose name sorts higher waits a moment, so
-        // that usually only one connection is made (duplicates are resolved either way).
-        let delay: Duration = identity.peerName < service.claimedPeerName ? .zero : .milliseconds(400)
         let endpoints = service.endpoints
         Task {
-            try? await Task.sleep(for: delay)
             await self.dialNearby(id: id, name: service.claimedPeerName, endpoints: endpoints, dialer: dialer)
         }
+    }
+
+    /// One timer at a time drains the queue as the rate limit allows (10 a second).
+    private func scheduleDeferredDials() {
+        guard !drainScheduled, !deferredDials.isEmpty else { return }
+        drainScheduled = true
+        Task {
+            try? await Task.sleep(for: .milliseconds(100))
+            await self.drainDeferredDials()
+        }
+    }
+
+    private func drainDeferredDials() {
+        drainScheduled = false
+        for instance in deferredDials.sorted() {
+            guard let service = nearby[instance], signedIn.contains(.nearMe) else {
+                deferredDials.remove(instance)
+                continue
+            }
+            dialIfNeeded(service)
+            if !deferredDials.contains(instance) { continue }
+            break  // Still limited: try again on the next tick.
+        }
+        scheduleDeferredDials()
     }
 
     private func dialNearby(
         id: String, name: PeerName, endpoints: [ContactEndpoint],
         dialer: @Sendable (ContactEndpoint, PeerName, Scope) async throws -> Void
     ) async {
-        defer { dialing.remove(id) }
+        defer {
+            dialing.remove(id)
+            scheduleDeferredDials()
+        }
         for endpoint in endpoints {
             guard peers[id] == nil, signedIn.contains(.nearMe) else { return }
             do {
@@ -99,6 +137,7 @@ extension Collaboration {
 
     /// The announcement went away (goodbye or expiry): the peer signed out or left.
     public func nearbyServiceLost(instanceName: String) {
+        deferredDials.remove(instanceName)
         guard let service = nearby.removeValue(forKey: instanceName) else { return }
         let id = service.claimedPeerName.description
         guard let peer = peers[id], peer.scope == Scope.nearMe.rawValue, let linkID = linkOfPeer[id] else { return }

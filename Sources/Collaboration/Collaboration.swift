@@ -34,6 +34,9 @@ public actor Collaboration {
     var nearby: [String: NearbyService] = [:]
     var dialing: Set<String> = []
     var dialAttempts = TokenBucket(capacity: 10, perSecond: 10)
+    /// Announced peers waiting for the rate limit, by instance name (bounded by `nearby`).
+    var deferredDials: Set<String> = []
+    var drainScheduled = false
 
     /// Loads the settings; throws if they exist but cannot be read.
     public init(store: SettingsStore, identity: PeerIdentity, accountName: String, logger: Logger) throws {
