@@ -108,3 +108,46 @@ struct PeopleNearMeThroughAvahiTests {
         #expect(doctor.standardOutput.contains("sign-in"))
     }
 }
+
+/// Resume from sleep and a new network connection make the daemon look again at once.
+@Suite(.enabled(if: NetworkLab.isAvailable && avahiInstalled, "needs root, iproute2 and avahi-daemon (for a private system bus)"))
+struct SystemEventsTests {
+    @Test func resumeAndNetworkConnectedTriggerARefresh() async throws {
+        let lab = try NetworkLab(hosts: 1)
+        let system = try await LabAvahi(lab: lab, host: 0)
+        let a = try await LabDaemon(lab: lab, host: 0, signIn: "near-me", extraArguments: ["--system-bus", system.busAddress])
+        // Stand-ins for logind and NetworkManager on that system bus, saying what they say.
+        let logind = try DBusConnection(bus: .address(system.busAddress))
+        try await logind.requestName("org.freedesktop.login1")
+        let networkManager = try DBusConnection(bus: .address(system.busAddress))
+        try await networkManager.requestName("org.freedesktop.NetworkManager")
+        // The daemon subscribes after it starts; repeat (bounded) until it reacts.
+        var reacted = false
+        for _ in 0..<100 where !reacted {
+            try logind.emitSignal(
+                path: "/org/freedesktop/login1", interface: "org.freedesktop.login1.Manager", member: "PrepareForSleep",
+                arguments: [.boolean(false)])
+            try await Task.sleep(for: .milliseconds(100))
+            reacted = a.daemon.log.contains("resumed from sleep")
+        }
+        #expect(reacted, "\(a.daemon.log)")
+        try networkManager.emitSignal(
+            path: "/org/freedesktop/NetworkManager", interface: "org.freedesktop.NetworkManager", member: "StateChanged",
+            arguments: [.uint32(70)])
+        try await LabAvahi.eventually("a refresh after NetworkManager connected") { a.daemon.log.contains("network connected") }
+        // Going to sleep (true) is not a reason to look again: after it, only the next
+        // NetworkManager signal causes a refresh.
+        let before = a.daemon.log.components(separatedBy: "Looking again").count
+        let resumesBefore = a.daemon.log.components(separatedBy: "resumed from sleep").count
+        try logind.emitSignal(
+            path: "/org/freedesktop/login1", interface: "org.freedesktop.login1.Manager", member: "PrepareForSleep",
+            arguments: [.boolean(true)])
+        try networkManager.emitSignal(
+            path: "/org/freedesktop/NetworkManager", interface: "org.freedesktop.NetworkManager", member: "StateChanged",
+            arguments: [.uint32(70)])
+        try await LabAvahi.eventually("the second NetworkManager refresh") {
+            a.daemon.log.components(separatedBy: "Looking again").count == before + 1
+        }
+        #expect(a.daemon.log.components(separatedBy: "resumed from sleep").count == resumesBefore)
+    }
+}
