@@ -78,6 +78,11 @@ enum BuiltinMDNSLab {
             while Date() < end, !Task.isCancelled {
                 let hit = lock.withLock { lines.first { line in texts.allSatisfy { line.1.contains($0) } } }
                 if let hit { return hit }
+                // A process that ended prints nothing more (once its last output is read).
+                if !process.isRunning {
+                    try? await Task.sleep(nanoseconds: 200_000_000)
+                    return lock.withLock { lines.first { line in texts.allSatisfy { line.1.contains($0) } } }
+                }
                 try? await Task.sleep(nanoseconds: 20_000_000)
             }
             return nil

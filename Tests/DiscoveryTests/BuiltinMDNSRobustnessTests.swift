@@ -115,7 +115,7 @@ extension BuiltinMDNSNamespaceTests {
         send(header(0x8400, 0xffff, 0xffff, 0xffff, 0xffff))
         ptr = name(b"_peercollab", b"_tcp", b"local")
         send(header(0x8400, 0, 1, 0, 0) + ptr + struct.pack("!HHIH", 12, 1, 120, 400) + b"\x05abc")
-        send(header(0x8400, 0, 1, 0, 0) + ptr + struct.pack("!HH", 12))
+        send(header(0x8400, 0, 1, 0, 0) + ptr + struct.pack("!H", 12))
         # Labels of 64+ bytes, a name of 300 bytes, a compression chain of 200 hops.
         send(header(0, 1, 0, 0, 0) + b"\x50" + b"a" * 80 + b"\0" + struct.pack("!HH", 12, 1))
         send(header(0, 1, 0, 0, 0) + b"".join(b"\x3f" + b"b" * 63 for _ in range(5)) + b"\0" + struct.pack("!HH", 12, 1))
