@@ -129,7 +129,15 @@ actor DiscoveryService: Service {
     }
 
     /// For `Diagnose`: the backend's own checks, or why there is none.
+    /// Nothing goes on the network before I sign in near me, diagnosis included: a backend's
+    /// checks send multicast, so they run only while signed in.
     func diagnose() async -> DiscoveryDiagnosis {
+        guard browsing != nil else {
+            return DiscoveryDiagnosis(backend: backend?.name ?? "not started", checks: [
+                .init(subject: "discovery", ok: true,
+                      detail: "not signed in near me: nothing is announced, and the multicast checks were not run"),
+            ])
+        }
         do {
             return await (try await currentBackend()).diagnose()
         } catch {

@@ -106,6 +106,11 @@ struct PeopleNearMeThroughAvahiTests {
         let doctor = try await ProcessRunner.run(ProcessRunner.ctlPath, ["doctor", "--bus", a.bus.address])
         #expect(doctor.standardOutput.contains("Discovery backend: builtin"), "\(doctor.standardOutput)")
         #expect(doctor.standardOutput.contains("sign-in"))
+        #expect(doctor.standardOutput.contains("multicast on eth0"), "\(doctor.standardOutput)")
+        // Signed out, doctor sends nothing on the network.
+        try await a.managerCall("SignOut", [.string("all")])
+        let quiet = try await ProcessRunner.run(ProcessRunner.ctlPath, ["doctor", "--bus", a.bus.address])
+        #expect(quiet.standardOutput.contains("multicast checks were not run"), "\(quiet.standardOutput)")
     }
 }
 
