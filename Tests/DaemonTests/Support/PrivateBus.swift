@@ -7,7 +7,7 @@ final class PrivateBus: Sendable {
 
     init() throws {
         let output = try ProcessRunner.run(
-            "/usr/bin/dbus-daemon", ["--session", "--fork", "--nopidfile", "--print-address=1", "--print-pid=1"])
+            "/usr/bin/dbus-daemon", ["--config-file=\(Self.configFile)", "--fork", "--nopidfile", "--print-address=1", "--print-pid=1"])
         let lines = output.standardOutput.split(separator: "\n").map(String.init)
         guard lines.count >= 2, let pid = Int32(lines[1]) else {
             throw TestFailure("dbus-daemon did not print its address and pid: \(output.standardOutput) \(output.standardError)")
@@ -15,6 +15,28 @@ final class PrivateBus: Sendable {
         address = lines[0]
         self.pid = pid
     }
+
+    /// A session bus without the standard service folders: a peercollab installed on this
+    /// machine (~/.local/share/dbus-1/services) must not be activated on a test's bus.
+    static let configFile: String = {
+        let path = NSTemporaryDirectory() + "peercollab-test-session-\(getpid()).conf"
+        let config = """
+            <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+             "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+            <busconfig>
+              <type>session</type>
+              <listen>unix:tmpdir=/tmp</listen>
+              <auth>EXTERNAL</auth>
+              <policy context="default">
+                <allow send_destination="*" eavesdrop="true"/>
+                <allow eavesdrop="true"/>
+                <allow own="*"/>
+              </policy>
+            </busconfig>
+            """
+        FileManager.default.createFile(atPath: path, contents: Data(config.utf8))
+        return path
+    }()
 
     /// Ends the bus now (also what deinit does).
     func stop() {
