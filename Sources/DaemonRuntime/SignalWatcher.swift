@@ -14,7 +14,7 @@ import Synchronization
 ///
 /// Sendable: its fields never change after `init`; the stop flag is atomic.
 public final class SignalWatcher: Sendable {
-    private let thread: pthread_t
+    let thread: pthread_t
     private let firstSignal: Int32
 
     /// Blocks `signals` and starts a thread named `signals` that calls `handler` with each one
