@@ -32,6 +32,9 @@ let package = Package(
             dependencies: ["CSystemd", .product(name: "Logging", package: "swift-log")]
         ),
 
+        // The daemon's executors and signal handling, which keep libdispatch out of it.
+        .target(name: "DaemonRuntime"),
+
         // MARK: - Peer identity and the wire
 
         .target(
@@ -76,9 +79,9 @@ let package = Package(
             name: "peercollabd",
             dependencies: [
                 "DBus", "Systemd", "Collaboration", "PeerSecurity", "PeerProtocol", "Discovery",
+                "DaemonRuntime",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -110,6 +113,7 @@ let package = Package(
         ),
         .testTarget(name: "DiscoveryTests", dependencies: ["Discovery"]),
         .testTarget(name: "CollaborationTests", dependencies: ["Collaboration"]),
+        .testTarget(name: "DaemonRuntimeTests", dependencies: ["DaemonRuntime"]),
         .testTarget(name: "DaemonTests", dependencies: ["DBus", "peercollabd", "peercollabctl"]),
     ]
 )

@@ -29,8 +29,8 @@ mkdir -p "$RESULTS_DIR"
 # Build everything first, so no compiler runs while something is being timed.
 if [[ " $ONLY " == *" dbus "* && -z $PEERCOLLABD ]]; then
     say "building peercollabd (release) in $DAEMON_SCRATCH"
-    (cd "$ROOT" && swift build -c release --product peercollabd --scratch-path "$DAEMON_SCRATCH" >&2)
-    PEERCOLLABD=$(cd "$ROOT" && swift build -c release --scratch-path "$DAEMON_SCRATCH" --show-bin-path)/peercollabd
+    (cd "$ROOT" && swift build -c release --static-swift-stdlib --product peercollabd --scratch-path "$DAEMON_SCRATCH" >&2)
+    PEERCOLLABD=$(cd "$ROOT" && swift build -c release --static-swift-stdlib --scratch-path "$DAEMON_SCRATCH" --show-bin-path)/peercollabd
 fi
 
 failed=()

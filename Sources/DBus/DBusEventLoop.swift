@@ -22,6 +22,7 @@ final class DBusEventLoop: @unchecked Sendable {
     private let wakeFD: Int32
     private let state = Mutex(LoopState())
     private var thread: pthread_t?
+    private let loopThread = Atomic<UInt>(0)
 
     /// Pointers are kept as bit patterns: they are only ever handed back to libdbus on the
     /// loop thread, and libdbus tells us (remove) before it frees them.
@@ -93,6 +94,12 @@ final class DBusEventLoop: @unchecked Sendable {
         dbus_connection_set_dispatch_status_function(connection, nil, nil, nil)
     }
 
+    /// Wakes the loop unless called on it: the loop dispatches and re-reads its watches
+    /// before it sleeps again anyway.
+    func wakeIfElsewhere() {
+        if UInt(pthread_self()) != loopThread.load(ordering: .relaxed) { wake() }
+    }
+
     func wake() {
         var one: UInt64 = 1
         _ = write(wakeFD, &one, 8)
@@ -101,6 +108,7 @@ final class DBusEventLoop: @unchecked Sendable {
     // MARK: The loop
 
     private func run() {
+        loopThread.store(UInt(pthread_self()), ordering: .relaxed)
         var events = [epoll_event](repeating: epoll_event(), count: 16)
         while state.withLock({ $0.running }) {
             dispatchAll()
@@ -296,10 +304,10 @@ private func loopToggleTimeout(_ timeout: OpaquePointer?, _ data: UnsafeMutableR
     DBusEventLoop.from(data).toggleTimeout(timeout!)
 }
 private func loopWakeup(_ data: UnsafeMutableRawPointer?) {
-    DBusEventLoop.from(data).wake()
+    DBusEventLoop.from(data).wakeIfElsewhere()
 }
 private func loopDispatchStatus(
     _ connection: OpaquePointer?, _ status: DBusDispatchStatus, _ data: UnsafeMutableRawPointer?
 ) {
-    if status == DBUS_DISPATCH_DATA_REMAINS { DBusEventLoop.from(data).wake() }
+    if status == DBUS_DISPATCH_DATA_REMAINS { DBusEventLoop.from(data).wakeIfElsewhere() }
 }

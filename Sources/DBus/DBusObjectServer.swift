@@ -184,7 +184,10 @@ public final class DBusObjectServer: Sendable {
         } else {
             return reply(message, .unknownObject("Unknown object '\(path)'."))
         }
-        Task {
+        // Immediate: the handler runs here, on the event-loop thread, until it first suspends.
+        // A getter that never suspends replies without a thread hop (the hop was most of a
+        // Get's cost); the price is that a handler must not block before its first `await`.
+        Task.immediate {
             do {
                 let values = try await job()
                 self.reply(message, values, on: connection)

@@ -1,11 +1,16 @@
 import ArgumentParser
 import Collaboration
 import DBus
+@_spi(DaemonExecutors) import DaemonRuntime
 import FoundationEssentials
 import Logging
 import PeerSecurity
 import ServiceLifecycle
+import Synchronization
 import Systemd
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @main
 struct PeerCollabDaemon: AsyncParsableCommand {
@@ -23,6 +28,28 @@ struct PeerCollabDaemon: AsyncParsableCommand {
             """,
         version: ProductVersion.current
     )
+
+    /// Installs the daemon's own executors before anything awaits, then runs the command and
+    /// exits without coming back here: this function's hops to the main actor were fixed
+    /// before the executors were replaced (see `DaemonExecutors`).
+    static func main() async {
+        DaemonExecutors.install()
+        await parseRunAndExit()
+    }
+
+    private nonisolated static func parseRunAndExit() async -> Never {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+            exit()
+        } catch {
+            exit(withError: error)
+        }
+    }
 
     func validate() throws {
         if let port, !(0...65535).contains(port) {
@@ -98,6 +125,18 @@ struct PeerCollabDaemon: AsyncParsableCommand {
     }
 
     private static func serve(_ configuration: DaemonConfiguration, logger: Logger) async throws {
+        // Signals are taken by a thread of ours: SIGTERM and SIGINT stop the services
+        // gracefully, SIGHUP goes to ReloadService.
+        let (hangups, hangupContinuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let shutdown = ShutdownTrigger()
+        let signals = try SignalWatcher(signals: [SIGTERM, SIGINT, SIGHUP]) { signal in
+            if signal == SIGHUP {
+                hangupContinuation.yield()
+            } else {
+                shutdown.trigger()
+            }
+        }
+        defer { signals.stop() }
         let identity: PeerIdentity
         do {
             identity = try PeerIdentity.loadOrCreate(directory: configuration.dataDirectory.path)
@@ -128,7 +167,7 @@ struct PeerCollabDaemon: AsyncParsableCommand {
                 service: BusService(configuration: configuration, collaboration: collaboration, discovery: discovery, logger: logger),
                 successTerminationBehavior: .gracefullyShutdownGroup,
                 failureTerminationBehavior: .gracefullyShutdownGroup),
-            .init(service: ReloadService(collaboration: collaboration, logger: logger)),
+            .init(service: ReloadService(collaboration: collaboration, hangups: hangups, logger: logger)),
             .init(service: discovery),
             .init(
                 service: network,
@@ -138,8 +177,30 @@ struct PeerCollabDaemon: AsyncParsableCommand {
         if let watchdog = Watchdog(logger: logger) {
             services.append(.init(service: WatchdogService(watchdog: watchdog)))
         }
-        let group = ServiceGroup(configuration: .init(
-            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let group = ServiceGroup(configuration: .init(services: services, logger: logger))
+        shutdown.attach(group)
         try await group.run()
+    }
+}
+
+/// Delivers SIGTERM/SIGINT to the service group, also when one comes before the group exists
+/// (the group remembers a shutdown requested before it runs).
+private final class ShutdownTrigger: Sendable {
+    private let state = Mutex<(group: ServiceGroup?, requested: Bool)>((nil, false))
+
+    func trigger() {
+        let group = state.withLock { state -> ServiceGroup? in
+            state.requested = true
+            return state.group
+        }
+        if let group { Task { await group.triggerGracefulShutdown() } }
+    }
+
+    func attach(_ group: ServiceGroup) {
+        let requested = state.withLock { state -> Bool in
+            state.group = group
+            return state.requested
+        }
+        if requested { Task { await group.triggerGracefulShutdown() } }
     }
 }

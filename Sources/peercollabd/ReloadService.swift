@@ -2,16 +2,16 @@ import Collaboration
 import Logging
 import ServiceLifecycle
 import Systemd
-import UnixSignals
 
 /// `systemctl --user reload` (SIGHUP): re-reads the settings, telling systemd RELOADING=1
-/// first and READY=1 after, as `Type=notify-reload` expects.
+/// first and READY=1 after, as `Type=notify-reload` expects. The hang-ups come from the
+/// daemon's `SignalWatcher`.
 struct ReloadService: Service {
     let collaboration: Collaboration
+    let hangups: AsyncStream<Void>
     let logger: Logger
 
     func run() async throws {
-        let hangups = await UnixSignalsSequence(trapping: .sighup)
         await cancelWhenGracefulShutdown {
             for await _ in hangups {
                 _ = try? SystemdNotifier.reloading()

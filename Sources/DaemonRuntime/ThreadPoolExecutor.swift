@@ -1,0 +1,152 @@
+#if canImport(Glibc)
+import Glibc
+@_spi(ExperimentalCustomExecutors) @_spi(ExperimentalScheduling) import _Concurrency
+
+/// The global concurrent executor of the daemon: a few threads of our own that run jobs and
+/// keep the deadlines of `Task.sleep`, and that do nothing at all when there is nothing to do.
+///
+/// Swift's default executor on Linux is libdispatch, whose worker pool starts a 1 Hz timer the
+/// first time it runs anything and never stops it; a daemon that must not wake when idle
+/// cannot use it. Here an idle thread waits on a condition variable with no timeout. When jobs
+/// are scheduled for later, exactly one thread (the *keeper*) waits with a timeout, until the
+/// earliest deadline, and then runs the job itself: a `Task.sleep` costs one wake-up.
+///
+/// A pool thread that schedules a deadline while no thread keeps the timers does not wake
+/// another one: it looks at the timers itself as soon as its job ends. Jobs are short (a task
+/// runs until its next `await`), so this only delays a timer behind a job that blocks, which
+/// the rule "never block a task" forbids anyway.
+///
+/// Deadlines are kept on `CLOCK_MONOTONIC`: a `ContinuousClock` sleep over a system suspend
+/// ends late by the time spent suspended.
+///
+/// Sendable: all mutable state is in `state`, only touched with `lock` held.
+@_spi(DaemonExecutors) public final class ThreadPoolExecutor: TaskExecutor, SchedulingExecutor, @unchecked Sendable {
+    private struct State {
+        var ready = JobQueue<UnownedJob>()
+        var timers = TimerHeap<UnownedJob>()
+        var idleThreads = 0
+        var timerKept = false
+    }
+
+    private static let workCondition = 0
+    private static let timerCondition = 1
+
+    private let lock = ConditionLock(conditions: 2)
+    private nonisolated(unsafe) var state = State()
+    /// The number of threads, all started by `init`.
+    public let threadCount: Int
+
+    /// Starts `threadCount` threads named `name-1`, `name-2`, ….
+    public init(threadCount: Int, name: String = "pool") {
+        precondition(threadCount > 0, "A thread pool needs at least one thread.")
+        self.threadCount = threadCount
+        for index in 1...threadCount {
+            do {
+                try DaemonThread.start(name: "\(name)-\(index)") { [self] in self.work() }
+            } catch {
+                // Without its threads no task can run: there is nothing to fall back to.
+                fatalError("\(error)")
+            }
+        }
+    }
+
+    /// The number of threads for this machine: the CPUs this process may use, at least 2 so
+    /// that one blocked job does not stop everything, at most 4 since the daemon's work is small.
+    public static var defaultThreadCount: Int {
+        min(max(Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), 2), 4)
+    }
+
+    public func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        lock.lock()
+        state.ready.append(job)
+        if state.idleThreads > 0 {
+            lock.signal(Self.workCondition)
+        } else if state.timerKept {
+            lock.signal(Self.timerCondition)
+        }
+        lock.unlock()
+    }
+
+    public func enqueue<C: Clock>(
+        _ job: consuming ExecutorJob, after delay: C.Duration, tolerance: C.Duration?, clock: C
+    ) {
+        schedule(job, afterNanoseconds: Self.nanoseconds(delay))
+    }
+
+    public func enqueue<C: Clock>(
+        _ job: consuming ExecutorJob, at instant: C.Instant, tolerance: C.Duration?, clock: C
+    ) {
+        schedule(job, afterNanoseconds: Self.nanoseconds(clock.now.duration(to: instant)))
+    }
+
+    private func schedule(_ job: consuming ExecutorJob, afterNanoseconds delay: Int64) {
+        let job = UnownedJob(job)
+        let deadline = monotonicNanoseconds() &+ UInt64(max(delay, 0))
+        lock.lock()
+        let earliest = state.timers.insert(job, deadline: deadline)
+        if earliest {
+            if state.timerKept {
+                lock.signal(Self.timerCondition)
+            } else if state.idleThreads > 0, !ThreadPoolMembership.isPoolThread {
+                lock.signal(Self.workCondition)
+            }
+        }
+        lock.unlock()
+    }
+
+    /// The clocks that reach a global executor are `ContinuousClock` and `SuspendingClock`,
+    /// both measured in `Duration`.
+    private static func nanoseconds<D>(_ duration: D) -> Int64 {
+        guard let duration = duration as? Duration else {
+            fatalError("ThreadPoolExecutor: a clock measured in \(D.self), not Duration, cannot be scheduled.")
+        }
+        let (seconds, attoseconds) = duration.components
+        let (nanoseconds, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        if overflow { return seconds < 0 ? 0 : Int64.max / 2 }
+        return nanoseconds &+ attoseconds / 1_000_000_000
+    }
+
+    private func work() {
+        ThreadPoolMembership.isPoolThread = true
+        let executor = asUnownedTaskExecutor()
+        lock.lock()
+        while true {
+            if let next = state.timers.nextDeadline, next <= monotonicNanoseconds() {
+                let now = monotonicNanoseconds()
+                while let due = state.timers.popDue(now: now) { state.ready.append(due) }
+            }
+            if let job = state.ready.popFirst() {
+                if !state.ready.isEmpty, state.idleThreads > 0 { lock.signal(Self.workCondition) }
+                lock.unlock()
+                job.runSynchronously(on: executor)
+                lock.lock()
+                continue
+            }
+            if let next = state.timers.nextDeadline, !state.timerKept {
+                state.timerKept = true
+                lock.wait(Self.timerCondition, until: next)
+                state.timerKept = false
+            } else {
+                state.idleThreads += 1
+                lock.wait(Self.workCondition)
+                state.idleThreads -= 1
+            }
+        }
+    }
+}
+
+/// Whether the current thread is one of a `ThreadPoolExecutor`'s.
+enum ThreadPoolMembership {
+    private static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
+
+    static var isPoolThread: Bool {
+        get { pthread_getspecific(key) != nil }
+        set { pthread_setspecific(key, newValue ? UnsafeRawPointer(bitPattern: 1) : nil) }
+    }
+}
+#endif
