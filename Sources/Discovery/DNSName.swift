@@ -61,15 +61,31 @@ public struct DNSName: Hashable, Sendable, CustomStringConvertible {
         return true
     }
 
+    /// Whether this name is `parent` with exactly one more label in front (no copies made).
+    public func isChild(of parent: DNSName) -> Bool {
+        guard labels.count == parent.labels.count + 1 else { return false }
+        for index in parent.labels.indices where !Self.equalIgnoringCase(labels[index + 1], parent.labels[index]) { return false }
+        return true
+    }
+
+    /// Hashes the shape and the first label only: names that differ live under the same
+    /// parent (instances of a service type, hosts in `.local`), so the first label tells them
+    /// apart, and equal names (ignoring case) hash alike as `==` needs.
     public func hash(into hasher: inout Hasher) {
         hasher.combine(labels.count)
-        for label in labels {
-            hasher.combine(label.count)
-            if label.contains(where: { $0 >= 0x41 && $0 <= 0x5A }) {
-                Self.lowercased(label).withUnsafeBytes { hasher.combine(bytes: $0) }
-            } else {
-                label.withUnsafeBytes { hasher.combine(bytes: $0) }
+        for label in labels { hasher.combine(label.count) }
+        guard let first = labels.first else { return }
+        var word: UInt64 = 0
+        var filled = 0
+        for byte in first {
+            word = word << 8 | UInt64(Self.lower(byte))
+            filled += 1
+            if filled == 8 {
+                hasher.combine(word)
+                word = 0
+                filled = 0
             }
         }
+        hasher.combine(word)
     }
 }

@@ -167,7 +167,7 @@ public struct MDNSBrowser: Sendable {
     /// The service instance a record belongs to, when it is one of ours to track.
     private func instanceName(of record: DNSResourceRecord) -> DNSName? {
         if record.type == .ptr, record.name == MDNSResponder.serviceTypeName, case .ptr(let instance) = record.data { return instance }
-        if record.name.labels.count == 4, record.name.parent == MDNSResponder.serviceTypeName { return record.name }
+        if record.name.isChild(of: MDNSResponder.serviceTypeName) { return record.name }
         return nil
     }
 
@@ -255,7 +255,7 @@ public struct MDNSBrowser: Sendable {
         guard !touched.isEmpty else { return [] }
         var instances = Set<DNSName>()
         for name in touched {
-            if name.labels.count == 4, name.parent == MDNSResponder.serviceTypeName {
+            if name.isChild(of: MDNSResponder.serviceTypeName) {
                 instances.insert(name)
             } else {
                 // A host name: every instance whose SRV points at it.
@@ -269,7 +269,8 @@ public struct MDNSBrowser: Sendable {
             if case .ptr(let instance) = entry.record.data, instances.contains(instance) { pointersByInstance[instance, default: []].append(entry) }
         }
         var actions: [Action] = []
-        for (_, instance) in instances.map({ ($0.description, $0) }).sorted(by: { $0.0 < $1.0 }) {
+        // Sorted so events come in a stable order; the instance label is what differs.
+        for instance in instances.sorted(by: { ($0.labels.first ?? []).lexicographicallyPrecedes($1.labels.first ?? []) }) {
             let pointers = pointersByInstance[instance] ?? []
             guard !pointers.isEmpty else {
                 resolutions[instance] = nil

@@ -70,7 +70,11 @@ public struct MDNSCache: Sendable {
     @discardableResult
     public mutating func insert(_ record: DNSResourceRecord, interfaceIndex: Int32, now: NIODeadline) -> InsertResult {
         var list = entries[record.name] ?? []
-        let existing = list.firstIndex { $0.interfaceIndex == interfaceIndex && $0.record.isSameRecord(as: record) }
+        // Everything in `list` has this name, so only the rest of the record is compared
+        // (the list under a service type holds every instance on the link).
+        let existing = list.firstIndex {
+            $0.interfaceIndex == interfaceIndex && $0.record.type == record.type && $0.record.recordClass == record.recordClass && $0.record.data == record.data
+        }
         if record.ttl == 0 {
             guard let existing else { return .ignored }
             list[existing].expiresAt = min(list[existing].expiresAt, now + .seconds(1))
