@@ -272,15 +272,15 @@ public actor BuiltinMDNSBackend: DiscoveryBackend {
         }
     }
 
+    /// Makes sure the timer wakes no later than the state machines' next deadline. A timer
+    /// already set to wake earlier is kept (it finds nothing due, or less, and sets itself
+    /// again), so the timer task is replaced only when the deadline moves earlier: on a
+    /// crowded link the deadline moves with nearly every packet.
     private func reschedule() {
         guard !isShutDown else { return }
         let deadline = [responder.nextDeadline, browser.nextDeadline].compactMap { $0 }.min()
-        guard let deadline else {
-            timer?.task.cancel()
-            timer = nil
-            return
-        }
-        if let timer, timer.deadline == deadline { return }
+        guard let deadline else { return }
+        if let timer, timer.deadline <= deadline { return }
         timer?.task.cancel()
         let task = Task { [weak self] in
             let wait = deadline - .now()

@@ -41,16 +41,51 @@ public struct DNSName: Hashable, Sendable, CustomStringConvertible {
     var canonicalLabels: [[UInt8]] { labels.map(Self.lowercased) }
 
     static func lowercased(_ label: [UInt8]) -> [UInt8] {
-        label.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }
+        label.map(lower)
+    }
+
+    @inline(__always) static func lower(_ byte: UInt8) -> UInt8 { byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte }
+
+    // Names are compared and hashed on every cache lookup and every packet; neither may
+    // allocate (a lower-cased copy per label was most of the CPU a crowded link cost).
+    static func equalIgnoringCase(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        if a == b { return true }
+        for index in a.indices where lower(a[index]) != lower(b[index]) { return false }
+        return true
     }
 
     public static func == (lhs: DNSName, rhs: DNSName) -> Bool {
         guard lhs.labels.count == rhs.labels.count else { return false }
-        for (a, b) in zip(lhs.labels, rhs.labels) where Self.lowercased(a) != Self.lowercased(b) { return false }
+        for index in lhs.labels.indices where !equalIgnoringCase(lhs.labels[index], rhs.labels[index]) { return false }
         return true
     }
 
+    /// Whether this name is `parent` with exactly one more label in front (no copies made).
+    public func isChild(of parent: DNSName) -> Bool {
+        guard labels.count == parent.labels.count + 1 else { return false }
+        for index in parent.labels.indices where !Self.equalIgnoringCase(labels[index + 1], parent.labels[index]) { return false }
+        return true
+    }
+
+    /// Hashes the shape and the first label only: names that differ live under the same
+    /// parent (instances of a service type, hosts in `.local`), so the first label tells them
+    /// apart, and equal names (ignoring case) hash alike as `==` needs.
     public func hash(into hasher: inout Hasher) {
-        for label in labels { hasher.combine(Self.lowercased(label)) }
+        hasher.combine(labels.count)
+        for label in labels { hasher.combine(label.count) }
+        guard let first = labels.first else { return }
+        var word: UInt64 = 0
+        var filled = 0
+        for byte in first {
+            word = word << 8 | UInt64(Self.lower(byte))
+            filled += 1
+            if filled == 8 {
+                hasher.combine(word)
+                word = 0
+                filled = 0
+            }
+        }
+        hasher.combine(word)
     }
 }

@@ -43,7 +43,14 @@ public struct MDNSBrowser: Sendable {
     private(set) var isBrowsing = false
     private var queryInterval = TimeAmount.seconds(1)
     private(set) var nextQuery: NIODeadline?
+    /// Whether the next browse query asks for unicast answers (QU, §5.4): the first one of a
+    /// browse, so that a responder that multicast its answer moments ago (for another
+    /// browser) answers us directly at once instead of holding it back for a second (§6).
+    private var nextQueryIsQU = false
     private var found: [DNSName: DiscoveredService] = [:]
+    /// The instances found per host name, so that an address record finds its services
+    /// without a walk over every service (a crowded link sends hundreds per query).
+    private var instancesByHost: [DNSName: Set<DNSName>] = [:]
     private var resolutions: [DNSName: Resolution] = [:]
     private var random: MDNSRandom
     private var warnedInstances = false
@@ -63,6 +70,7 @@ public struct MDNSBrowser: Sendable {
         guard !isBrowsing else { return }
         isBrowsing = true
         queryInterval = .seconds(1)
+        nextQueryIsQU = true
         nextQuery = now + random.delay(milliseconds: 20...120)
     }
 
@@ -70,6 +78,7 @@ public struct MDNSBrowser: Sendable {
     public mutating func refresh(now: NIODeadline) -> [Action] {
         guard isBrowsing else { return [] }
         queryInterval = .seconds(1)
+        nextQueryIsQU = true
         nextQuery = now
         return timerFired(now: now)
     }
@@ -99,7 +108,8 @@ public struct MDNSBrowser: Sendable {
         var touched = Set<DNSName>()
         for entry in cache.expire(now: now) { touched.insert(instanceName(of: entry.record) ?? entry.record.name) }
         if isBrowsing, let next = nextQuery, next <= now {
-            for index in interfaces.keys.sorted() { actions.append(.send(browseQuery(on: index, now: now))) }
+            for index in interfaces.keys.sorted() { actions.append(.send(browseQuery(on: index, now: now, unicastResponse: nextQueryIsQU))) }
+            nextQueryIsQU = false
             nextQuery = now + queryInterval
             queryInterval = min(queryInterval * 2, Self.maximumQueryInterval)
         }
@@ -125,7 +135,7 @@ public struct MDNSBrowser: Sendable {
         return actions
     }
 
-    private func browseQuery(on index: Int32, now: NIODeadline) -> MDNSOutgoingPacket {
+    private func browseQuery(on index: Int32, now: NIODeadline, unicastResponse: Bool) -> MDNSOutgoingPacket {
         // §7.1: list the answers we hold with more than half their TTL left, so responders
         // stay quiet about them. Bounded so the query fits one ordinary packet.
         var known = cache.records(named: MDNSResponder.serviceTypeName, type: .ptr, interfaceIndex: index)
@@ -136,7 +146,7 @@ public struct MDNSBrowser: Sendable {
                 record.cacheFlush = false
                 return record
             }
-        var message = DNSMessage(questions: [DNSQuestion(name: MDNSResponder.serviceTypeName, type: .ptr)], answers: known)
+        var message = DNSMessage(questions: [DNSQuestion(name: MDNSResponder.serviceTypeName, type: .ptr, unicastResponse: unicastResponse)], answers: known)
         while known.count > 0, ((try? message.encoded().count) ?? Int.max) > 1400 {
             known.removeLast(max(1, known.count / 4))
             message.answers = known
@@ -157,7 +167,7 @@ public struct MDNSBrowser: Sendable {
     /// The service instance a record belongs to, when it is one of ours to track.
     private func instanceName(of record: DNSResourceRecord) -> DNSName? {
         if record.type == .ptr, record.name == MDNSResponder.serviceTypeName, case .ptr(let instance) = record.data { return instance }
-        if record.name.labels.count == 4, record.name.parent == MDNSResponder.serviceTypeName { return record.name }
+        if record.name.isChild(of: MDNSResponder.serviceTypeName) { return record.name }
         return nil
     }
 
@@ -169,6 +179,7 @@ public struct MDNSBrowser: Sendable {
         var actions: [Action] = []
         var touched = Set<DNSName>()
         var targets = Set<DNSName>()
+        var resolutionTargets: Set<DNSName>?
         let records = message.allRecords
         for record in records where record.type == .srv {
             if case .srv(_, _, _, let target) = record.data, instanceName(of: record) != nil { targets.insert(target) }
@@ -177,9 +188,8 @@ public struct MDNSBrowser: Sendable {
             let instance: DNSName
             if let owner = instanceName(of: record) {
                 instance = owner
-                if record.type == .ptr, record.ttl > 0, found[instance] == nil,
-                    cache.records(named: record.name, type: .ptr).count(where: { $0.record == record || $0.record.isSameRecord(as: record) }) == 0,
-                    trackedInstanceCount >= limits.instances
+                if record.type == .ptr, record.ttl > 0, found[instance] == nil, trackedInstanceCount >= limits.instances,
+                    cache.records(named: record.name, type: .ptr).count(where: { $0.record == record || $0.record.isSameRecord(as: record) }) == 0
                 {
                     if !warnedInstances {
                         warnedInstances = true
@@ -187,9 +197,12 @@ public struct MDNSBrowser: Sendable {
                     }
                     continue
                 }
-            } else if record.type == .a || record.type == .aaaa,
-                targets.contains(record.name) || isKnownTarget(record.name)
-            {
+            } else if record.type == .a || record.type == .aaaa {
+                if !targets.contains(record.name), instancesByHost[record.name] == nil {
+                    let pending = resolutionTargets ?? targetsBeingResolved()
+                    resolutionTargets = pending
+                    guard pending.contains(record.name) else { continue }
+                }
                 instance = record.name
             } else {
                 continue
@@ -204,17 +217,36 @@ public struct MDNSBrowser: Sendable {
     }
 
     private var trackedInstanceCount: Int {
-        Set(found.keys).union(resolutions.keys).count
+        found.count + resolutions.keys.count { found[$0] == nil }
     }
 
-    private func isKnownTarget(_ host: DNSName) -> Bool {
-        found.values.contains { DNSName(dotted: $0.hostName) == host }
-            || resolutions.keys.contains { instance in
-                cache.records(named: instance, type: .srv).contains {
-                    if case .srv(_, _, _, let target) = $0.record.data { return target == host }
-                    return false
-                }
+    /// The hosts named by the SRV records of services still being resolved.
+    private func targetsBeingResolved() -> Set<DNSName> {
+        var targets = Set<DNSName>()
+        for instance in resolutions.keys {
+            for entry in cache.records(named: instance, type: .srv) {
+                if case .srv(_, _, _, let target) = entry.record.data { targets.insert(target) }
             }
+        }
+        return targets
+    }
+
+    private mutating func setFound(_ service: DiscoveredService, for instance: DNSName) {
+        if let old = found[instance] { forgetHost(of: old, for: instance) }
+        found[instance] = service
+        instancesByHost[DNSName(dotted: service.hostName), default: []].insert(instance)
+    }
+
+    private mutating func removeFound(_ instance: DNSName) -> Bool {
+        guard let old = found.removeValue(forKey: instance) else { return false }
+        forgetHost(of: old, for: instance)
+        return true
+    }
+
+    private mutating func forgetHost(of service: DiscoveredService, for instance: DNSName) {
+        let host = DNSName(dotted: service.hostName)
+        instancesByHost[host]?.remove(instance)
+        if instancesByHost[host]?.isEmpty == true { instancesByHost[host] = nil }
     }
 
     /// Recomputes the services named in `touched` (instances or host names) and emits
@@ -223,20 +255,26 @@ public struct MDNSBrowser: Sendable {
         guard !touched.isEmpty else { return [] }
         var instances = Set<DNSName>()
         for name in touched {
-            if name.labels.count == 4, name.parent == MDNSResponder.serviceTypeName {
+            if name.isChild(of: MDNSResponder.serviceTypeName) {
                 instances.insert(name)
             } else {
                 // A host name: every instance whose SRV points at it.
-                for (instance, service) in found where DNSName(dotted: service.hostName) == name { instances.insert(instance) }
+                instances.formUnion(instancesByHost[name] ?? [])
                 for instance in resolutions.keys { instances.insert(instance) }
             }
         }
+        // One walk over the service's PTR records for the whole batch, not one per instance.
+        var pointersByInstance: [DNSName: [MDNSCache.Entry]] = [:]
+        for entry in cache.records(named: MDNSResponder.serviceTypeName, type: .ptr) {
+            if case .ptr(let instance) = entry.record.data, instances.contains(instance) { pointersByInstance[instance, default: []].append(entry) }
+        }
         var actions: [Action] = []
-        for instance in instances.sorted(by: { $0.description < $1.description }) {
-            let pointers = cache.records(named: MDNSResponder.serviceTypeName, type: .ptr).filter { $0.record.data == .ptr(instance) }
+        // Sorted so events come in a stable order; the instance label is what differs.
+        for instance in instances.sorted(by: { ($0.labels.first ?? []).lexicographicallyPrecedes($1.labels.first ?? []) }) {
+            let pointers = pointersByInstance[instance] ?? []
             guard !pointers.isEmpty else {
                 resolutions[instance] = nil
-                if found.removeValue(forKey: instance) != nil { actions.append(.lost(instanceName: instance.firstLabel)) }
+                if removeFound(instance) { actions.append(.lost(instanceName: instance.firstLabel)) }
                 continue
             }
             var resolved: DiscoveredService? = nil
@@ -251,11 +289,11 @@ public struct MDNSBrowser: Sendable {
             if let resolved {
                 resolutions[instance] = nil
                 if found[instance] != resolved {
-                    found[instance] = resolved
+                    setFound(resolved, for: instance)
                     actions.append(.found(resolved))
                 }
             } else if let missingOn, resolutions[instance] == nil {
-                if found.removeValue(forKey: instance) != nil { actions.append(.lost(instanceName: instance.firstLabel)) }
+                if removeFound(instance) { actions.append(.lost(instanceName: instance.firstLabel)) }
                 if resolutions.count >= limits.pendingResolutions {
                     if !warnedResolutions {
                         warnedResolutions = true

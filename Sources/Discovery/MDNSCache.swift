@@ -32,6 +32,25 @@ public struct MDNSCache: Sendable {
     private var entries: [DNSName: [Entry]] = [:]
     public private(set) var count = 0
     private var random: MDNSRandom
+    /// No later than the earliest expiry or re-query of any entry; exact after a walk over
+    /// all entries. Inserting only lowers it, so the timer never has to walk the cache, and
+    /// `expire` and `refreshesDue` walk only when something may be due.
+    private var earliest: NIODeadline?
+
+    private mutating func lowerEarliest(to deadline: NIODeadline) {
+        earliest = min(earliest ?? deadline, deadline)
+    }
+
+    private mutating func recomputeEarliest() {
+        var found: NIODeadline? = nil
+        for list in entries.values {
+            for entry in list {
+                let candidate = min(entry.expiresAt, entry.nextRefresh ?? entry.expiresAt)
+                if found == nil || candidate < found! { found = candidate }
+            }
+        }
+        earliest = found
+    }
 
     public init(capacity: Int = 4096, random: MDNSRandom = MDNSRandom()) {
         self.capacity = max(1, capacity)
@@ -51,12 +70,17 @@ public struct MDNSCache: Sendable {
     @discardableResult
     public mutating func insert(_ record: DNSResourceRecord, interfaceIndex: Int32, now: NIODeadline) -> InsertResult {
         var list = entries[record.name] ?? []
-        let existing = list.firstIndex { $0.interfaceIndex == interfaceIndex && $0.record.isSameRecord(as: record) }
+        // Everything in `list` has this name, so only the rest of the record is compared
+        // (the list under a service type holds every instance on the link).
+        let existing = list.firstIndex {
+            $0.interfaceIndex == interfaceIndex && $0.record.type == record.type && $0.record.recordClass == record.recordClass && $0.record.data == record.data
+        }
         if record.ttl == 0 {
             guard let existing else { return .ignored }
             list[existing].expiresAt = min(list[existing].expiresAt, now + .seconds(1))
             list[existing].refreshesDone = 4
             entries[record.name] = list
+            lowerEarliest(to: list[existing].expiresAt)
             return .goodbye
         }
         if record.cacheFlush {
@@ -66,6 +90,7 @@ public struct MDNSCache: Sendable {
             {
                 list[index].expiresAt = min(list[index].expiresAt, now + .seconds(1))
                 list[index].refreshesDone = 4
+                lowerEarliest(to: list[index].expiresAt)
             }
         }
         let entry = Entry(
@@ -73,6 +98,7 @@ public struct MDNSCache: Sendable {
             expiresAt: now + .seconds(Int64(record.ttl)), refreshesDone: 0,
             refreshJitterPermille: Int64.random(in: 0...20, using: &random)
         )
+        lowerEarliest(to: min(entry.expiresAt, entry.nextRefresh ?? entry.expiresAt))
         if let existing {
             list[existing] = entry
             entries[record.name] = list
@@ -106,6 +132,8 @@ public struct MDNSCache: Sendable {
 
     /// Removes and returns records whose time is up.
     public mutating func expire(now: NIODeadline) -> [Entry] {
+        guard let earliest, earliest <= now else { return [] }
+        defer { recomputeEarliest() }
         var removed: [Entry] = []
         for (name, list) in entries where list.contains(where: { $0.expiresAt <= now }) {
             removed += list.filter { $0.expiresAt <= now }
@@ -119,6 +147,8 @@ public struct MDNSCache: Sendable {
     /// Records due for a re-query (RFC 6762 §5.2: at 80, 85, 90 and 95 % of the TTL), each
     /// returned once per point.
     public mutating func refreshesDue(now: NIODeadline) -> [Entry] {
+        guard let earliest, earliest <= now else { return [] }
+        defer { recomputeEarliest() }
         var due: [Entry] = []
         for (name, list) in entries {
             var changed = list
@@ -134,16 +164,8 @@ public struct MDNSCache: Sendable {
     }
 
     /// The earliest time something expires or needs a re-query.
-    public var nextDeadline: NIODeadline? {
-        var earliest: NIODeadline? = nil
-        for list in entries.values {
-            for entry in list {
-                let candidate = min(entry.expiresAt, entry.nextRefresh ?? entry.expiresAt)
-                if earliest == nil || candidate < earliest! { earliest = candidate }
-            }
-        }
-        return earliest
-    }
+    /// Possibly a little early (after a record was refreshed), never late.
+    public var nextDeadline: NIODeadline? { earliest }
 
     /// Live records named `name`, of `type` (any type when nil), on `interfaceIndex` (any when nil).
     public func records(named name: DNSName, type: DNSRecordType? = nil, interfaceIndex: Int32? = nil) -> [Entry] {
@@ -161,6 +183,7 @@ public struct MDNSCache: Sendable {
             entries[name] = kept.isEmpty ? nil : kept
         }
         count -= removed.count
+        recomputeEarliest()
         return removed
     }
 }

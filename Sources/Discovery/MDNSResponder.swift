@@ -224,7 +224,12 @@ public struct MDNSResponder: Sendable {
             var answers: [DNSResourceRecord] = []
             for record in response.answers {
                 let key = MulticastKey(record: record, interfaceIndex: response.interfaceIndex, family: response.family)
-                if let last = lastMulticast[key], now - last < .seconds(1) { continue }
+                if let last = lastMulticast[key], now - last < .seconds(1) {
+                    // §6: at most one multicast of a record per second on an interface; the
+                    // answer is owed all the same, so it goes when the second is over.
+                    schedule([record], interfaceIndex: response.interfaceIndex, family: response.family, due: last + .seconds(1))
+                    continue
+                }
                 lastMulticast[key] = now
                 if !answers.contains(record) { answers.append(record) }
             }
@@ -398,14 +403,21 @@ public struct MDNSResponder: Sendable {
                 if let last = lastMulticast[key], now - last >= .milliseconds(250) { lastMulticast[key] = nil }
             }
         }
-        if let index = pending.firstIndex(where: { $0.interfaceIndex == packet.interfaceIndex && $0.family == packet.source.family }) {
-            pending[index].answers += multicast.filter { !pending[index].answers.contains($0) }
-            pending[index].due = min(pending[index].due, now + delay)
-        } else {
-            pending.append(PendingResponse(due: now + delay, interfaceIndex: packet.interfaceIndex, family: packet.source.family, answers: multicast))
-        }
+        schedule(multicast, interfaceIndex: packet.interfaceIndex, family: packet.source.family, due: now + delay)
         if delay == .zero { actions += timerFired(now: now) }
         return actions
+    }
+
+    /// Adds answers to the one pending response per interface and family, which goes at the
+    /// earliest time any of its answers asked for; answers still inside their one-second
+    /// window then are put back for later (see `timerFired`).
+    private mutating func schedule(_ answers: [DNSResourceRecord], interfaceIndex: Int32, family: MDNSFamily, due: NIODeadline) {
+        if let index = pending.firstIndex(where: { $0.interfaceIndex == interfaceIndex && $0.family == family }) {
+            pending[index].answers += answers.filter { !pending[index].answers.contains($0) }
+            pending[index].due = min(pending[index].due, due)
+        } else {
+            pending.append(PendingResponse(due: due, interfaceIndex: interfaceIndex, family: family, answers: answers))
+        }
     }
 
     /// DNS-SD §12: with a PTR go the SRV, TXT and addresses; with an SRV the addresses.

@@ -48,6 +48,24 @@ import Testing
         #expect(DNSName(["a.b", "local"]).description == "a\\.b.local.")
     }
 
+    @Test func namesThatDifferOnlyInCaseHashAlikeAndOthersDiffer() {
+        let mixed = DNSName(["My Peer Name Is Long", "_PeerCollab", "_TCP", "Local"])
+        let lower = DNSName(["my peer name is long", "_peercollab", "_tcp", "local"])
+        #expect(mixed == lower)
+        #expect(mixed.hashValue == lower.hashValue)
+        #expect(Set([mixed, lower]).count == 1)
+        #expect(mixed != DNSName(["my peer name is lonG", "_peercollab", "_udp", "local"]))
+        #expect(mixed != DNSName(["my peer name is lon", "_peercollab", "_tcp", "local"]))
+        #expect(DNSName(labels: [[0xC3, 0x89]]) != DNSName(labels: [[0xC3, 0xA9]]), "only ASCII folds")
+        // Many instances under one type land in distinct buckets.
+        let names = (0..<500).map { MDNSResponder.serviceTypeName.prepending("peer \($0)") }
+        #expect(Set(names).count == 500)
+        #expect(Set(names.map(\.hashValue)).count > 490)
+        #expect(lower.isChild(of: MDNSResponder.serviceTypeName))
+        #expect(!MDNSResponder.serviceTypeName.isChild(of: MDNSResponder.serviceTypeName))
+        #expect(!DNSName(["x", "_peercollab", "_udp", "local"]).isChild(of: MDNSResponder.serviceTypeName))
+    }
+
     @Test func txtDictionaryFollowsRFC6763() {
         let record = DNSResourceRecord(name: Self.instance, type: .txt, ttl: 1, data: .txt([Array("pn=Bob".utf8), Array("flag".utf8), Array("PN=other".utf8), [], Array("=x".utf8)]))
         #expect(record.txtDictionary == ["pn": "Bob", "flag": ""])

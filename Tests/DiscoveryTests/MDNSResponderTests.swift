@@ -146,6 +146,129 @@ import Testing
         #expect(responder.nextDeadline == nil)
     }
 
+    static func ptrQuery(from last: UInt8, unicastResponse: Bool = false) -> MDNSIncomingPacket {
+        let query = DNSMessage(questions: [DNSQuestion(name: MDNSResponder.serviceTypeName, type: .ptr, unicastResponse: unicastResponse)])
+        return MDNSIncomingPacket(message: query, source: MDNSEndpoint(address: [192, 0, 2, last], port: 5353), interfaceIndex: 1)
+    }
+
+    /// Answers the PTR query of one browser by multicast, the way a busy link has them.
+    static func answerSomeoneElse(_ responder: inout MDNSResponder, at now: NIODeadline) -> NIODeadline {
+        _ = responder.receive(Self.ptrQuery(from: 7), now: now)
+        let sent = responder.nextDeadline!
+        #expect(Self.sends(responder.timerFired(now: sent)).first?.message.answers.map(\.type) == [.ptr])
+        return sent
+    }
+
+    @Test func answerHeldBackByTheOneSecondRuleGoesWhenTheSecondIsOver() {
+        var (responder, now) = Self.announced()
+        let first = Self.answerSomeoneElse(&responder, at: now)
+        // A second browser asks 300 ms later: RFC 6762 §6 forbids multicasting the PTR again
+        // so soon, so the answer waits for the second to be over, and is not lost.
+        now = first + .milliseconds(300)
+        #expect(Self.sends(responder.receive(Self.ptrQuery(from: 8), now: now)).isEmpty)
+        let due = responder.nextDeadline!
+        #expect(Self.sends(responder.timerFired(now: due)).isEmpty, "not twice within a second")
+        #expect(responder.nextDeadline == first + .seconds(1))
+        #expect(Self.sends(responder.timerFired(now: first + .milliseconds(999))).isEmpty)
+        let late = Self.sends(responder.timerFired(now: first + .seconds(1)))
+        #expect(late.count == 1)
+        #expect(late.first?.destination == .multicast(.ipv4))
+        #expect(late.first?.message.answers.map(\.type) == [.ptr])
+        #expect(Set(late.first?.message.additionals.map(\.type) ?? []) == [.srv, .txt, .a])
+        #expect(responder.nextDeadline == nil)
+    }
+
+    @Test func heldBackAnswerMergesWithLaterQuestions() {
+        var (responder, now) = Self.announced()
+        let first = Self.answerSomeoneElse(&responder, at: now)
+        now = first + .milliseconds(200)
+        _ = responder.receive(Self.ptrQuery(from: 8), now: now)
+        _ = responder.timerFired(now: responder.nextDeadline!)
+        // An SRV question 500 ms later: the SRV (not multicast in this second as an answer)
+        // goes at once, the PTR still at first + 1 s, in one response, not one per asker.
+        now = first + .milliseconds(700)
+        let srvQuery = DNSMessage(questions: [DNSQuestion(name: MDNSResponder.serviceTypeName.prepending("Alice"), type: .srv)])
+        let srv = Self.sends(responder.receive(MDNSIncomingPacket(message: srvQuery, source: MDNSEndpoint(address: [192, 0, 2, 9], port: 5353), interfaceIndex: 1), now: now))
+        #expect(srv.flatMap { $0.message.answers.map(\.type) } == [.srv])
+        _ = responder.receive(Self.ptrQuery(from: 9), now: now + .milliseconds(10))
+        var packets: [MDNSOutgoingPacket] = []
+        for _ in 0..<10 {
+            guard let next = responder.nextDeadline else { break }
+            packets += Self.sends(responder.timerFired(now: next))
+            #expect(next <= first + .seconds(1) || !packets.isEmpty)
+        }
+        #expect(packets.count == 1)
+        #expect(packets.first?.message.answers.map(\.type) == [.ptr])
+    }
+
+    @Test func unicastQuestionGetsAnImmediateUnicastAnswerWhenTheRecordWentOutRecently() {
+        var (responder, now) = Self.announced()
+        let first = Self.answerSomeoneElse(&responder, at: now)
+        // A new browser's first query is QU (§5.4): 100 ms after the multicast answer it is
+        // answered directly, at once, not after the one-second hold.
+        var browser = MDNSBrowser(random: MDNSRandom(seed: 8))
+        now = first + .milliseconds(100)
+        _ = browser.setInterfaces([Self.link], now: now)
+        browser.start(now: now)
+        now = browser.nextDeadline!
+        let queries = browser.timerFired(now: now).compactMap { if case .send(let packet) = $0 { packet } else { nil } }
+        #expect(queries.count == 1)
+        #expect(queries.first?.message.questions.first?.unicastResponse == true)
+        let source = MDNSEndpoint(address: [192, 0, 2, 8], port: 5353)
+        let reply = Self.sends(responder.receive(MDNSIncomingPacket(message: queries[0].message, source: source, interfaceIndex: 1), now: now))
+        #expect(reply.count == 1)
+        #expect(reply.first?.destination == .unicast(source))
+        #expect(responder.nextDeadline == nil, "nothing else owed")
+        var found: [DiscoveredService] = []
+        for packet in reply {
+            for action in browser.receive(Self.incoming(packet), now: now) { if case .found(let service) = action { found.append(service) } }
+        }
+        #expect(found.map(\.instanceName) == ["Alice"])
+        // Later queries of the same browse are ordinary (QM).
+        let second = browser.nextDeadline!
+        let later = browser.timerFired(now: second).compactMap { if case .send(let packet) = $0 { packet } else { nil } }
+        #expect(later.allSatisfy { $0.message.questions.allSatisfy { !$0.unicastResponse } })
+    }
+
+    @Test func unicastQuestionForARecordNotMulticastRecentlyIsAnsweredByMulticast() {
+        var responder = MDNSResponder(ttls: .init(hostRecords: 8, otherRecords: 8), random: MDNSRandom(seed: 9))
+        let start = NIODeadline.uptimeNanoseconds(1_000_000_000)
+        _ = responder.setInterfaces([Self.link], now: start)
+        _ = responder.publish(Self.service, now: start)
+        // Announced more than a quarter of the 8 s TTL ago: §5.4 says multicast.
+        let now = Self.runUntilIdle(&responder, from: start).end + .seconds(3)
+        _ = responder.receive(Self.ptrQuery(from: 8, unicastResponse: true), now: now)
+        let answer = Self.sends(responder.timerFired(now: responder.nextDeadline!))
+        #expect(answer.first?.destination == .multicast(.ipv4))
+    }
+
+    @Test func browserTakesTheAnnouncementOfAPeerThatWasProbingWhenItAsked() {
+        // The peer probes (and answers nothing) while the browser asks; its first
+        // announcement is enough, without waiting for the browser's next query.
+        var responder = MDNSResponder(random: MDNSRandom(seed: 10))
+        var browser = MDNSBrowser(random: MDNSRandom(seed: 11))
+        var now = NIODeadline.uptimeNanoseconds(1_000_000_000)
+        _ = responder.setInterfaces([Self.link], now: now)
+        _ = browser.setInterfaces([Self.link], now: now)
+        _ = responder.publish(Self.service, now: now)
+        browser.start(now: now)
+        var foundAt: NIODeadline?
+        var firstAnnouncement: NIODeadline?
+        for _ in 0..<40 where foundAt == nil {
+            guard let next = [browser.nextDeadline, responder.nextDeadline].compactMap({ $0 }).min() else { break }
+            now = max(now, next)
+            for query in browser.timerFired(now: now).compactMap({ action -> MDNSOutgoingPacket? in if case .send(let packet) = action { packet } else { nil } }) {
+                #expect(Self.sends(responder.receive(Self.incoming(query, from: 2), now: now)).isEmpty, "quiet while probing")
+            }
+            for packet in Self.sends(responder.timerFired(now: now)) where packet.message.isResponse {
+                if firstAnnouncement == nil { firstAnnouncement = now }
+                for action in browser.receive(Self.incoming(packet), now: now) { if case .found = action { foundAt = now } }
+            }
+        }
+        #expect(firstAnnouncement != nil)
+        #expect(foundAt == firstAnnouncement)
+    }
+
     // MARK: - Browser against the responder
 
     @Test func browserFindsAndLosesOnGoodbyeAndBacksOff() {
