@@ -94,12 +94,17 @@ public final class DBusConnection: @unchecked Sendable {
             return state.isClosed
         }
         guard !alreadyClosed else { return }
-        loop.stop()
+        // The filter goes now (libdbus allows that during a dispatch): its user data is this
+        // object, which may be in its deinit.
         let me = Unmanaged.passUnretained(self).toOpaque()
         dbus_connection_remove_filter(raw, connectionFilter, me)
-        dbus_connection_close(raw)
         markDisconnected()
-        dbus_connection_unref(raw)
+        let connection = UInt(bitPattern: Int(bitPattern: raw))
+        loop.stop {
+            guard let raw = OpaquePointer(bitPattern: connection) else { return }
+            dbus_connection_close(raw)
+            dbus_connection_unref(raw)
+        }
     }
 
     /// Whether the bus is still there.

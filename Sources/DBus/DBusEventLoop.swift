@@ -23,6 +23,7 @@ final class DBusEventLoop: @unchecked Sendable {
     private let state = Mutex(LoopState())
     private var thread: pthread_t?
     private let loopThread = Atomic<UInt>(0)
+    private let pendingTeardown = Mutex<(@Sendable () -> Void)?>(nil)
 
     /// Pointers are kept as bit patterns: they are only ever handed back to libdbus on the
     /// loop thread, and libdbus tells us (remove) before it frees them.
@@ -88,6 +89,26 @@ final class DBusEventLoop: @unchecked Sendable {
             pthread_join(thread, nil)
         }
         thread = nil
+        removeCallbacks()
+    }
+
+    /// Stops the loop, then runs `teardown` once the loop no longer touches the connection:
+    /// at once (after the thread ended) when called from another thread, or as the loop
+    /// thread's last act when called on it — from a handler, or from the deinit of a
+    /// connection whose last reference went on that thread, where freeing the connection
+    /// at once would pull it from under the dispatch in progress.
+    func stop(then teardown: @escaping @Sendable () -> Void) {
+        if UInt(pthread_self()) == loopThread.load(ordering: .relaxed) {
+            pendingTeardown.withLock { $0 = teardown }
+            state.withLock { $0.running = false }
+            wake()  // so that the loop's next epoll_wait returns and the loop ends
+            return
+        }
+        stop()
+        teardown()
+    }
+
+    private func removeCallbacks() {
         dbus_connection_set_watch_functions(connection, nil, nil, nil, nil, nil)
         dbus_connection_set_timeout_functions(connection, nil, nil, nil, nil, nil)
         dbus_connection_set_wakeup_main_function(connection, nil, nil, nil)
@@ -129,6 +150,14 @@ final class DBusEventLoop: @unchecked Sendable {
                 }
             }
             fireDueTimeouts()
+        }
+        let teardown = pendingTeardown.withLock { pending -> (@Sendable () -> Void)? in
+            defer { pending = nil }
+            return pending
+        }
+        if let teardown {
+            removeCallbacks()
+            teardown()
         }
     }
 

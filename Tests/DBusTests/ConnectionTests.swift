@@ -191,6 +191,37 @@ struct ConnectionTests {
         #expect(try await pair.server.nameOwner("org.freedesktop.DBus") == "org.freedesktop.DBus")
     }
 
+    @Test("a handler that closes its own connection (on the connection's thread) does not pull it from under the dispatch")
+    func closeFromAHandler() async throws {
+        let bus = try await PrivateBus.start()
+        let client = try await bus.connect()
+        for round in 0..<20 {
+            let server = try await bus.connect()
+            // Handlers start on the connection's own thread (Task.immediate): close() runs there.
+            try await server.objects.export([
+                DBusInterface(name: "org.example.Closer", methods: [
+                    DBusMethod("CloseNow") { [weak server] _ in
+                        server?.close()
+                        return []
+                    },
+                ]),
+            ], at: "/closer")
+            // Messages queued behind the call are dispatched after the close.
+            for _ in 0..<5 {
+                let message = try DBusMessage.methodCall(
+                    destination: server.uniqueName, path: "/closer", interface: "org.example.Closer", member: "CloseNow")
+                try client.send(message)
+            }
+            await #expect(throws: DBusError.self, "round \(round)") {
+                _ = try await client.call(
+                    destination: server.uniqueName, path: "/closer", interface: "org.example.Closer", member: "CloseNow",
+                    timeout: .seconds(5))
+            }
+            try await withDeadline(.seconds(10), "the server to be closed") { await server.waitUntilDisconnected() }
+        }
+        #expect(try await client.nameOwner("org.freedesktop.DBus") == "org.freedesktop.DBus")
+    }
+
     @Test("a cancelled waitUntilDisconnected returns while the connection stays up")
     func cancelledWait() async throws {
         let pair = try await BusPair.start()
