@@ -132,7 +132,7 @@ actor DiscoveryService: Service {
     /// Nothing goes on the network before I sign in near me, diagnosis included: a backend's
     /// checks send multicast, so they run only while signed in.
     func diagnose() async -> DiscoveryDiagnosis {
-        guard browsing != nil else {
+        guard await collaboration.signedIn.contains(.nearMe) else {
             return DiscoveryDiagnosis(backend: backend?.name ?? "not started", checks: [
                 .init(subject: "discovery", ok: true,
                       detail: "not signed in near me: nothing is announced, and the multicast checks were not run"),
