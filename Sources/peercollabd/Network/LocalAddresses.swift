@@ -25,17 +25,18 @@ enum LocalAddresses {
         default:
             return false
         }
-        return subnets().contains { network, mask in
+        return interfaceAddresses().contains { network, mask in
             network.count == peer.count && zip(zip(network, mask), peer).allSatisfy { pair, byte in pair.0 & pair.1 == byte & pair.1 }
         }
     }
 
-    /// (address, netmask) bytes of every up, non-loopback interface address.
-    private static func subnets() -> [([UInt8], [UInt8])] {
+    /// Address and netmask bytes (4 or 16 of each) of every up, non-loopback interface
+    /// address: the one walk over getifaddrs that both questions above and below read.
+    private static func interfaceAddresses() -> [(address: [UInt8], mask: [UInt8])] {
         var head: UnsafeMutablePointer<ifaddrs>?
         guard getifaddrs(&head) == 0, let first = head else { return [] }
         defer { freeifaddrs(head) }
-        var result: [([UInt8], [UInt8])] = []
+        var result: [(address: [UInt8], mask: [UInt8])] = []
         var cursor: UnsafeMutablePointer<ifaddrs>? = first
         while let entry = cursor {
             defer { cursor = entry.pointee.ifa_next }
@@ -45,13 +46,13 @@ enum LocalAddresses {
             else { continue }
             switch Int32(address.pointee.sa_family) {
             case AF_INET:
-                let a = address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { withUnsafeBytes(of: $0.pointee.sin_addr) { Array($0) } }
-                let m = mask.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { withUnsafeBytes(of: $0.pointee.sin_addr) { Array($0) } }
-                result.append((a, m))
+                result.append((
+                    address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { withUnsafeBytes(of: $0.pointee.sin_addr) { Array($0) } },
+                    mask.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { withUnsafeBytes(of: $0.pointee.sin_addr) { Array($0) } }))
             case AF_INET6:
-                let a = address.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { withUnsafeBytes(of: $0.pointee.sin6_addr) { Array($0) } }
-                let m = mask.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { withUnsafeBytes(of: $0.pointee.sin6_addr) { Array($0) } }
-                result.append((a, m))
+                result.append((
+                    address.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { withUnsafeBytes(of: $0.pointee.sin6_addr) { Array($0) } },
+                    mask.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { withUnsafeBytes(of: $0.pointee.sin6_addr) { Array($0) } }))
             default:
                 continue
             }
@@ -59,30 +60,14 @@ enum LocalAddresses {
         return result
     }
 
+    /// The addresses as text, without IPv6 link-local ones and without repeats.
     static func current() -> [String] {
-        var head: UnsafeMutablePointer<ifaddrs>?
-        guard getifaddrs(&head) == 0, let first = head else { return [] }
-        defer { freeifaddrs(head) }
         var result: [String] = []
-        var cursor: UnsafeMutablePointer<ifaddrs>? = first
-        while let entry = cursor {
-            defer { cursor = entry.pointee.ifa_next }
-            let flags = Int32(entry.pointee.ifa_flags)
-            guard flags & Int32(IFF_UP) != 0, flags & Int32(IFF_LOOPBACK) == 0,
-                let address = entry.pointee.ifa_addr
-            else { continue }
+        for (bytes, _) in interfaceAddresses() {
+            if bytes.count == 16, bytes[0] == 0xfe, bytes[1] & 0xc0 == 0x80 { continue }
             var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
-            switch Int32(address.pointee.sa_family) {
-            case AF_INET:
-                var ipv4 = address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee.sin_addr }
-                inet_ntop(AF_INET, &ipv4, &text, socklen_t(text.count))
-            case AF_INET6:
-                var ipv6 = address.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { $0.pointee.sin6_addr }
-                let bytes = withUnsafeBytes(of: &ipv6) { Array($0) }
-                if bytes[0] == 0xfe && bytes[1] & 0xc0 == 0x80 { continue }
-                inet_ntop(AF_INET6, &ipv6, &text, socklen_t(text.count))
-            default:
-                continue
+            bytes.withUnsafeBytes { raw in
+                _ = inet_ntop(bytes.count == 4 ? AF_INET : AF_INET6, raw.baseAddress, &text, socklen_t(text.count))
             }
             let host = String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             if !result.contains(host) { result.append(host) }
