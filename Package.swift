@@ -23,6 +23,7 @@ let package = Package(
         .systemLibrary(name: "CDBus", pkgConfig: "dbus-1", providers: [.apt(["libdbus-1-dev"])]),
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
 
         // MARK: - Libraries that know nothing of peers
 
@@ -68,7 +69,7 @@ let package = Package(
         .target(
             name: "Collaboration",
             dependencies: [
-                "PeerSecurity", "PeerProtocol",
+                "PeerSecurity", "PeerProtocol", "CSQLite",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

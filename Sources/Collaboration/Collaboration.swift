@@ -8,6 +8,8 @@ import PeerSecurity
 /// network code call in and translate its events; they decide nothing themselves.
 public actor Collaboration {
     let store: SettingsStore
+    /// Contacts, published objects and registered applications; written before any reply.
+    let database: CollaborationStore
     var settings: Settings
     let accountName: String
     let logger: Logger
@@ -38,9 +40,22 @@ public actor Collaboration {
     var deferredDials: Set<String> = []
     var drainScheduled = false
 
-    /// Loads the settings; throws if they exist but cannot be read.
-    public init(store: SettingsStore, identity: PeerIdentity, accountName: String, logger: Logger) throws {
+    /// Loads the settings and opens the store in `dataDirectory`; throws if either exists but
+    /// cannot be read (a damaged store is moved aside and logged, a newer one refused).
+    public init(store: SettingsStore, dataDirectory: String, identity: PeerIdentity, accountName: String, logger: Logger) throws {
         self.store = store
+        let database: CollaborationStore
+        do {
+            database = try CollaborationStore(directory: dataDirectory)
+        } catch {
+            throw CollaborationError.failed(error.message)
+        }
+        self.database = database
+        if let copy = database.damagedCopy {
+            logger.error(
+                "The database was damaged; it was moved aside and an empty one started",
+                metadata: ["path": "\(database.path)", "damaged_copy": "\(copy)"])
+        }
         self.identity = identity
         self.accountName = accountName
         self.logger = logger

@@ -16,6 +16,7 @@ enum Introspection {
         defer { try? FileManager.default.removeItem(at: scratch) }
         let collaboration = try Collaboration(
             store: SettingsStore(directory: scratch.appending(path: "config")),
+            dataDirectory: scratch.appending(path: "data").path,
             identity: PeerIdentity.loadOrCreate(directory: scratch.appending(path: "data").path),
             accountName: "nobody", logger: Logger(label: "introspection"))
         let interfaces = [

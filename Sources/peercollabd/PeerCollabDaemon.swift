@@ -146,6 +146,7 @@ struct PeerCollabDaemon: AsyncParsableCommand {
         logger.info("Identity loaded", metadata: ["peer_name": "\(identity.peerName)", "fingerprint": "\(identity.fingerprint)"])
         let collaboration = try Collaboration(
             store: SettingsStore(directory: configuration.configDirectory),
+            dataDirectory: configuration.dataDirectory.path,
             identity: identity,
             accountName: AccountName.current(),
             logger: logger)

@@ -12,6 +12,7 @@ import Testing
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("nearby-\(UUID().uuidString)")
         return try Collaboration(
             store: SettingsStore(directory: folder.appendingPathComponent("config")),
+            dataDirectory: folder.appendingPathComponent("data").path,
             identity: PeerIdentity.loadOrCreate(directory: folder.appendingPathComponent("data").path),
             accountName: "tester", logger: Logger(label: "test"))
     }
