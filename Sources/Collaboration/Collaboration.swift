@@ -39,6 +39,14 @@ public actor Collaboration {
     /// Announced peers waiting for the rate limit, by instance name (bounded by `nearby`).
     var deferredDials: Set<String> = []
     var drainScheduled = false
+    /// Contacts by peer name (also their object id), as stored.
+    var contacts: [String: ContactRecord] = [:]
+    /// My presence as others see it.
+    var presence = PeerPresence(status: .online)
+    /// The objects I publish, by id, as stored.
+    var publishedObjects: [String: ObjectRecord] = [:]
+    /// Applications registered with me, by id, as stored.
+    var applications: [String: ApplicationRecord] = [:]
 
     /// Loads the settings and opens the store in `dataDirectory`; throws if either exists but
     /// cannot be read (a damaged store is moved aside and logged, a newer one refused).
@@ -60,6 +68,13 @@ public actor Collaboration {
         self.accountName = accountName
         self.logger = logger
         self.settings = try store.load()
+        do {
+            contacts = Dictionary(uniqueKeysWithValues: try database.allContacts().map { ($0.peerName, $0) })
+            publishedObjects = Dictionary(uniqueKeysWithValues: try database.allObjects().map { ($0.id, $0) })
+            applications = Dictionary(uniqueKeysWithValues: try database.allApplications().map { ($0.id, $0) })
+        } catch {
+            throw CollaborationError.failed(error.message)
+        }
     }
 
     /// Whether incoming peer connections are welcome (signed in to some scope); callable

@@ -10,6 +10,10 @@ public enum CollaborationEvent: Sendable, Equatable {
     case peerChanged(String, Set<PeerProperty>)
     /// The peer left: goodbye, lost channel, or sign-out.
     case peerRemoved(String)
+    /// A contact was added to the list (its id is its peer name).
+    case contactAdded(String)
+    case contactChanged(String, Set<ContactProperty>)
+    case contactRemoved(String)
 }
 
 /// The Manager's properties that can change while the daemon runs.
@@ -18,4 +22,25 @@ public enum ManagerProperty: String, Sendable, Hashable, CaseIterable {
     case email = "Email"
     case endpoints = "Endpoints"
     case signedIn = "SignedIn"
+    case presenceStatus = "PresenceStatus"
+    case presenceMessage = "PresenceMessage"
+    case invitationPolicy = "InvitationPolicy"
+}
+
+/// The Contact properties that can change while the object exists.
+public enum ContactProperty: String, Sendable, Hashable, CaseIterable {
+    case displayName = "DisplayName"
+    case nickname = "Nickname"
+    case email = "Email"
+    case verified = "Verified"
+    case subscribeAllowed = "SubscribeAllowed"
+    case subscribed = "Subscribed"
+    case online = "Online"
+    case presenceStatus = "PresenceStatus"
+    case presenceMessage = "PresenceMessage"
+    case peer = "Peer"
+    case endpoints = "Endpoints"
+    case applications = "Applications"
+    case objects = "Objects"
+    case lastSeen = "LastSeen"
 }

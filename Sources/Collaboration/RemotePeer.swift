@@ -31,4 +31,5 @@ public enum PeerProperty: String, Sendable, Hashable, CaseIterable {
     case objects = "Objects"
     case lastSeen = "LastSeen"
     case scope = "Scope"
+    case contact = "Contact"
 }

@@ -99,6 +99,8 @@ struct BusService: Service {
                 try connection.objects.unexport(BusNames.peerPath(id))
             case .nearMeChanged:
                 break  // The discovery service acts on it.
+            case .contactAdded, .contactChanged, .contactRemoved:
+                break  // Contact objects are being built (issue 6); nothing to show yet.
             }
         } catch {
             logger.warning("Failed to emit a signal: \(error), ignoring")
