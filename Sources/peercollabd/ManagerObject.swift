@@ -13,7 +13,7 @@ struct ManagerObject: Sendable {
         let diagnose = self.diagnose
         return DBusInterface(
             name: BusNames.manager,
-            methods: [
+            methods: contactMethods + presenceMethods + applicationMethods + [
                 DBusMethod("SignIn", in: [DBusArgument("scope", .string)]) { call in
                     try await ErrorTable.translating { try await collaboration.signIn(call.arguments[0].stringValue ?? "") }
                     return []
@@ -39,7 +39,7 @@ struct ManagerObject: Sendable {
                     return [.objectPath(BusNames.peerPath(id))]
                 },
             ],
-            properties: [
+            properties: presenceProperties + invitationProperties + [
                 DBusProperty("Version", .string, changeSignal: .constant) {
                     .string(ProductVersion.current)
                 },
@@ -71,7 +71,8 @@ struct ManagerObject: Sendable {
                 DBusProperty("Endpoints", .array(of: .structure([.string, .uint16]))) {
                     BusValues.endpoints(await collaboration.endpoints)
                 },
-            ]
+            ],
+            signals: invitationSignals
         )
     }
 }

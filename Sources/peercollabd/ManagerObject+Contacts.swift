@@ -1,0 +1,7 @@
+import Collaboration
+import DBus
+
+extension ManagerObject {
+    /// AddContact.
+    var contactMethods: [DBusMethod] { [] }
+}
