@@ -10,6 +10,8 @@ public struct Settings: Codable, Sendable, Equatable {
     public var allowInterfaces: [String]?
     /// These are never used; default: container and VPN plumbing (docker0, br-*, veth*, …).
     public var denyInterfaces: [String]?
+    /// Whether logind's idle hint shows me `idle` while I am away (nil: yes).
+    public var autoIdle: Bool?
 
     public init(displayName: String? = nil, email: String? = nil) {
         self.displayName = displayName

@@ -38,6 +38,7 @@ actor DiscoveryService: Service {
                 }
                 group.addTask {
                     await self.systemEvents.watch { reason in
+                        await self.collaboration.recheckPeers(because: reason)
                         await self.refresh(because: reason)
                     }
                 }
