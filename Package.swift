@@ -115,6 +115,12 @@ let package = Package(
         .testTarget(name: "DiscoveryTests", dependencies: ["Discovery"]),
         .testTarget(name: "CollaborationTests", dependencies: ["Collaboration"]),
         .testTarget(name: "DaemonRuntimeTests", dependencies: ["DaemonRuntime"]),
-        .testTarget(name: "DaemonTests", dependencies: ["DBus", "peercollabd", "peercollabctl"]),
+        .testTarget(
+            name: "DaemonTests",
+            dependencies: [
+                "DBus", "peercollabd", "peercollabctl",
+                // A hostile peer written with the project's own channel (presence flood test).
+                "PeerSecurity", "PeerProtocol", .product(name: "NIOPosix", package: "swift-nio"),
+            ]),
     ]
 )
