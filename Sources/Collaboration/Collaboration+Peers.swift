@@ -37,6 +37,11 @@ extension Collaboration {
             link.close(PeerGoodbye(reason: .notAllowed, message: "connected to itself"))
             return false
         }
+        guard contactKeyMatches(peer) else {
+            logger.error("Refused a peer whose key differs from the contact's pinned key", metadata: ["peer": "\(id)"])
+            link.close(PeerGoodbye(reason: .notAllowed, message: "key does not match"))
+            return false
+        }
         if let existingID = linkOfPeer[id], let existing = links[existingID] {
             // Both sides keep the link dialled by the peer whose name sorts lower.
             let preferOutgoing = identity.peerName < peer.peerName

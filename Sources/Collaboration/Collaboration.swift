@@ -47,6 +47,14 @@ public actor Collaboration {
     var publishedObjects: [String: ObjectRecord] = [:]
     /// Applications registered with me, by id, as stored.
     var applications: [String: ApplicationRecord] = [:]
+    /// When each contact was last heard from while the daemon runs (µs since the epoch).
+    var contactLastSeen: [String: UInt64] = [:]
+    /// Contacts' pinned keys, parsed on first use (dropped when the record changes).
+    var contactKeys: [String: ContactKey] = [:]
+    /// Internet scope: back-off per contact, contacts waiting for a dial, dials under way.
+    var contactRedials: [String: ContactRedial] = [:]
+    var contactDialQueue: [String] = []
+    var contactDialsUnderWay: Set<String> = []
 
     /// Loads the settings and opens the store in `dataDirectory`; throws if either exists but
     /// cannot be read (a damaged store is moved aside and logged, a newer one refused).
@@ -101,6 +109,11 @@ public actor Collaboration {
 
     func publish(_ event: CollaborationEvent) {
         for subscriber in subscribers.values { subscriber.yield(event) }
+        // A contact's peer events are also the contact's (Online, PresenceStatus, Peer, …).
+        if let mirrored = contactEvent(mirroring: event) {
+            publish(mirrored)
+            contactConnectionChanged(event)
+        }
     }
 
     /// Ends every event stream (at shutdown).

@@ -32,6 +32,7 @@ public enum ContactProperty: String, Sendable, Hashable, CaseIterable {
     case displayName = "DisplayName"
     case nickname = "Nickname"
     case email = "Email"
+    case fingerprint = "Fingerprint"
     case verified = "Verified"
     case subscribeAllowed = "SubscribeAllowed"
     case subscribed = "Subscribed"

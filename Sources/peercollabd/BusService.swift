@@ -26,9 +26,18 @@ struct BusService: Service {
         let events = await collaboration.events()
         let discovery = self.discovery
         let collaboration = self.collaboration
-        let manager = ManagerObject(collaboration: collaboration) {
-            let report = await discovery.diagnose()
-            return DiscoveryDiagnosis(backend: report.backend, checks: await LocalChecks.run(collaboration: collaboration) + report.checks)
+        let objects = connection.objects
+        let manager = ManagerObject(
+            collaboration: collaboration,
+            diagnose: {
+                let report = await discovery.diagnose()
+                return DiscoveryDiagnosis(backend: report.backend, checks: await LocalChecks.run(collaboration: collaboration) + report.checks)
+            },
+            exportContact: { await ContactObject.export($0, collaboration: collaboration, on: objects) })
+        // Stored contacts are there before anyone can ask, and before the object manager, so
+        // that thousands of them cost no InterfacesAdded signals nobody can receive yet.
+        for id in await collaboration.contactIDs {
+            try await connection.objects.export([ContactObject(id: id, collaboration: collaboration).interface], at: BusNames.contactPath(id))
         }
         connection.objects.addObjectManager(at: BusNames.root)
         try await connection.objects.export([manager.interface], at: BusNames.root)
@@ -91,7 +100,8 @@ struct BusService: Service {
                     path: BusNames.root, interface: BusNames.manager, properties: properties.map(\.rawValue).sorted())
             case .peerAdded(let id):
                 try await connection.objects.export(
-                    [PeerObject(id: id, collaboration: collaboration).interface], at: BusNames.peerPath(id))
+                    [PeerObject(id: id, collaboration: collaboration, exportContact: { await ContactObject.export($0, collaboration: collaboration, on: connection.objects) }).interface],
+                    at: BusNames.peerPath(id))
             case .peerChanged(let id, let properties):
                 try await connection.objects.emitPropertiesChanged(
                     path: BusNames.peerPath(id), interface: BusNames.peer, properties: properties.map(\.rawValue).sorted())
@@ -99,8 +109,13 @@ struct BusService: Service {
                 try connection.objects.unexport(BusNames.peerPath(id))
             case .nearMeChanged:
                 break  // The discovery service acts on it.
-            case .contactAdded, .contactChanged, .contactRemoved:
-                break  // Contact objects are being built (issue 6); nothing to show yet.
+            case .contactAdded(let id):
+                await ContactObject.export(id, collaboration: collaboration, on: connection.objects)
+            case .contactChanged(let id, let properties):
+                try await connection.objects.emitPropertiesChanged(
+                    path: BusNames.contactPath(id), interface: BusNames.contact, properties: properties.map(\.rawValue).sorted())
+            case .contactRemoved(let id):
+                try connection.objects.unexport(BusNames.contactPath(id))
             }
         } catch {
             logger.warning("Failed to emit a signal: \(error), ignoring")

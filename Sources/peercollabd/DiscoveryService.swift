@@ -37,8 +37,10 @@ actor DiscoveryService: Service {
                     }
                 }
                 group.addTask {
-                    await self.systemEvents.watch { reason in
+                    await self.systemEvents.watch { [collaboration = self.collaboration] reason in
                         await self.refresh(because: reason)
+                        // Contacts over the internet scope are dialled again at once too.
+                        await collaboration.networkChanged()
                     }
                 }
                 await group.waitForAll()

@@ -22,6 +22,7 @@ enum Introspection {
         let interfaces = [
             ManagerObject(collaboration: collaboration, diagnose: { DiscoveryDiagnosis(backend: "none", checks: []) }).interface,
             PeerObject(id: "example", collaboration: collaboration).interface,
+            ContactObject(id: "example", collaboration: collaboration).interface,
         ]
         return Dictionary(uniqueKeysWithValues: interfaces.map { ($0.name, DBusIntrospection.document(for: [$0])) })
     }
