@@ -14,7 +14,7 @@ struct PeerCollabCtl: AsyncParsableCommand {
             64 the command line was wrong; 69 the daemon or the bus could not be reached.
             """,
         version: ProductVersion.current,
-        subcommands: [Status.self, WhoAmI.self, SetName.self, SignIn.self, SignOut.self, Near.self, Watch.self, Doctor.self, Card.self, Connect.self],
+        subcommands: [Status.self, WhoAmI.self, SetName.self, SignIn.self, SignOut.self, Near.self, Watch.self, Doctor.self, Card.self, Connect.self, Contacts.self, ContactCommand.self],
         defaultSubcommand: Status.self
     )
 }
