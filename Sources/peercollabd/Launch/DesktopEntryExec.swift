@@ -77,8 +77,14 @@ enum DesktopEntryExec {
             inWord = false
         }
         // Scalars, not Characters: a combining mark after a quote must not hide the quote.
-        var characters = value.unicodeScalars.makeIterator()
-        while let character = characters.next() {
+        let scalars = Array(value.unicodeScalars)
+        var index = 0
+        func next() -> Unicode.Scalar? {
+            guard index < scalars.count else { return nil }
+            defer { index += 1 }
+            return scalars[index]
+        }
+        while let character = next() {
             if separators.contains(character) {
                 if inWord { endWord() }
                 continue
@@ -87,12 +93,16 @@ enum DesktopEntryExec {
             switch character {
             case "\"":
                 var closed = false
-                while let inner = characters.next() {
+                while let inner = next() {
                     if inner == "\"" { closed = true; break }
                     if inner == "\\" {
-                        guard let escaped = characters.next() else { break }
+                        guard let escaped = next() else { break }
                         if !quotedEscapes.contains(escaped) { text.unicodeScalars.append("\\") }
                         text.unicodeScalars.append(escaped)
+                    } else if inner == "%", index < scalars.count, scalars[index] == "%" {
+                        // %% is a percent sign everywhere; other codes are not expanded in quotes.
+                        index += 1
+                        text.unicodeScalars.append("%")
                     } else {
                         text.unicodeScalars.append(inner)
                     }
@@ -100,16 +110,16 @@ enum DesktopEntryExec {
                 guard closed else { throw ExecSyntaxError("a double quote is never closed") }
             case "'":
                 var closed = false
-                while let inner = characters.next() {
+                while let inner = next() {
                     if inner == "'" { closed = true; break }
                     text.unicodeScalars.append(inner)
                 }
                 guard closed else { throw ExecSyntaxError("a single quote is never closed") }
             case "\\":
-                guard let escaped = characters.next() else { throw ExecSyntaxError("it ends with a lone backslash") }
+                guard let escaped = next() else { throw ExecSyntaxError("it ends with a lone backslash") }
                 text.unicodeScalars.append(escaped)
             case "%":
-                guard let code = characters.next() else { throw ExecSyntaxError("it ends with a lone '%'; write %% for a percent sign") }
+                guard let code = next() else { throw ExecSyntaxError("it ends with a lone '%'; write %% for a percent sign") }
                 if code == "%" {
                     text.unicodeScalars.append("%")
                 } else if emptyCodes.contains(code) || contextCodes.contains(code) {
