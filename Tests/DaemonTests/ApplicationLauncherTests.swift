@@ -148,6 +148,24 @@ struct ApplicationLauncherSystemdTests {
         }
     }
 
+    @Test func launchesAtTheSameTimeEachGetTheirOwnUnit() async throws {
+        try await withLauncher { launcher, scratch in
+            func start(_ name: String) async throws -> LaunchedApplication {
+                try await launcher.launch(ApplicationLaunchRequest(
+                    applicationID: "org.example.Whiteboard", command: .exec(["probe-app", scratch.output(name)]),
+                    invitationPath: Self.invitation))
+            }
+            async let first = start("one")
+            async let second = start("two")
+            let launched = try await [first, second]
+            #expect(Set(launched).count == 2, "\(launched)")
+            for name in ["one", "two"] {
+                #expect(try await scratch.report(name)["invitation"] == [Self.invitation])
+                scratch.release(name)
+            }
+        }
+    }
+
     @Test func aDesktopIDRunsItsExecLineFromTheXDGDataHome() async throws {
         try await withLauncher { launcher, scratch in
             let entry = scratch.root.appendingPathComponent("data/applications/org.example.Whiteboard.desktop").path

@@ -148,7 +148,43 @@ import Testing
         }
     }
 
-    @Test func nameOwnerChangedIsAskedForOneNameOnly() {
+    @Test func aServerThatIsReplacedStartsAfresh() async throws {
+        try await withNotifier { fixture, server in
+            let first = try #require(server)
+            await fixture.notifier.show(invitationID: "i1", summary: "x", body: "")
+            #expect(await fixture.notifier.notificationID(of: "i1") != nil)
+            first.stop()
+            _ = try await eventuallyAsync("the notifier forgetting the vanished server's notifications") {
+                await fixture.notifier.notificationID(of: "i1") == nil ? true : nil
+            }
+            // Gone: showing returns without anyone to ask.
+            await fixture.notifier.show(invitationID: "i1", summary: "nobody", body: "")
+
+            let second = try await NotificationServer.start(bus: fixture.bus.address)
+            defer { second.stop() }
+            _ = try await eventuallyAsync("the notifier using the new server") { () -> Bool? in
+                await fixture.notifier.show(invitationID: "i1", summary: "again", body: "")
+                return second.notifyCalls.isEmpty ? nil : true
+            }
+            #expect(second.notifyCalls.first?.replacesID == 0, "the old server's id means nothing to the new one")
+        }
+    }
+
+    @Test func nameOwnerChangedIsAskedForOneNameOnly() throws {
+        let rule = DBusMatchRule(
+            sender: "org.freedesktop.DBus", interface: "org.freedesktop.DBus", member: "NameOwnerChanged",
+            arg0: InvitationNotifier.busName)
+        func signal(_ name: String) throws -> DBusMessage {
+            let message = try DBusMessage.signal(path: "/org/freedesktop/DBus", interface: "org.freedesktop.DBus", member: "NameOwnerChanged")
+            try message.append([.string(name), .string(""), .string(":1.9")])
+            return message
+        }
+        #expect(rule.matches(try signal(InvitationNotifier.busName)))
+        #expect(!rule.matches(try signal("org.example.Other")))
+        #expect(rule.description.hasSuffix("arg0='org.freedesktop.Notifications'"))
+    }
+
+    @Test func anApostropheInArg0IsEscapedForTheBus() {
         let rule = DBusMatchRule(
             sender: "org.freedesktop.DBus", interface: "org.freedesktop.DBus", member: "NameOwnerChanged",
             arg0: "it's")

@@ -15,7 +15,8 @@ struct ApplicationLaunchRequest: Sendable, Hashable {
     var command: Command
     /// The invitation's D-Bus object path, given to the application as `PEERCOLLAB_INVITATION`.
     var invitationPath: String
-    /// Variables added to the application's environment (PEERCOLLAB_INVITATION wins over them).
+    /// Variables added to the application's environment (PEERCOLLAB_INVITATION wins over them;
+    /// names that are not POSIX variable names, and values with NUL, are left out).
     var environment: [String: String]
 
     init(applicationID: String, command: Command, invitationPath: String, environment: [String: String] = [:]) {
