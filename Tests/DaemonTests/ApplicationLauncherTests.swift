@@ -35,6 +35,7 @@ struct LaunchScratch {
               printf 'pid=%s\\n' "$$"
               printf 'sid=%s\\n' "$(cut -d' ' -f6 /proc/$$/stat)"
               printf 'extra=%s\\n' "$PEERCOLLAB_TEST_EXTRA"
+              printf 'notify=%s\\n' "$NOTIFY_SOCKET"
             } > "$out.tmp"
             mv "$out.tmp" "$out"
             i=0
@@ -242,7 +243,9 @@ struct ApplicationLauncherSystemdTests {
         defer { connection.close() }
         let scratch = try LaunchScratch()
         defer { scratch.remove() }
-        try await body(ApplicationLauncher(connection: connection, environment: scratch.environment, logger: Logger(label: "test")), scratch)
+        // As if the daemon ran as a systemd service on a bus without a user manager.
+        let environment = scratch.environment.merging(["NOTIFY_SOCKET": "/run/user/0/systemd/notify"]) { $1 }
+        try await body(ApplicationLauncher(connection: connection, environment: environment, logger: Logger(label: "test")), scratch)
     }
 
     @Test func withoutAUserManagerTheApplicationIsSpawnedInItsOwnSessionAndReaped() async throws {
@@ -258,6 +261,7 @@ struct ApplicationLauncherSystemdTests {
             #expect(report["invitation"] == [Self.invitation])
             #expect(report["arg"] == [scratch.output("direct"), "x y"])
             #expect(report["extra"] == ["direct"])
+            #expect(report["notify"] == [""], "the daemon's NOTIFY_SOCKET is not the application's")
             #expect(report["pid"] == ["\(pid)"])
             #expect(report["sid"] == ["\(pid)"], "a session of its own (setsid)")
             #expect(report["pwd"] == [scratch.root.appendingPathComponent("home").path], "started in HOME")

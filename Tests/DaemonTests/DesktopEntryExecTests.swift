@@ -1,3 +1,4 @@
+import DBus
 import Testing
 
 @testable import peercollabd
@@ -145,6 +146,14 @@ import Testing
         #expect(long.hasSuffix("@0000000000000001.service"))
         let escapedID = long.dropFirst(ApplicationUnitName.prefix.count).prefix { $0 != "@" }
         #expect(escapedID.count % 4 == 0, "an escape is never cut in half: \(escapedID)")
+    }
+
+    @Test func launchErrorsBecomeTheAPIsBusErrors() {
+        #expect(LaunchError.programNotFound("org.example.A: /x: no such file").dbusError
+            == DBusError(name: "org.peercollab.PeerCollab1.Error.NotFound", message: "org.example.A: /x: no such file"))
+        #expect(LaunchError.invalidDesktopEntry("m").dbusError.name == "org.peercollab.PeerCollab1.Error.InvalidArgument")
+        #expect(LaunchError.startFailed("m").dbusError.name == "org.peercollab.PeerCollab1.Error.Failed")
+        #expect(LaunchError.timeout("m").dbusError.name == "org.peercollab.PeerCollab1.Error.Timeout")
     }
 
     @Test func unitObjectPathsEscapeAsSystemdDoes() {

@@ -65,7 +65,8 @@ final class ApplicationLauncher: Sendable {
             launched = .unit(unit.name)
         } else {
             let pid = try DirectSpawner.spawn(
-                program: path, arguments: commandLine, environment: environment.merging(variables) { $1 },
+                program: path, arguments: commandLine,
+                environment: environment.filter { !Self.daemonOnlyVariables.contains($0.key) }.merging(variables) { $1 },
                 workingDirectory: environment["HOME"], applicationID: applicationID, logger: logger)
             launched = .process(pid)
         }
@@ -75,6 +76,13 @@ final class ApplicationLauncher: Sendable {
         ])
         return launched
     }
+
+    /// What systemd gave the daemon itself: an application holding NOTIFY_SOCKET could tell
+    /// systemd that peercollab is stopping, or feed its watchdog.
+    static let daemonOnlyVariables: Set<String> = [
+        "NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES",
+        "INVOCATION_ID", "JOURNAL_STREAM", "MAINPID", "MANAGERPID", "SYSTEMD_EXEC_PID",
+    ]
 
     /// Whether `org.freedesktop.systemd1` has an owner on the daemon's bus.
     private func userManagerIsRunning() async -> Bool {

@@ -26,7 +26,9 @@ actor InvitationNotifier {
     }
 
     /// Answers in the order the user gave them. Dismissing a notification is no answer: the
-    /// invitation stays pending. Finishes when the notifier stops.
+    /// invitation stays pending. An answer does not withdraw the notification (most servers
+    /// close it themselves): call ``withdraw(invitationID:)`` when the invitation leaves
+    /// pending. Finishes when the notifier stops.
     nonisolated let responses: AsyncStream<Response>
     private let responseContinuation: AsyncStream<Response>.Continuation
 

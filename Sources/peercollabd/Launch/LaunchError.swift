@@ -1,3 +1,5 @@
+import DBus
+
 /// Why an invited application could not be started, in words the user can act on.
 ///
 /// The message names the application and what was wrong ("org.example.Foo: /usr/bin/foo: no
@@ -35,4 +37,18 @@ struct LaunchError: Error, Hashable, Sendable, CustomStringConvertible {
     static func programNotFound(_ message: String) -> Self { .init(.programNotFound, message) }
     static func startFailed(_ message: String) -> Self { .init(.startFailed, message) }
     static func timeout(_ message: String) -> Self { .init(.timeout, message) }
+}
+
+extension LaunchError: DBusErrorConvertible {
+    /// The API's error for this failure (DBUS-API.md, Errors), for `Accept()` to reply with.
+    var dbusError: DBusError {
+        let name: String
+        switch code {
+        case .invalidRequest, .invalidDesktopEntry: name = "InvalidArgument"
+        case .desktopEntryNotFound, .programNotFound: name = "NotFound"
+        case .startFailed: name = "Failed"
+        case .timeout: name = "Timeout"
+        }
+        return DBusError(name: BusNames.errorPrefix + name, message: message)
+    }
 }
