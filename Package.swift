@@ -116,6 +116,6 @@ let package = Package(
         .testTarget(name: "DiscoveryTests", dependencies: ["Discovery"]),
         .testTarget(name: "CollaborationTests", dependencies: ["Collaboration"]),
         .testTarget(name: "DaemonRuntimeTests", dependencies: ["DaemonRuntime"]),
-        .testTarget(name: "DaemonTests", dependencies: ["DBus", "peercollabd", "peercollabctl"]),
+        .testTarget(name: "DaemonTests", dependencies: ["DBus", "Collaboration", "PeerSecurity", "peercollabd", "peercollabctl"]),
     ]
 )

@@ -157,6 +157,7 @@ extension Collaboration {
         publish(.contactAdded(id))
         if peers[id] != nil { publish(.peerChanged(id, [.contact])) }
         contactListChanged(id)
+        scheduleContactDial(id, after: .zero)
     }
 
     // MARK: Changing
