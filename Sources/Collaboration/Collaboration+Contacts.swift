@@ -26,21 +26,19 @@ extension Collaboration {
         guard let key = contactKey(record) else { return nil }
         let peer = peers[record.peerName]
         return ContactDetails(
-            record: record, certificate: key.certificate, verificationCode: key.verificationCode,
+            record: record, fingerprint: key.fingerprint, verificationCode: key.verificationCode,
             peer: peer, lastSeen: peer?.lastSeen ?? contactLastSeen[record.peerName] ?? 0)
     }
 
-    /// The parsed pinned key, cached. The certificate was checked when it was stored; a row
-    /// that no longer parses (edited by hand) gives nil, and the contact is shown as absent
-    /// rather than trusted.
+    /// What the pinned certificate gives, cached. A row whose certificate's key does not
+    /// give its peer name (the file edited by hand) gives nil: the contact is left out (its
+    /// getters fail, so GetManagedObjects skips it) and no peer is ever taken for it.
     func contactKey(_ record: ContactRecord) -> ContactKey? {
-        if let key = contactKeys[record.peerName], key.certificate.derEncoded == record.certificateDER { return key }
-        guard let certificate = try? PeerCertificate(derEncoded: record.certificateDER),
-            certificate.peerName.description == record.peerName
-        else { return nil }
-        let key = ContactKey(
-            certificate: certificate,
-            verificationCode: VerificationCode(local: identity.publicKeyDER, remote: certificate.publicKeyDER))
+        if let key = contactKeys[record.peerName], key.certificateDER == record.certificateDER { return key }
+        guard let key = ContactKey(certificateDER: record.certificateDER, peerName: record.peerName, localPublicKeyDER: identity.publicKeyDER) else {
+            logger.warning("A stored contact's certificate does not give its peer name; ignoring it", metadata: ["contact": "\(record.peerName)"])
+            return nil
+        }
         contactKeys[record.peerName] = key
         return key
     }
@@ -325,7 +323,7 @@ extension Collaboration {
     func contactKeyMatches(_ peer: PeerAuthenticated) -> Bool {
         guard let record = contacts[peer.peerName.description] else { return true }
         guard let pinned = contactKey(record) else { return false }
-        return pinned.certificate.publicKeyDER == peer.certificate.publicKeyDER
+        return pinned.publicKeyDER == peer.certificate.publicKeyDER
     }
 
     /// The contact events a peer event implies, so D-Bus code only translates: the contact

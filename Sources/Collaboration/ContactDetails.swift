@@ -7,8 +7,8 @@ import PeerSecurity
 public struct ContactDetails: Sendable, Equatable {
     /// The stored record.
     public var record: ContactRecord
-    /// The pinned certificate, parsed (its key gives `record.peerName`).
-    public var certificate: PeerCertificate
+    /// SHA-256 of the pinned certificate.
+    public var fingerprint: Fingerprint
     /// The code both users compare to confirm the key (the same on both sides).
     public var verificationCode: VerificationCode
     /// The connected peer with this key, if any (its id equals the contact's).

@@ -25,9 +25,17 @@ extension BusNames {
 /// `/org/peercollab/PeerCollab1/contact/ID`: an entry of the contact list, read from the
 /// domain on every call. While the contact is connected, Online, presence, Applications,
 /// Objects and LastSeen are its peer's, and Peer points at the peer object.
-struct ContactObject: Sendable {
+///
+/// A class, so that each of the interface's closures captures this one reference and needs
+/// no context of its own: with 10,000 contacts exported, that is 22 allocations fewer each.
+final class ContactObject: Sendable {
     let id: String
     let collaboration: Collaboration
+
+    init(id: String, collaboration: Collaboration) {
+        self.id = id
+        self.collaboration = collaboration
+    }
 
     /// Exports a contact's object unless it is already there: both the call that added the
     /// contact (which must not reply with a path that does not exist yet) and the event ask.
@@ -37,94 +45,95 @@ struct ContactObject: Sendable {
         try? await objects.export([ContactObject(id: id, collaboration: collaboration).interface], at: BusNames.contactPath(id))
     }
 
+    func contact() async throws -> ContactDetails {
+        guard let contact = await collaboration.contact(id) else {
+            throw DBusError.unknownObject("The contact \(id) was removed.")
+        }
+        return contact
+    }
+
+    static func endpoint(_ call: DBusMethodCall) -> (String, UInt16) {
+        (call.arguments[0].stringValue ?? "", call.arguments[1].uint16Value ?? 0)
+    }
+
+    static func flag(_ value: DBusValue, _ name: String) throws -> Bool {
+        guard let flag = value.boolValue else { throw DBusError.invalidArgs("\(name) is a boolean.") }
+        return flag
+    }
+
     var interface: DBusInterface {
-        let id = self.id
-        let collaboration = self.collaboration
-        @Sendable func contact() async throws -> ContactDetails {
-            guard let contact = await collaboration.contact(id) else {
-                throw DBusError.unknownObject("The contact \(id) was removed.")
-            }
-            return contact
-        }
-        @Sendable func endpoint(_ call: DBusMethodCall) -> (String, UInt16) {
-            (call.arguments[0].stringValue ?? "", call.arguments[1].uint16Value ?? 0)
-        }
-        @Sendable func flag(_ value: DBusValue, _ name: String) throws -> Bool {
-            guard let flag = value.boolValue else { throw DBusError.invalidArgs("\(name) is a boolean.") }
-            return flag
-        }
-        return DBusInterface(
+        DBusInterface(
             name: BusNames.contact,
             methods: [
-                DBusMethod("Remove") { _ in
+                DBusMethod("Remove") { [self] _ in
                     try await ErrorTable.translating { try await collaboration.removeContact(id) }
                     return []
                 },
-                DBusMethod("GetCard", out: [DBusArgument("card", .string)]) { _ in
+                DBusMethod("GetCard", out: [DBusArgument("card", .string)]) { [self] _ in
                     [.string(try await ErrorTable.translating { try await collaboration.contactCard(of: id) })]
                 },
-                DBusMethod("AddEndpoint", in: [DBusArgument("host", .string), DBusArgument("port", .uint16)]) { call in
-                    let (host, port) = endpoint(call)
+                DBusMethod("AddEndpoint", in: [DBusArgument("host", .string), DBusArgument("port", .uint16)]) { [self] call in
+                    let (host, port) = Self.endpoint(call)
                     try await ErrorTable.translating { try await collaboration.addEndpoint(id, host: host, port: port) }
                     return []
                 },
-                DBusMethod("RemoveEndpoint", in: [DBusArgument("host", .string), DBusArgument("port", .uint16)]) { call in
-                    let (host, port) = endpoint(call)
+                DBusMethod("RemoveEndpoint", in: [DBusArgument("host", .string), DBusArgument("port", .uint16)]) { [self] call in
+                    let (host, port) = Self.endpoint(call)
                     try await ErrorTable.translating { try await collaboration.removeEndpoint(id, host: host, port: port) }
                     return []
                 },
-                DBusMethod("Refresh") { _ in
+                DBusMethod("Refresh") { [self] _ in
                     try await ErrorTable.translating { try await collaboration.refreshContact(id) }
                     return []
                 },
             ],
             properties: [
-                DBusProperty("PeerName", .string, changeSignal: .constant) { .string(try await contact().id) },
-                DBusProperty("DisplayName", .string) { .string(try await contact().displayName) },
+                DBusProperty("PeerName", .string, changeSignal: .constant) { [self] in .string(try await contact().id) },
+                DBusProperty("DisplayName", .string) { [self] in .string(try await contact().displayName) },
                 DBusProperty(
                     "Nickname", .string,
-                    get: { .string(try await contact().record.nickname) },
-                    set: { value, _ in
+                    get: { [self] in .string(try await contact().record.nickname) },
+                    set: { [self] value, _ in
                         try await ErrorTable.translating { try await collaboration.setNickname(id, value.stringValue ?? "") }
                     }),
-                DBusProperty("Email", .string) { .string(try await contact().record.email) },
-                DBusProperty("Fingerprint", .string) { .string(try await contact().certificate.fingerprint.description) },
-                DBusProperty("VerificationCode", .string, changeSignal: .constant) {
+                DBusProperty("Email", .string) { [self] in .string(try await contact().record.email) },
+                DBusProperty("Fingerprint", .string) { [self] in .string(try await contact().fingerprint.description) },
+                DBusProperty("VerificationCode", .string, changeSignal: .constant) { [self] in
                     .string(try await contact().verificationCode.description)
                 },
                 DBusProperty(
                     "Verified", .boolean,
-                    get: { .boolean(try await contact().record.verified) },
-                    set: { value, _ in
-                        let verified = try flag(value, "Verified")
+                    get: { [self] in .boolean(try await contact().record.verified) },
+                    set: { [self] value, _ in
+                        let verified = try Self.flag(value, "Verified")
                         try await ErrorTable.translating { try await collaboration.setVerified(id, verified) }
                     }),
                 DBusProperty(
                     "SubscribeAllowed", .boolean,
-                    get: { .boolean(try await contact().record.subscribeAllowed) },
-                    set: { value, _ in
-                        let allowed = try flag(value, "SubscribeAllowed")
+                    get: { [self] in .boolean(try await contact().record.subscribeAllowed) },
+                    set: { [self] value, _ in
+                        let allowed = try Self.flag(value, "SubscribeAllowed")
                         try await ErrorTable.translating { try await collaboration.setSubscribeAllowed(id, allowed) }
                     }),
                 DBusProperty(
                     "Subscribed", .boolean,
-                    get: { .boolean(try await contact().record.subscribed) },
-                    set: { value, _ in
-                        let subscribed = try flag(value, "Subscribed")
+                    get: { [self] in .boolean(try await contact().record.subscribed) },
+                    set: { [self] value, _ in
+                        let subscribed = try Self.flag(value, "Subscribed")
                         try await ErrorTable.translating { try await collaboration.setSubscribed(id, subscribed) }
                     }),
-                DBusProperty("Online", .boolean) { .boolean(try await contact().isOnline) },
-                DBusProperty("PresenceStatus", .string) { .string(try await contact().presence.status.name) },
-                DBusProperty("PresenceMessage", .string) { .string(try await contact().presence.message) },
-                DBusProperty("Peer", .objectPath) {
+                DBusProperty("Online", .boolean) { [self] in .boolean(try await contact().isOnline) },
+                DBusProperty("PresenceStatus", .string) { [self] in .string(try await contact().presence.status.name) },
+                DBusProperty("PresenceMessage", .string) { [self] in .string(try await contact().presence.message) },
+                DBusProperty("Peer", .objectPath) { [self] in
                     .objectPath(try await contact().isOnline ? BusNames.peerPath(id) : BusNames.none)
                 },
-                DBusProperty("Endpoints", .array(of: .structure([.string, .uint16]))) {
+                DBusProperty("Endpoints", .array(of: .structure([.string, .uint16]))) { [self] in
                     BusValues.endpoints(try await contact().record.endpoints)
                 },
-                DBusProperty("Applications", .array(of: .string)) { .strings(try await contact().applicationIDs) },
-                DBusProperty("Objects", .array(of: .string)) { .strings(try await contact().objectIDs) },
-                DBusProperty("LastSeen", .uint64) { .uint64(try await contact().lastSeen) },
+                DBusProperty("Applications", .array(of: .string)) { [self] in .strings(try await contact().applicationIDs) },
+                DBusProperty("Objects", .array(of: .string)) { [self] in .strings(try await contact().objectIDs) },
+                DBusProperty("LastSeen", .uint64) { [self] in .uint64(try await contact().lastSeen) },
             ]
         )
     }
