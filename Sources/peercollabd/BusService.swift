@@ -32,6 +32,7 @@ struct BusService: Service {
         }
         connection.objects.addObjectManager(at: BusNames.root)
         try await connection.objects.export([manager.interface], at: BusNames.root)
+        try await exportApplications(on: connection)
 
         let nameLost = try await connection.subscribe(
             to: DBusMatchRule(sender: "org.freedesktop.DBus", interface: "org.freedesktop.DBus", member: "NameLost"))
@@ -60,6 +61,10 @@ struct BusService: Service {
                 group.addTask {
                     await connection.waitUntilDisconnected()
                     return .busLost
+                }
+                group.addTask {
+                    await self.endWaitsOfVanishedCallers(on: connection)
+                    return .shutdown
                 }
                 let first = await group.next() ?? .shutdown
                 group.cancelAll()
@@ -101,6 +106,9 @@ struct BusService: Service {
                 break  // The discovery service acts on it.
             case .contactAdded, .contactChanged, .contactRemoved:
                 break  // Contact objects are being built (issue 6); nothing to show yet.
+            case .applicationAdded, .applicationChanged, .applicationRemoved, .invitationAdded, .invitationChanged,
+                .invitationRemoved, .invitationReceived:
+                try await publishInvitationEvent(event, on: connection)
             }
         } catch {
             logger.warning("Failed to emit a signal: \(error), ignoring")
