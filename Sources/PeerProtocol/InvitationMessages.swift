@@ -111,6 +111,8 @@ extension InvitationResponse: WireBody {
         }
         var reason = ""
         if reader.hasMore {
+            // Less than a length field is not a reason: plain trailing bytes.
+            if reader.remainingBytes < 2 { try reader.finish("invitationResponse message") }
             reason = try reader.readString("invitation reason", maximumBytes: PeerProtocolLimits.invitationReasonMaximumBytes)
             guard !reason.isEmpty else { throw .malformed("invitation reason", "it is present but empty") }
             try WireRules.checkNoControlCharacters(reason, field: "invitation reason")
