@@ -240,7 +240,8 @@ struct InvitationTests {
     }
 
     @Test func policyNobodyRefusesAndAnyoneAccepts() async throws {
-        let pair = try await InvitationPair()
+        // The rate limit is raised here so that only the policy refuses.
+        let pair = try await InvitationPair(settingsB: #"{"invitationsPerSecondPerPeer": 1000}"#)
         #expect(try await pair.b.manager("InvitationPolicy").stringValue == "anyone")
         let changes = try await pair.b.client.subscribe(
             to: DBusMatchRule(sender: DaemonProcess.service, path: DaemonProcess.root, interface: "org.freedesktop.DBus.Properties"))
