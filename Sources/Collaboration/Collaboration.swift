@@ -121,6 +121,9 @@ public actor Collaboration {
         (settings.discoveryBackend, settings.allowInterfaces, settings.denyInterfaces)
     }
 
+    /// Where the store is, and where a damaged one was moved at start (for `Diagnose`).
+    public var storeStatus: (path: String, damagedCopy: String?) { (database.path, database.damagedCopy) }
+
     /// My email address, or "" when none is set.
     public var email: String { settings.email ?? "" }
 

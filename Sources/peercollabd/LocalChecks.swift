@@ -18,6 +18,12 @@ enum LocalChecks {
             subject: "peer port", ok: !endpoints.isEmpty,
             detail: endpoints.isEmpty ? "no network address to be reached at" : "listening on TCP \(port ?? 0) at " + endpoints.map(\.description).joined(separator: ", "),
             advice: endpoints.isEmpty ? "Connect to a network; peers cannot reach a machine without an address." : ""))
+        let store = await collaboration.storeStatus
+        checks.append(.init(
+            subject: "store", ok: store.damagedCopy == nil,
+            detail: store.damagedCopy.map { "\(store.path) was damaged at start; it was moved to \($0) and an empty one started" }
+                ?? "\(store.path)",
+            advice: store.damagedCopy == nil ? "" : "Contacts and objects may be recovered from the copy: sqlite3 COPY .recover"))
         if let firewall = activeFirewall() {
             checks.append(.init(
                 subject: "firewall", ok: false, detail: "\(firewall) is active and may block peers",

@@ -23,7 +23,11 @@ enum ProcessRunner {
         let child = try Subprocess(executable, arguments, environment: environment, captureOutput: true)
         if let input { child.writeInput(input) }
         child.closeInput()
-        let (out, err) = child.readOutputs(until: ContinuousClock.now + timeout)
+        let deadline = ContinuousClock.now + timeout
+        let (out, err) = child.readOutputs(until: deadline)
+        // Closing its output is not yet having exited: a child on its way out closes its files
+        // before it becomes a zombie, and killing it then turns a success into status 137.
+        while child.isRunning, ContinuousClock.now < deadline { usleep(1_000) }
         if child.isRunning { child.signal(SIGKILL) }
         let status = child.wait()
         return Output(status: status, standardOutput: out, standardError: err)
