@@ -41,6 +41,7 @@ extension BusService {
         default:
             break
         }
+        await invitationServices.handle(event, collaboration: collaboration)
     }
 
     /// Ends the waits (Wait, Accept, Decline) of callers that left the bus, so none lingers

@@ -13,6 +13,8 @@ struct BusService: Service {
     let collaboration: Collaboration
     let discovery: DiscoveryService
     let logger: Logger
+    /// Launching accepted invitations' applications and notifying incoming ones.
+    let invitationServices = InvitationServices()
 
     func run() async throws {
         let connection: DBusConnection
@@ -33,6 +35,7 @@ struct BusService: Service {
         connection.objects.addObjectManager(at: BusNames.root)
         try await connection.objects.export([manager.interface], at: BusNames.root)
         try await exportApplications(on: connection)
+        await invitationServices.start(connection: connection, collaboration: collaboration, logger: logger)
 
         let nameLost = try await connection.subscribe(
             to: DBusMatchRule(sender: "org.freedesktop.DBus", interface: "org.freedesktop.DBus", member: "NameLost"))
@@ -81,6 +84,7 @@ struct BusService: Service {
         case .busLost:
             logger.notice("The bus went away; exiting")
         }
+        await invitationServices.stop()
         await collaboration.finishEvents()
     }
 

@@ -17,10 +17,11 @@ struct InvitationPair {
     static let app = "org.example.Whiteboard"
 
     /// `settingsB` is written to B's settings.json before it starts.
-    init(settingsA: String? = nil, settingsB: String? = nil, registerOnB: Bool = true) async throws {
+    /// `busB`: the bus B serves on (a user manager's, to launch applications), else its own.
+    init(settingsA: String? = nil, settingsB: String? = nil, registerOnB: Bool = true, busB: PrivateBus? = nil) async throws {
         lab = try NetworkLab(hosts: 2)
         a = try await LabDaemon(lab: lab, host: 0, home: try Self.home(settings: settingsA), signIn: "near-me")
-        b = try await LabDaemon(lab: lab, host: 1, home: try Self.home(settings: settingsB), signIn: "near-me")
+        b = try await LabDaemon(lab: lab, host: 1, home: try Self.home(settings: settingsB), signIn: "near-me", bus: busB)
         let nameA = try await a.peerName
         let nameB = try await b.peerName
         let peersOnA = try await a.waitForPeers("A finds B") { $0.values.contains { $0["PeerName"]?.stringValue == nameB } }
