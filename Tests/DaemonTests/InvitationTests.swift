@@ -351,4 +351,47 @@ struct InvitationTests {
         let gone = await #expect(throws: DBusError.self) { _ = try await pair.call(pair.a, outgoing, "Wait") }
         #expect(gone?.name == DBusError.StandardName.unknownObject)
     }
+
+    @Test func aNotificationPerInvitationAnswersItAndIsWithdrawnWhenItEnds() async throws {
+        let pair = try await InvitationPair(settingsB: #"{"invitationsPerSecondPerPeer": 1000}"#)
+        let server = try await NotificationServer.start(bus: pair.b.bus.address)
+        defer { server.stop() }
+        // The daemon notices the server appear (NameOwnerChanged); retry until it shows one.
+        var first: DBusObjectPath?
+        for round in 0..<50 where server.notifyCalls.isEmpty {
+            first = try await pair.invite(message: "notify \(round)")
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let shown = try #require(server.notifyCalls.first, "no notification was shown")
+        #expect(shown.actions == ["accept", "Accept", "decline", "Decline"])
+        #expect(shown.summary.contains("invites you to Whiteboard"), "\(shown.summary)")
+        let outgoing = try #require(first)
+        let message = try #require(try await InvitationPair.invitations(on: pair.a)[outgoing]?["Message"]?.stringValue)
+        #expect(shown.body == message)
+
+        // Accept from the notification: accepted on both sides, and the notification goes away.
+        try server.invokeAction(shown.id, "accept")
+        try await pair.waitForState(pair.a, outgoing, "accepted")
+        _ = try await eventually("the notification withdrawn") { server.closeCalls.contains(shown.id) ? true : nil }
+        #expect(server.notifyCalls.count(where: { $0.body == message }) == 1, "one notification per invitation")
+
+        // A cancelled invitation's notification is withdrawn too.
+        let cancelled = try await pair.invite(message: "to be cancelled")
+        let second = try await eventually("a notification for the second invitation") {
+            server.notifyCalls.first { $0.body == "to be cancelled" }
+        }
+        try await pair.call(pair.a, cancelled, "Cancel")
+        _ = try await eventually("the cancelled invitation's notification withdrawn") { server.closeCalls.contains(second.id) ? true : nil }
+    }
+
+    @Test func notificationsCanBeTurnedOff() async throws {
+        let pair = try await InvitationPair(settingsB: #"{"invitationNotifications": false}"#)
+        let server = try await NotificationServer.start(bus: pair.b.bus.address)
+        defer { server.stop() }
+        try await Task.sleep(for: .milliseconds(300))
+        _ = try await pair.invite()
+        _ = try await pair.incomingOnB()
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(server.notifyCalls.isEmpty)
+    }
 }
