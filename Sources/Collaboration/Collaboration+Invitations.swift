@@ -188,12 +188,17 @@ extension Collaboration {
 
     /// A bus client left: its waits end now (their replies have nobody to go to).
     public func callerVanished(_ caller: String) {
+        var ended = 0
         for (id, waiters) in invitationBook.waiters {
             for (token, waiter) in waiters where waiter.caller == caller {
                 invitationBook.waiters[id]?[token] = nil
                 waiter.continuation.resume(returning: nil)
+                ended += 1
             }
             if invitationBook.waiters[id]?.isEmpty == true { invitationBook.waiters[id] = nil }
+        }
+        if ended > 0 {
+            logger.debug("Ended the waits of a caller that left the bus", metadata: ["caller": "\(caller)", "waits": "\(ended)"])
         }
     }
 

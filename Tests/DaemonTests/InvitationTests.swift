@@ -394,4 +394,23 @@ struct InvitationTests {
         try await Task.sleep(for: .milliseconds(300))
         #expect(server.notifyCalls.isEmpty)
     }
+
+    @Test func aWaitingCallerThatLeavesTheBusLeavesNothingBehind() async throws {
+        let pair = try await InvitationPair()
+        let outgoing = try await pair.invite()
+        let waiter = try DBusConnection(bus: .address(pair.a.bus.address))
+        let message = try DBusMessage.methodCall(
+            destination: DaemonProcess.service, path: outgoing, interface: InvitationPair.invitation, member: "Wait")
+        _ = try waiter.send(message)
+        // The daemon holds the wait; the caller goes away without an answer.
+        try await Task.sleep(for: .milliseconds(200))
+        waiter.close()
+        _ = try await eventually("the daemon ends the wait of the caller that left") {
+            pair.a.daemon.log.contains("Ended the waits of a caller that left the bus") ? true : nil
+        }
+        // Others still wait and hear the outcome.
+        async let waited = pair.call(pair.a, outgoing, "Wait")
+        try await pair.call(pair.a, outgoing, "Cancel")
+        #expect(try await waited.first?.stringValue == "cancelled")
+    }
 }
