@@ -86,7 +86,8 @@ echo "== memory ($ROUNDS × $MEMORY_COUNT invitations expiring)" >&2
 memory=$("$bench" memory "$bus_A" "$bus_B" "$pid_A" "$pid_B" "$MEMORY_COUNT" "$ROUNDS" "$SETTLE")
 
 mkdir -p "$(dirname "$results")"
-printf '{"latency": %s, "memory": %s, "load": "%s"}\n' "$latency" "$memory" "$(cut -d' ' -f1-3 /proc/loadavg)" > "$results"
+printf '{"meta": {"date": "%s", "cpus": %s, "loadavg_at_end": "%s", "daemon": "%s"}, "latency": %s, "memory": %s}\n' \
+    "$(date -u +%Y-%m-%dT%H:%MZ)" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)" "$daemon" "$latency" "$memory" > "$results"
 python3 - "$results" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
