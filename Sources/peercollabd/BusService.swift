@@ -76,7 +76,6 @@ struct BusService: Service {
         case .busLost:
             logger.notice("The bus went away; exiting")
         }
-        await collaboration.finishEvents()
     }
 
     private enum Ending: Sendable {
