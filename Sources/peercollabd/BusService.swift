@@ -85,7 +85,6 @@ struct BusService: Service {
             logger.notice("The bus went away; exiting")
         }
         await invitationServices.stop()
-        await collaboration.finishEvents()
     }
 
     private enum Ending: Sendable {
