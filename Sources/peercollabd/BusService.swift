@@ -47,6 +47,9 @@ struct BusService: Service {
         logger.info("Serving on the bus", metadata: ["name": "\(BusNames.service)", "unique_name": "\(connection.uniqueName)"])
         _ = try? SystemdNotifier.ready(status: "Serving \(BusNames.service)")
 
+        // Outside the group below: its end must never decide how the service ends.
+        let vanishedCallers = Task { await self.endWaitsOfVanishedCallers(on: connection) }
+        defer { vanishedCallers.cancel() }
         let outcome = await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Ending.self) { group in
                 group.addTask {
@@ -59,15 +62,13 @@ struct BusService: Service {
                     for await message in nameLost where message.arguments().first?.stringValue == BusNames.service {
                         return .nameLost
                     }
-                    return .shutdown
+                    // The stream also ends when the bus goes away: that is busLost, not a shutdown.
+                    await connection.waitUntilDisconnected()
+                    return connection.isConnected ? .shutdown : .busLost
                 }
                 group.addTask {
                     await connection.waitUntilDisconnected()
                     return .busLost
-                }
-                group.addTask {
-                    await self.endWaitsOfVanishedCallers(on: connection)
-                    return .shutdown
                 }
                 let first = await group.next() ?? .shutdown
                 group.cancelAll()
