@@ -87,6 +87,17 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            // Idle RSS (docs/benchmarks.md): with the Swift runtime, Foundation and NIO linked in
+            // statically, the loader applied 55,000 relative relocations from a 1.3 MB table and
+            // `-static-stdlib`'s `-export-dynamic` published 14,000 symbols nobody looks up;
+            // both are pages every start touches. lld packs the relocations (DT_RELR, glibc
+            // 2.36+: Debian 12) and the daemon exports nothing: 2 MiB less resident.
+            linkerSettings: [
+                .unsafeFlags(
+                    ["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
+                     "-Xlinker", "--no-export-dynamic"],
+                    .when(platforms: [.linux], configuration: .release)),
             ]
         ),
         .executableTarget(

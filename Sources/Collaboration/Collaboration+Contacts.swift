@@ -19,9 +19,6 @@ extension Collaboration {
     /// Every contact's id, sorted.
     public var contactIDs: [String] { contacts.keys.sorted() }
 
-    /// Whether `id` (a peer name) is one of my contacts.
-    public func isContact(_ id: String) -> Bool { contacts[id] != nil }
-
     func details(of record: ContactRecord) -> ContactDetails? {
         guard let key = contactKey(record) else { return nil }
         let peer = peers[record.peerName]

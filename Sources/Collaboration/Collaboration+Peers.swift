@@ -10,7 +10,7 @@ extension Collaboration {
 
     /// What peers see of me.
     public func localProfile() -> PeerProfile {
-        PeerProfile(displayName: displayName, presence: PeerPresence(status: .online))
+        PeerProfile(displayName: displayName, presence: PeerPresence(status: .online), applicationIDs: registeredApplicationIDs())
     }
 
     func broadcastProfile() {
@@ -102,6 +102,8 @@ extension Collaboration {
             publish(.peerChanged(id, changed))
         case .profileRequest:
             links[linkID]?.send(.profile(localProfile()))
+        case .invitation, .invitationResponse, .invitationCancel:
+            invitationMessageReceived(from: id, message)
         case .goodbye(let goodbye):
             logger.info("Peer said goodbye", metadata: ["peer": "\(id)", "reason": "\(goodbye.reason)"])
         default:
@@ -113,6 +115,7 @@ extension Collaboration {
     public func linkClosed(_ linkID: Int) {
         guard let id = detach(linkID) else { return }
         peers[id] = nil
+        invitationsPeerLeft(id)
         logger.info("Peer left", metadata: ["peer": "\(id)"])
         publish(.peerRemoved(id))
     }

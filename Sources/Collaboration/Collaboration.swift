@@ -55,6 +55,8 @@ public actor Collaboration {
     var contactRedials: [String: ContactRedial] = [:]
     var contactDialQueue: [String] = []
     var contactDialsUnderWay: Set<String> = []
+    /// Invitations both ways, with their timers and waiting callers (Collaboration+Invitations.swift).
+    var invitationBook = InvitationBook()
 
     /// Loads the settings and opens the store in `dataDirectory`; throws if either exists but
     /// cannot be read (a damaged store is moved aside and logged, a newer one refused).
@@ -192,6 +194,7 @@ public actor Collaboration {
         var changed: Set<ManagerProperty> = []
         if displayName != beforeName { changed.insert(.displayName) }
         if settings.email != before.email { changed.insert(.email) }
+        if settings.invitationPolicy != before.invitationPolicy { changed.insert(.invitationPolicy) }
         if !changed.isEmpty { publish(.managerChanged(changed)) }
         if changed.contains(.displayName) { broadcastProfile() }
     }

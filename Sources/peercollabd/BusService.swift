@@ -13,6 +13,8 @@ struct BusService: Service {
     let collaboration: Collaboration
     let discovery: DiscoveryService
     let logger: Logger
+    /// Launching accepted invitations' applications and notifying incoming ones.
+    let invitationServices = InvitationServices()
 
     func run() async throws {
         let connection: DBusConnection
@@ -41,6 +43,8 @@ struct BusService: Service {
         }
         connection.objects.addObjectManager(at: BusNames.root)
         try await connection.objects.export([manager.interface], at: BusNames.root)
+        try await exportApplications(on: connection)
+        await invitationServices.start(connection: connection, collaboration: collaboration, logger: logger)
 
         let nameLost = try await connection.subscribe(
             to: DBusMatchRule(sender: "org.freedesktop.DBus", interface: "org.freedesktop.DBus", member: "NameLost"))
@@ -52,6 +56,9 @@ struct BusService: Service {
         logger.info("Serving on the bus", metadata: ["name": "\(BusNames.service)", "unique_name": "\(connection.uniqueName)"])
         _ = try? SystemdNotifier.ready(status: "Serving \(BusNames.service)")
 
+        // Outside the group below: its end must never decide how the service ends.
+        let vanishedCallers = Task { await self.endWaitsOfVanishedCallers(on: connection) }
+        defer { vanishedCallers.cancel() }
         let outcome = await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Ending.self) { group in
                 group.addTask {
@@ -64,7 +71,9 @@ struct BusService: Service {
                     for await message in nameLost where message.arguments().first?.stringValue == BusNames.service {
                         return .nameLost
                     }
-                    return .shutdown
+                    // The stream also ends when the bus goes away: that is busLost, not a shutdown.
+                    await connection.waitUntilDisconnected()
+                    return connection.isConnected ? .shutdown : .busLost
                 }
                 group.addTask {
                     await connection.waitUntilDisconnected()
@@ -85,7 +94,7 @@ struct BusService: Service {
         case .busLost:
             logger.notice("The bus went away; exiting")
         }
-        await collaboration.finishEvents()
+        await invitationServices.stop()
     }
 
     private enum Ending: Sendable {
@@ -116,6 +125,9 @@ struct BusService: Service {
                     path: BusNames.contactPath(id), interface: BusNames.contact, properties: properties.map(\.rawValue).sorted())
             case .contactRemoved(let id):
                 try connection.objects.unexport(BusNames.contactPath(id))
+            case .applicationAdded, .applicationChanged, .applicationRemoved, .invitationAdded, .invitationChanged,
+                .invitationRemoved, .invitationReceived:
+                try await publishInvitationEvent(event, on: connection)
             }
         } catch {
             logger.warning("Failed to emit a signal: \(error), ignoring")

@@ -8,18 +8,6 @@ extension BusNames {
         // Contact ids are peer names: [a-z2-7] only, always a valid path element.
         (try? root.appending("contact").appending(id)) ?? none
     }
-
-    /// The id a `/contact/ID` or `/peer/ID` path names, or nil.
-    static func peerID(of path: DBusObjectPath) -> String? {
-        for kind in ["contact", "peer"] {
-            let prefix = root.rawValue + "/" + kind + "/"
-            if path.rawValue.hasPrefix(prefix) {
-                let id = path.rawValue.dropFirst(prefix.count)
-                return id.isEmpty || id.contains("/") ? nil : String(id)
-            }
-        }
-        return nil
-    }
 }
 
 /// `/org/peercollab/PeerCollab1/contact/ID`: an entry of the contact list, read from the
