@@ -101,6 +101,62 @@ import Testing
         #expect(gone.status != 0)
     }
 
+    /// Peer.AddToContacts pins the key of the session: an unverified contact, linked both ways
+    /// with the peer object, that may not see my presence until allowed.
+    @Test func addToContactsPinsTheConnectedPeersKey() async throws {
+        let daemon = try DaemonProcess(bus: bus)
+        try await daemon.waitUntilServing(client)
+        let otherBus = try PrivateBus()
+        let otherClient = try DBusConnection(bus: .address(otherBus.address))
+        let other = try DaemonProcess(bus: otherBus)
+        try await other.waitUntilServing(otherClient)
+        _ = try await otherClient.call(
+            destination: DaemonProcess.service, path: DaemonProcess.root, interface: DaemonProcess.manager, member: "SignIn",
+            arguments: [.string("internet")])
+        func managerProperty(_ connection: DBusConnection, _ name: String) async throws -> DBusValue? {
+            try await connection.call(
+                destination: DaemonProcess.service, path: DaemonProcess.root, interface: "org.freedesktop.DBus.Properties",
+                member: "Get", arguments: [.string(DaemonProcess.manager), .string(name)]
+            ).first?.variantValue
+        }
+        let name = try #require(try await managerProperty(otherClient, "PeerName")?.stringValue)
+        let port = try #require(try await managerProperty(otherClient, "Endpoints")?.arrayElements?.first?.structureFields?[1].uint16Value)
+        let peerPath = try #require(try await client.call(
+            destination: DaemonProcess.service, path: DaemonProcess.root, interface: DaemonProcess.manager, member: "Connect",
+            arguments: [.string("peercollab:\(name)@127.0.0.1:\(port)")]
+        ).first?.objectPathValue)
+        let peerChanges = try await client.subscribe(to: DBusMatchRule(path: peerPath, interface: "org.freedesktop.DBus.Properties", member: "PropertiesChanged"))
+        let added = try await busctl(["call", DaemonProcess.service, peerPath.rawValue, "org.peercollab.PeerCollab1.Peer", "AddToContacts"])
+        #expect(added.standardOutput == "o \"\(ContactCards.contactPath(name).rawValue)\"\n", "\(added.standardError)")
+        let signal = try await firstElement(of: peerChanges, what: "Peer.Contact changed") {
+            $0.arguments().dropFirst().first?.vardictValue?["Contact"] != nil
+        }
+        #expect(signal.arguments().dropFirst().first?.vardictValue?["Contact"]?.objectPathValue == ContactCards.contactPath(name))
+        let contact = try #require(try await client.contacts()[name])
+        #expect(contact["Verified"]?.boolValue == false)
+        #expect(contact["SubscribeAllowed"]?.boolValue == false)
+        #expect(contact["Online"]?.boolValue == true)
+        #expect(contact["Peer"]?.objectPathValue == peerPath)
+        #expect(BusValuesText.endpoints(contact["Endpoints"]) == ["127.0.0.1:\(port)"])
+        // The code of the pinned key is the code of the session.
+        let sessionCode = try await client.call(
+            destination: DaemonProcess.service, path: peerPath, interface: "org.freedesktop.DBus.Properties", member: "Get",
+            arguments: [.string("org.peercollab.PeerCollab1.Peer"), .string("VerificationCode")]
+        ).first?.variantValue?.stringValue
+        #expect(contact["VerificationCode"]?.stringValue == sessionCode)
+        // Again: the same contact, nothing new.
+        let again = try await busctl(["call", DaemonProcess.service, peerPath.rawValue, "org.peercollab.PeerCollab1.Peer", "AddToContacts"])
+        #expect(again.standardOutput == added.standardOutput)
+
+        // Removed: the peer stays, and no longer points at a contact.
+        _ = try await busctl(["call", DaemonProcess.service, ContactCards.contactPath(name).rawValue, ContactCards.contactInterface, "Remove"])
+        let contactNow = try await client.call(
+            destination: DaemonProcess.service, path: peerPath, interface: "org.freedesktop.DBus.Properties", member: "Get",
+            arguments: [.string("org.peercollab.PeerCollab1.Peer"), .string("Contact")]
+        ).first?.variantValue?.objectPathValue
+        #expect(contactNow == DBusObjectPath.root)
+    }
+
     @Test func contactIntrospectionMatchesTheInterfaceFile() async throws {
         let daemon = try DaemonProcess(bus: bus)
         try await daemon.waitUntilServing(client)
@@ -330,5 +386,16 @@ import Testing
         let stream = try await client.subscribe(to: rule)
         try await action()
         return try await firstElement(of: stream, what: what)
+    }
+}
+
+/// D-Bus values as the text tests compare.
+enum BusValuesText {
+    static func endpoints(_ value: DBusValue?) -> [String] {
+        (value?.arrayElements ?? []).compactMap { item in
+            guard let fields = item.structureFields, fields.count == 2, let host = fields[0].stringValue, let port = fields[1].uint16Value
+            else { return nil }
+            return "\(host):\(port)"
+        }
     }
 }
