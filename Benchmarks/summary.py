@@ -60,6 +60,20 @@ def protocol_rows(d):
     return rows
 
 
+def invitations_rows(d):
+    l = d.get("latency", {})
+    t, b = l.get("invite_to_accepted_seen", {}), l.get("bare_refresh_roundtrip", {})
+    rows = [("invite → Accept() → accepted seen, p50/p99 ms", f"{fmt(t.get('p50_ms'), '.2f')} / {fmt(t.get('p99_ms'), '.2f')}",
+             f"bare {fmt(b.get('p50_ms'), '.2f')} / {fmt(b.get('p99_ms'), '.2f')}", "p99 <= 20",
+             ("ok" if (t.get("p99_ms") or 1e9) <= 20 else "MISSED"))]
+    memory = d.get("memory", [])
+    if memory:
+        first, last = memory[0], memory[-1]
+        rows.append((f"RSS KiB A/B: start → after {len(memory) - 1} rounds of expiring invitations",
+                     f"{first['rss_a_kib']}/{first['rss_b_kib']} → {last['rss_a_kib']}/{last['rss_b_kib']}", "", "flat after round 1", ""))
+    return rows
+
+
 def generic_rows(d):
     return [("(no summary for this benchmark; see its JSON)", "", "", "", "")]
 
@@ -82,7 +96,7 @@ def main():
         meta = d.get("meta", {})
         lines.append((f"[{name}] {meta.get('date', '?')}, {meta.get('cpus', '?')} CPUs, load {meta.get('loadavg_at_end', '?')}",
                       "", "", "", ""))
-        lines += {"dbus": dbus_rows, "protocol": protocol_rows}.get(name, generic_rows)(d)
+        lines += {"dbus": dbus_rows, "protocol": protocol_rows, "invitations": invitations_rows}.get(name, generic_rows)(d)
     widths = [max(len(str(row[i])) for row in lines + [header]) for i in range(5)]
     widths[0] = min(widths[0], 44)
 

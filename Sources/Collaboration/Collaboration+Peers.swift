@@ -12,7 +12,7 @@ extension Collaboration {
     /// objects I publish. ``profile(forPeer:)`` is what one peer is shown.
     public func localProfile() -> PeerProfile {
         PeerProfile(
-            displayName: displayName, presence: presence, applicationIDs: applications.keys.sorted(),
+            displayName: displayName, presence: presence, applicationIDs: registeredApplicationIDs(),
             objects: publishedObjects.values.sorted { $0.id < $1.id }.map {
                 PublishedObject(id: $0.id, revision: $0.revision, size: UInt32($0.data.count))
             })
@@ -39,6 +39,11 @@ extension Collaboration {
         guard peer.peerName != identity.peerName else {
             logger.notice("Refused a connection to myself", metadata: ["peer": "\(id)"])
             link.close(PeerGoodbye(reason: .notAllowed, message: "connected to itself"))
+            return false
+        }
+        guard contactKeyMatches(peer) else {
+            logger.error("Refused a peer whose key differs from the contact's pinned key", metadata: ["peer": "\(id)"])
+            link.close(PeerGoodbye(reason: .notAllowed, message: "key does not match"))
             return false
         }
         if let existingID = linkOfPeer[id], let existing = links[existingID] {
@@ -102,6 +107,8 @@ extension Collaboration {
             objectChangeReceived(linkID, change)
         case .profileRequest:
             sendProfile(on: linkID)
+        case .invitation, .invitationResponse, .invitationCancel:
+            invitationMessageReceived(from: id, message)
         case .goodbye(let goodbye):
             logger.info("Peer said goodbye", metadata: ["peer": "\(id)", "reason": "\(goodbye.reason)"])
         default:
@@ -114,6 +121,7 @@ extension Collaboration {
         presenceLinkClosed(linkID)
         guard let id = detach(linkID) else { return }
         peers[id] = nil
+        invitationsPeerLeft(id)
         logger.info("Peer left", metadata: ["peer": "\(id)"])
         publish(.peerRemoved(id))
     }

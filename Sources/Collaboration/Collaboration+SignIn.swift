@@ -17,6 +17,7 @@ extension Collaboration {
         logger.info("Signed in", metadata: ["scopes": "\(added.sorted().map(\.rawValue))"])
         publish(.managerChanged([.signedIn]))
         if added.contains(.nearMe) { publish(.nearMeChanged(signedIn: true)) }
+        if added.contains(.internet) { startInternetScope() }
     }
 
     /// Signs out of `scope`: others see me leave (goodbyes), channels in that scope close.
@@ -29,6 +30,7 @@ extension Collaboration {
         for (id, peer) in peers where removed.contains(Scope(rawValue: peer.scope) ?? .internet) || signedIn.isEmpty {
             if let linkID = linkOfPeer[id] { links[linkID]?.close(PeerGoodbye(reason: .signedOut)) }
         }
+        if removed.contains(.internet) { stopInternetScope() }
         if removed.contains(.nearMe) {
             nearby = [:]
             deferredDials = []

@@ -56,7 +56,10 @@ extension Collaboration {
     /// Sends the profile the link's peer may see, and remembers whether it was the full one.
     func sendProfile(on linkID: Int) {
         guard let link = links[linkID] else { return }
-        linkSubscriptions[linkID]?.sharing = maySeeMe(linkID)
+        // Read first: an optional-chained assignment holds its access to the dictionary
+        // while the right side runs, and maySeeMe reads the same dictionary.
+        let sharing = maySeeMe(linkID)
+        linkSubscriptions[linkID]?.sharing = sharing
         link.send(.profile(profile(forLink: linkID)))
     }
 

@@ -56,6 +56,16 @@ public actor Collaboration {
     var publishedObjects: [String: ObjectRecord] = [:]
     /// Applications registered with me, by id, as stored.
     var applications: [String: ApplicationRecord] = [:]
+    /// When each contact was last heard from while the daemon runs (µs since the epoch).
+    var contactLastSeen: [String: UInt64] = [:]
+    /// Contacts' pinned keys, parsed on first use (dropped when the record changes).
+    var contactKeys: [String: ContactKey] = [:]
+    /// Internet scope: back-off per contact, contacts waiting for a dial, dials under way.
+    var contactRedials: [String: ContactRedial] = [:]
+    var contactDialQueue: [String] = []
+    var contactDialsUnderWay: Set<String> = []
+    /// Invitations both ways, with their timers and waiting callers (Collaboration+Invitations.swift).
+    var invitationBook = InvitationBook()
 
     /// Loads the settings and opens the store in `dataDirectory`; throws if either exists but
     /// cannot be read (a damaged store is moved aside and logged, a newer one refused).
@@ -110,6 +120,11 @@ public actor Collaboration {
 
     func publish(_ event: CollaborationEvent) {
         for subscriber in subscribers.values { subscriber.yield(event) }
+        // A contact's peer events are also the contact's (Online, PresenceStatus, Peer, …).
+        if let mirrored = contactEvent(mirroring: event) {
+            publish(mirrored)
+            contactConnectionChanged(event)
+        }
     }
 
     /// Ends every event stream (at shutdown).
@@ -188,6 +203,7 @@ public actor Collaboration {
         var changed: Set<ManagerProperty> = []
         if displayName != beforeName { changed.insert(.displayName) }
         if settings.email != before.email { changed.insert(.email) }
+        if settings.invitationPolicy != before.invitationPolicy { changed.insert(.invitationPolicy) }
         if !changed.isEmpty { publish(.managerChanged(changed)) }
         if changed.contains(.displayName) { broadcastProfile() }
     }

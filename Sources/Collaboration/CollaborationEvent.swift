@@ -14,6 +14,19 @@ public enum CollaborationEvent: Sendable, Equatable {
     case contactAdded(String)
     case contactChanged(String, Set<ContactProperty>)
     case contactRemoved(String)
+    /// An application was registered (its id is the object path element after escaping).
+    case applicationAdded(String)
+    /// A registration was replaced: any of its properties may differ.
+    case applicationChanged(String)
+    case applicationRemoved(String)
+    /// An invitation, incoming or outgoing, appeared (its id is the object path element).
+    case invitationAdded(String)
+    case invitationChanged(String, Set<InvitationProperty>)
+    /// A finished invitation's retention ended.
+    case invitationRemoved(String)
+    /// An incoming invitation passed the policy and limits: the Manager's InvitationReceived,
+    /// and a notification.
+    case invitationReceived(String)
 }
 
 /// The Manager's properties that can change while the daemon runs.
@@ -33,6 +46,7 @@ public enum ContactProperty: String, Sendable, Hashable, CaseIterable {
     case displayName = "DisplayName"
     case nickname = "Nickname"
     case email = "Email"
+    case fingerprint = "Fingerprint"
     case verified = "Verified"
     case subscribeAllowed = "SubscribeAllowed"
     case subscribed = "Subscribed"

@@ -10,6 +10,16 @@ public struct Settings: Codable, Sendable, Equatable {
     public var allowInterfaces: [String]?
     /// These are never used; default: container and VPN plumbing (docker0, br-*, veth*, …).
     public var denyInterfaces: [String]?
+    /// Who may invite me: `anyone` (default), `contacts`, `nobody`.
+    public var invitationPolicy: InvitationPolicy?
+    /// Seconds a finished invitation stays visible before it is withdrawn (default 600).
+    public var invitationRetentionSeconds: Int?
+    /// Whether incoming invitations show a desktop notification (default true).
+    public var invitationNotifications: Bool?
+    /// Pending incoming invitations allowed from one peer (default 8).
+    public var invitationPendingPerPeer: Int?
+    /// New incoming invitations allowed from one peer per second (default 1).
+    public var invitationsPerSecondPerPeer: Double?
     /// Whether logind's idle hint shows me `idle` while I am away (nil: yes).
     public var autoIdle: Bool?
 

@@ -5,16 +5,20 @@ public struct DBusMatchRule: Hashable, Sendable, CustomStringConvertible {
     public var pathNamespace: DBusObjectPath?
     public var interface: String?
     public var member: String?
+    /// The first argument, when it is a string: lets `NameOwnerChanged` be asked for one name
+    /// instead of every client that comes and goes on the bus.
+    public var arg0: String?
 
     public init(
         sender: String? = nil, path: DBusObjectPath? = nil, pathNamespace: DBusObjectPath? = nil,
-        interface: String? = nil, member: String? = nil
+        interface: String? = nil, member: String? = nil, arg0: String? = nil
     ) {
         self.sender = sender
         self.path = path
         self.pathNamespace = pathNamespace
         self.interface = interface
         self.member = member
+        self.arg0 = arg0
     }
 
     /// The rule in the bus's `AddMatch` syntax.
@@ -25,6 +29,8 @@ public struct DBusMatchRule: Hashable, Sendable, CustomStringConvertible {
         if let pathNamespace { parts.append("path_namespace='\(pathNamespace.rawValue)'") }
         if let interface { parts.append("interface='\(interface)'") }
         if let member { parts.append("member='\(member)'") }
+        // Inside quotes nothing is escaped; an apostrophe ends the quote, is escaped, and reopens it.
+        if let arg0 { parts.append("arg0='\(arg0.split(separator: "'", omittingEmptySubsequences: false).joined(separator: #"'\''"#))'") }
         return parts.joined(separator: ",")
     }
 
@@ -42,6 +48,7 @@ public struct DBusMatchRule: Hashable, Sendable, CustomStringConvertible {
         }
         if let interface, message.interface != interface { return false }
         if let member, message.member != member { return false }
+        if let arg0, message.arguments().first?.stringValue != arg0 { return false }
         return true
     }
 }

@@ -138,13 +138,15 @@ public final class DBusObjectServer: Sendable {
         guard let pathText = message.path, let member = message.member else { return false }
         let path = DBusObjectPath(unchecked: pathText)
         let interfaceName = message.interface
-        let (interfaces, isManager, hasChildren) = state.withLock { state in
-            (state.objects[path], state.managers.contains(path),
-             state.objects.keys.contains { $0.isDescendant(of: path) })
+        let (interfaces, isManager) = state.withLock { state in
+            (state.objects[path], state.managers.contains(path))
         }
         let job: @Sendable () async throws -> [DBusValue]
         if interfaceName == Self.introspectableInterface || (interfaceName == nil && member == "Introspect") {
             guard member == "Introspect" else { return reply(message, .unknownMethod(unknownMethod(member, interfaceName, message))) }
+            // Only Introspect needs to know whether anything lies below: a walk over every
+            // object, which with 10,000 exported contacts cost every other call 0.3 ms.
+            let hasChildren = interfaces == nil && state.withLock { state in state.objects.keys.contains { $0.isDescendant(of: path) } }
             guard interfaces != nil || isManager || hasChildren || path == .root else {
                 return reply(message, .unknownObject("Unknown object '\(path)'."))
             }

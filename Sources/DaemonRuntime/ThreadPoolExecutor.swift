@@ -12,9 +12,14 @@ import Glibc
 /// earliest deadline, and then runs the job itself: a `Task.sleep` costs one wake-up.
 ///
 /// A pool thread that schedules a deadline while no thread keeps the timers does not wake
-/// another one: it looks at the timers itself as soon as its job ends. Jobs are short (a task
-/// runs until its next `await`), so this only delays a timer behind a job that blocks, which
-/// the rule "never block a task" forbids anyway.
+/// another one: it looks at the timers itself as soon as its job ends. Likewise a job that a
+/// pool thread enqueues while nothing else waits to run is left for that same thread, which
+/// takes it as soon as its current job ends; another thread is woken only when work piles up
+/// (a second job waiting). That is what keeps a `Task.sleep` at one wake-up: the job that
+/// ends the sleep resumes the sleeping task by enqueuing it, and waking an idle thread for it
+/// would cost a second wake-up (and a handoff of the lock) for work the waking thread is
+/// about to be free for. Jobs are short (a task runs until its next `await`), so this only
+/// delays a job behind one that blocks, which the rule "never block a task" forbids anyway.
 ///
 /// Deadlines are kept on `CLOCK_MONOTONIC`: a `ContinuousClock` sleep over a system suspend
 /// ends late by the time spent suspended.
@@ -58,12 +63,16 @@ import Glibc
 
     public func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
+        let fromOwnThread = ThreadPoolMembership.isThread(of: self)
         lock.lock()
         state.ready.append(job)
-        if state.idleThreads > 0 {
-            lock.signal(Self.workCondition)
-        } else if state.timerKept {
-            lock.signal(Self.timerCondition)
+        // From one of our threads, a lone job waits for that thread's current job to end.
+        if !fromOwnThread || state.ready.count > 1 {
+            if state.idleThreads > 0 {
+                lock.signal(Self.workCondition)
+            } else if state.timerKept {
+                lock.signal(Self.timerCondition)
+            }
         }
         lock.unlock()
     }
@@ -88,7 +97,7 @@ import Glibc
         if earliest {
             if state.timerKept {
                 lock.signal(Self.timerCondition)
-            } else if state.idleThreads > 0, !ThreadPoolMembership.isPoolThread {
+            } else if state.idleThreads > 0, !ThreadPoolMembership.isThread(of: self) {
                 lock.signal(Self.workCondition)
             }
         }
@@ -108,7 +117,7 @@ import Glibc
     }
 
     private func work() {
-        ThreadPoolMembership.isPoolThread = true
+        ThreadPoolMembership.join(self)
         let executor = asUnownedTaskExecutor()
         lock.lock()
         while true {
@@ -136,7 +145,8 @@ import Glibc
     }
 }
 
-/// Whether the current thread is one of a `ThreadPoolExecutor`'s.
+/// Which `ThreadPoolExecutor`, if any, the current thread belongs to: a job enqueued from a
+/// pool's own thread can wait for that thread, one from any other thread cannot.
 enum ThreadPoolMembership {
     private static let key: pthread_key_t = {
         var key = pthread_key_t()
@@ -144,9 +154,15 @@ enum ThreadPoolMembership {
         return key
     }()
 
-    static var isPoolThread: Bool {
-        get { pthread_getspecific(key) != nil }
-        set { pthread_setspecific(key, newValue ? UnsafeRawPointer(bitPattern: 1) : nil) }
+    /// Marks the current thread as one of `pool`'s for the rest of its life (pool threads
+    /// never leave their pool, and the pool outlives them).
+    static func join(_ pool: ThreadPoolExecutor) {
+        pthread_setspecific(key, Unmanaged.passUnretained(pool).toOpaque())
+    }
+
+    static func isThread(of pool: ThreadPoolExecutor) -> Bool {
+        let member: UnsafeMutableRawPointer? = pthread_getspecific(key)
+        return member == Unmanaged.passUnretained(pool).toOpaque()
     }
 }
 #endif

@@ -36,17 +36,35 @@ public enum InvitationOutcome: UInt8, CaseIterable, Hashable, Sendable {
     case failed = 3
 }
 
-/// The invitee's final answer to an ``InvitationOffer``.
+/// An answer about an ``InvitationOffer``: from the invitee, its answer; from the inviter, the
+/// final outcome it decided (docs/protocol.md, "Invitations").
 public struct InvitationResponse: Hashable, Sendable {
     /// The invitation answered.
     public var invitationID: String
     /// How it ended.
     public var outcome: InvitationOutcome
+    /// Why, in words for the other user (mostly for `failed`); "" when there is nothing to
+    /// say. Travels only when not empty, so a response without one has the original layout.
+    public var reason: String
 
     /// Makes a response.
-    public init(invitationID: String, outcome: InvitationOutcome) {
+    public init(invitationID: String, outcome: InvitationOutcome, reason: String = "") {
         self.invitationID = invitationID
         self.outcome = outcome
+        self.reason = reason
+    }
+}
+
+extension InvitationOffer {
+    /// Checks an application id as the wire does (reverse-DNS, ≤ 255 bytes), so a D-Bus caller
+    /// gets the same verdict a peer would give.
+    public static func checkApplicationID(_ id: String) throws(PeerProtocolError) {
+        try WireRules.checkApplicationID(id)
+    }
+
+    /// Checks an invitation id as the wire does (`[A-Za-z0-9_-]`, 1–64 bytes).
+    public static func checkInvitationID(_ id: String) throws(PeerProtocolError) {
+        try WireRules.checkInvitationID(id)
     }
 }
 
@@ -91,12 +109,23 @@ extension InvitationResponse: WireBody {
         guard let outcome = InvitationOutcome(rawValue: raw) else {
             throw .malformed("invitation outcome", "\(raw) is not a known outcome")
         }
-        self.init(invitationID: invitationID, outcome: outcome)
+        var reason = ""
+        if reader.hasMore {
+            // Less than a length field is not a reason: plain trailing bytes.
+            if reader.remainingBytes < 2 { try reader.finish("invitationResponse message") }
+            reason = try reader.readString("invitation reason", maximumBytes: PeerProtocolLimits.invitationReasonMaximumBytes)
+            guard !reason.isEmpty else { throw .malformed("invitation reason", "it is present but empty") }
+            try WireRules.checkNoControlCharacters(reason, field: "invitation reason")
+        }
+        self.init(invitationID: invitationID, outcome: outcome, reason: reason)
     }
 
     func write(to buffer: inout ByteBuffer) throws(PeerProtocolError) {
         try WireRules.checkInvitationID(invitationID)
+        try WireRules.checkUTF8Length(reason, field: "invitation reason", maximum: PeerProtocolLimits.invitationReasonMaximumBytes)
+        try WireRules.checkNoControlCharacters(reason, field: "invitation reason")
         buffer.writeWireString(invitationID)
         buffer.writeInteger(outcome.rawValue)
+        if !reason.isEmpty { buffer.writeWireString(reason) }
     }
 }

@@ -33,6 +33,8 @@ public enum PeerProtocolLimits {
     public static let invitationMessageMaximumBytes = 1024
     /// Invitation data: at most this many bytes.
     public static let invitationDataMaximumBytes = 64 * 1024
+    /// The reason of an invitation response: at most this many bytes of UTF-8.
+    public static let invitationReasonMaximumBytes = 256
     /// Invitation timeout, in seconds.
     public static let invitationTimeoutSeconds: ClosedRange<UInt32> = 1...3600
     /// Capabilities in a hello.

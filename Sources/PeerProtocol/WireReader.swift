@@ -61,6 +61,12 @@ struct WireReader {
         return slice
     }
 
+    /// Whether bytes are left: an optional trailing field follows.
+    var hasMore: Bool { body.readableBytes > 0 }
+
+    /// Bytes left in the body.
+    var remainingBytes: Int { body.readableBytes }
+
     /// Ends the body: a known message with bytes left over is malformed, not a newer version.
     func finish(_ message: String) throws(PeerProtocolError) {
         guard body.readableBytes == 0 else {

@@ -5,9 +5,30 @@ import DBus
 import Glibc
 #endif
 
-/// `peercollabctl card`: my contact card, to send to someone out of band.
+/// `peercollabctl card`: my contact card out (export, the default), someone's in (import).
 struct Card: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        abstract: "Export your contact card or a contact link (also as a QR code), or import someone's card.",
+        subcommands: [CardExport.self, CardImport.self],
+        defaultSubcommand: CardExport.self)
+}
+
+/// `peercollabctl card import FILE|-`: the same as `contact add`.
+struct CardImport: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Import someone's contact card (a .vcf file, or - for standard input); the same as 'contact add'.")
+    @OptionGroup var options: GlobalOptions
+    @Argument(help: ArgumentHelp("The card file, or - to read it from standard input.", valueName: "file"))
+    var file: String
+
+    func run() async throws { try await ContactCommand.add(cardAt: file, options: options) }
+}
+
+/// `peercollabctl card [export]`: my contact card, to send to someone out of band.
+struct CardExport: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
         abstract: "Print your contact card (vCard 4.0 with your certificate), or a contact link.",
         discussion: """
             Send the card to someone by mail or chat; once they import it, you are a verified \
@@ -23,10 +44,13 @@ struct Card: AsyncParsableCommand {
     @Flag(help: "Print contact links (one per endpoint) instead of the card.")
     var link = false
 
+    @Flag(help: "Show a contact link as a QR code in the terminal, for a phone's camera or another screen.")
+    var qr = false
+
     func run() async throws {
         let client = try DaemonClient(options: options)
-        let text: String
-        if link {
+        var text: String
+        if link || qr {
             let properties = try await client.properties(of: DaemonClient.manager)
             let name = properties["PeerName"]?.stringValue ?? ""
             let endpoints = (properties["Endpoints"]?.arrayElements ?? []).compactMap { item -> String? in
@@ -42,6 +66,15 @@ struct Card: AsyncParsableCommand {
             text = options.json
                 ? "[" + endpoints.map(JSONText.quote).joined(separator: ",") + "]\n"
                 : endpoints.joined(separator: "\n") + "\n"
+            if qr {
+                // The first address that is not loopback is the one another device can reach.
+                let chosen = endpoints.first { !$0.contains("@127.") && !$0.contains("@[::1]") } ?? endpoints[0]
+                guard let code = QRCode(text: chosen) else {
+                    DaemonClient.fail("The contact link is too long for a QR code.")
+                    throw ExitCode.failure
+                }
+                text = code.terminalText() + chosen + "\n"
+            }
         } else {
             let card = try await client.call(path: DaemonClient.root, interface: DaemonClient.manager, member: "GetContactCard")
             let vcard = card.first?.stringValue ?? ""

@@ -11,10 +11,13 @@ struct PeerCollabCtl: AsyncParsableCommand {
             demand by D-Bus activation. Every verb takes --json for scripts.
 
             Exit status: 0 success; 1 the daemon refused the request (the message says why); \
-            64 the command line was wrong; 69 the daemon or the bus could not be reached.
+            64 the command line was wrong; 69 the daemon or the bus could not be reached. \
+            'invite --wait' exits 0 accepted, 2 declined, 3 expired, 4 cancelled, 5 failed.
             """,
         version: ProductVersion.current,
-        subcommands: [Status.self, WhoAmI.self, SetName.self, SignIn.self, SignOut.self, Near.self, Watch.self, Doctor.self, Card.self, Connect.self, Presence.self, Objects.self],
+        subcommands: [Status.self, WhoAmI.self, SetName.self, SignIn.self, SignOut.self, Near.self, Watch.self, Doctor.self, Card.self, Connect.self,
+            Contacts.self, ContactCommand.self, App.self, Apps.self, Invite.self, Invitations.self, Accept.self, Decline.self, Cancel.self,
+            Presence.self, Objects.self],
         defaultSubcommand: Status.self
     )
 }

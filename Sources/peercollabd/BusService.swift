@@ -13,6 +13,8 @@ struct BusService: Service {
     let collaboration: Collaboration
     let discovery: DiscoveryService
     let logger: Logger
+    /// Launching accepted invitations' applications and notifying incoming ones.
+    let invitationServices = InvitationServices()
 
     func run() async throws {
         let connection: DBusConnection
@@ -26,12 +28,23 @@ struct BusService: Service {
         let events = await collaboration.events()
         let discovery = self.discovery
         let collaboration = self.collaboration
-        let manager = ManagerObject(collaboration: collaboration) {
-            let report = await discovery.diagnose()
-            return DiscoveryDiagnosis(backend: report.backend, checks: await LocalChecks.run(collaboration: collaboration) + report.checks)
+        let objects = connection.objects
+        let manager = ManagerObject(
+            collaboration: collaboration,
+            diagnose: {
+                let report = await discovery.diagnose()
+                return DiscoveryDiagnosis(backend: report.backend, checks: await LocalChecks.run(collaboration: collaboration) + report.checks)
+            },
+            exportContact: { await ContactObject.export($0, collaboration: collaboration, on: objects) })
+        // Stored contacts are there before anyone can ask, and before the object manager, so
+        // that thousands of them cost no InterfacesAdded signals nobody can receive yet.
+        for id in await collaboration.contactIDs {
+            try await connection.objects.export([ContactObject(id: id, collaboration: collaboration).interface], at: BusNames.contactPath(id))
         }
         connection.objects.addObjectManager(at: BusNames.root)
         try await connection.objects.export([manager.interface], at: BusNames.root)
+        try await exportApplications(on: connection)
+        await invitationServices.start(connection: connection, collaboration: collaboration, logger: logger)
 
         let nameLost = try await connection.subscribe(
             to: DBusMatchRule(sender: "org.freedesktop.DBus", interface: "org.freedesktop.DBus", member: "NameLost"))
@@ -43,6 +56,9 @@ struct BusService: Service {
         logger.info("Serving on the bus", metadata: ["name": "\(BusNames.service)", "unique_name": "\(connection.uniqueName)"])
         _ = try? SystemdNotifier.ready(status: "Serving \(BusNames.service)")
 
+        // Outside the group below: its end must never decide how the service ends.
+        let vanishedCallers = Task { await self.endWaitsOfVanishedCallers(on: connection) }
+        defer { vanishedCallers.cancel() }
         let outcome = await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Ending.self) { group in
                 group.addTask {
@@ -55,7 +71,9 @@ struct BusService: Service {
                     for await message in nameLost where message.arguments().first?.stringValue == BusNames.service {
                         return .nameLost
                     }
-                    return .shutdown
+                    // The stream also ends when the bus goes away: that is busLost, not a shutdown.
+                    await connection.waitUntilDisconnected()
+                    return connection.isConnected ? .shutdown : .busLost
                 }
                 group.addTask {
                     await connection.waitUntilDisconnected()
@@ -76,7 +94,7 @@ struct BusService: Service {
         case .busLost:
             logger.notice("The bus went away; exiting")
         }
-        await collaboration.finishEvents()
+        await invitationServices.stop()
     }
 
     private enum Ending: Sendable {
@@ -91,7 +109,8 @@ struct BusService: Service {
                     path: BusNames.root, interface: BusNames.manager, properties: properties.map(\.rawValue).sorted())
             case .peerAdded(let id):
                 try await connection.objects.export(
-                    [PeerObject(id: id, collaboration: collaboration).interface], at: BusNames.peerPath(id))
+                    [PeerObject(id: id, collaboration: collaboration, exportContact: { await ContactObject.export($0, collaboration: collaboration, on: connection.objects) }).interface],
+                    at: BusNames.peerPath(id))
             case .peerChanged(let id, let properties):
                 try await connection.objects.emitPropertiesChanged(
                     path: BusNames.peerPath(id), interface: BusNames.peer, properties: properties.map(\.rawValue).sorted())
@@ -99,8 +118,16 @@ struct BusService: Service {
                 try connection.objects.unexport(BusNames.peerPath(id))
             case .nearMeChanged:
                 break  // The discovery service acts on it.
-            case .contactAdded, .contactChanged, .contactRemoved:
-                break  // Contact objects are being built (issue 6); nothing to show yet.
+            case .contactAdded(let id):
+                await ContactObject.export(id, collaboration: collaboration, on: connection.objects)
+            case .contactChanged(let id, let properties):
+                try await connection.objects.emitPropertiesChanged(
+                    path: BusNames.contactPath(id), interface: BusNames.contact, properties: properties.map(\.rawValue).sorted())
+            case .contactRemoved(let id):
+                try connection.objects.unexport(BusNames.contactPath(id))
+            case .applicationAdded, .applicationChanged, .applicationRemoved, .invitationAdded, .invitationChanged,
+                .invitationRemoved, .invitationReceived:
+                try await publishInvitationEvent(event, on: connection)
             }
         } catch {
             logger.warning("Failed to emit a signal: \(error), ignoring")

@@ -37,9 +37,11 @@ actor DiscoveryService: Service {
                     }
                 }
                 group.addTask {
-                    await self.systemEvents.watch { reason in
-                        await self.collaboration.recheckPeers(because: reason)
+                    await self.systemEvents.watch { [collaboration = self.collaboration] reason in
+                        await collaboration.recheckPeers(because: reason)
                         await self.refresh(because: reason)
+                        // Contacts over the internet scope are dialled again at once too.
+                        await collaboration.networkChanged()
                     }
                 }
                 await group.waitForAll()

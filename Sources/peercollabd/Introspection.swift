@@ -22,6 +22,9 @@ enum Introspection {
         let interfaces = [
             ManagerObject(collaboration: collaboration, diagnose: { DiscoveryDiagnosis(backend: "none", checks: []) }).interface,
             PeerObject(id: "example", collaboration: collaboration).interface,
+            ContactObject(id: "example", collaboration: collaboration).interface,
+            InvitationObject(id: "example", collaboration: collaboration).interface,
+            ApplicationObject(id: "org.example.App", collaboration: collaboration).interface,
         ]
         return Dictionary(uniqueKeysWithValues: interfaces.map { ($0.name, DBusIntrospection.document(for: [$0])) })
     }

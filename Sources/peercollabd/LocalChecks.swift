@@ -23,7 +23,7 @@ enum LocalChecks {
             subject: "store", ok: store.damagedCopy == nil,
             detail: store.damagedCopy.map { "\(store.path) was damaged at start; it was moved to \($0) and an empty one started" }
                 ?? "\(store.path)",
-            advice: store.damagedCopy == nil ? "" : "Contacts and objects may be recovered from the copy: sqlite3 COPY .recover"))
+            advice: store.damagedCopy.map { "Contacts and objects may be recovered from the copy: sqlite3 \($0) .recover" } ?? ""))
         if let firewall = activeFirewall() {
             checks.append(.init(
                 subject: "firewall", ok: false, detail: "\(firewall) is active and may block peers",

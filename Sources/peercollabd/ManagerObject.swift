@@ -7,6 +7,8 @@ struct ManagerObject: Sendable {
     let collaboration: Collaboration
     /// The discovery backend's and the daemon's own checks, for `Diagnose`.
     let diagnose: @Sendable () async -> DiscoveryDiagnosis
+    /// Exports a new contact's object before the call that made it replies (nil: nothing to export to).
+    var exportContact: (@Sendable (String) async -> Void)? = nil
 
     var interface: DBusInterface {
         let collaboration = self.collaboration

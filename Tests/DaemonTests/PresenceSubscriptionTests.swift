@@ -3,13 +3,7 @@ import Foundation
 import Testing
 
 /// Presence over the internet scope goes only to contacts I allow who subscribed.
-///
-/// WAITING: written against DBUS-API.md's contact API (Manager.AddContact, Contact
-/// SubscribeAllowed/Subscribed/PresenceStatus), which the contacts helper builds in
-/// parallel; enable once that is on main.
-@Suite(
-    .enabled(if: NetworkLab.isAvailable, "needs root and iproute2 to make network namespaces"),
-    .disabled("waits for the contacts helper's AddContact and Contact objects on main"))
+@Suite(.enabled(if: NetworkLab.isAvailable, "needs root and iproute2 to make network namespaces"))
 struct PresenceSubscriptionTests {
     static let contact = "org.peercollab.PeerCollab1.Contact"
 
@@ -56,9 +50,14 @@ struct PresenceSubscriptionTests {
             try await c.property(aOnC, Self.contact, "DisplayName").stringValue == "A renamed" ? true : nil
         }
         #expect(try await status(c, aOnC) == "offline")
-        await #expect(throws: DBusError.self) {
-            try await c.call(aOnC, Self.contact, "GetObject", [.string("anything")])
+        try await a.managerCall("SetObject", [.string("board"), .bytes([1, 2, 3])])
+        do {
+            try await c.call(aOnC, Self.contact, "GetObject", [.string("board")])
+            Issue.record("C, not allowed, got A's object")
+        } catch let error as DBusError {
+            #expect(error.name == "org.peercollab.PeerCollab1.Error.NotAllowed", "\(error)")
         }
+        #expect(try await b.call(aOnB, Self.contact, "GetObject", [.string("board")]).first?.bytesValue == [1, 2, 3])
 
         // B unsubscribes: A shows B offline from now on.
         try await set(b, aOnB, "Subscribed", false)

@@ -45,6 +45,8 @@ enum SampleMessages {
         .invitationResponse(InvitationResponse(invitationID: "inv_0123-abc", outcome: .accepted)),
         .invitationResponse(InvitationResponse(invitationID: "inv_0123-abc", outcome: .failed)),
         .invitationCancel(invitationID: "inv_0123-abc"),
+        .invitationResponse(
+            InvitationResponse(invitationID: "inv_0123-abc", outcome: .failed, reason: "org.example.Whiteboard is not registered here")),
         .subscription(subscribed: true),
         .subscription(subscribed: false),
     ]

@@ -59,8 +59,14 @@ final class PeerNetworkService: Service, Sendable {
 
     func run() async throws {
         guard let listener = listener.withLock({ $0 }) else { try await start(); return try await run() }
+        // The group cancels instead of shutting down gracefully when another service ends
+        // first (the bus went away): both must close the listener, or the daemon never exits.
         await withGracefulShutdownHandler {
-            try? await listener.closeFuture.get()
+            await withTaskCancellationHandler {
+                try? await listener.closeFuture.get()
+            } onCancel: {
+                listener.close(promise: nil)
+            }
         } onGracefulShutdown: {
             listener.close(promise: nil)
         }

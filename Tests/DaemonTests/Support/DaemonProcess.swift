@@ -16,8 +16,12 @@ final class DaemonProcess: Sendable {
     var dataDirectory: URL { home.appendingPathComponent("data") }
 
     /// Starts the daemon; `waitUntilServing()` waits for its name.
-    /// `prefix` runs it through another program first (such as `ip netns exec NS`).
-    init(bus: PrivateBus, home: URL? = nil, extraArguments: [String] = [], prefix: [String] = []) throws {
+    /// `prefix` runs it through another program first (such as `ip netns exec NS`);
+    /// `environment` adds to (or overrides) what it inherits.
+    init(
+        bus: PrivateBus, home: URL? = nil, extraArguments: [String] = [], prefix: [String] = [],
+        environment extraEnvironment: [String: String] = [:]
+    ) throws {
         self.bus = bus
         self.home = try home ?? FileManager.default.url(
             for: .itemReplacementDirectory, in: .userDomainMask,
@@ -34,6 +38,7 @@ final class DaemonProcess: Sendable {
         environment.removeValue(forKey: "NOTIFY_SOCKET")
         environment.removeValue(forKey: "WATCHDOG_USEC")
         environment["PEERCOLLAB_LOG_LEVEL"] = "debug"
+        environment.merge(extraEnvironment) { _, new in new }
         process = try Subprocess(
             prefix.first ?? ProcessRunner.daemonPath,
             prefix.isEmpty ? daemonArguments : Array(prefix.dropFirst()) + [ProcessRunner.daemonPath] + daemonArguments,

@@ -5,7 +5,10 @@ import Testing
 /// `dbus/*.xml`, compared with what the running daemon serves.
 enum InterfaceFiles {
     /// The interfaces whose files some test compares with a live object.
-    static let checkedByTests: Set<String> = ["org.peercollab.PeerCollab1.Manager", "org.peercollab.PeerCollab1.Peer"]
+    static let checkedByTests: Set<String> = [
+        "org.peercollab.PeerCollab1.Manager", "org.peercollab.PeerCollab1.Peer", "org.peercollab.PeerCollab1.Invitation",
+        "org.peercollab.PeerCollab1.Application", "org.peercollab.PeerCollab1.Contact",
+    ]
 
     static var folder: URL { ProcessRunner.repositoryRoot.appendingPathComponent("dbus") }
 

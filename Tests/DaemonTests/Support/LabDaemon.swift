@@ -23,16 +23,16 @@ final class LabDaemon: Sendable {
     /// long as its daemons, so that no namespace is removed under a running test.
     init(
         lab: NetworkLab, host: Int, home: URL? = nil, signIn scope: String? = "internet", discovery: String = "builtin",
-        extraArguments: [String] = []
+        extraArguments: [String] = [], bus: PrivateBus? = nil
     ) async throws {
         self.lab = lab
         self.host = host
         self.scope = scope
-        bus = try PrivateBus()
-        client = try DBusConnection(bus: .address(bus.address))
+        self.bus = try bus ?? PrivateBus()
+        client = try DBusConnection(bus: .address(self.bus.address))
         arguments = (extraArguments.contains("--port") ? [] : ["--port", "0"])
             + ["--interfaces", "eth0", "--discovery", discovery] + extraArguments
-        let first = try DaemonProcess(bus: bus, home: home, extraArguments: arguments, prefix: lab.prefix(host))
+        let first = try DaemonProcess(bus: self.bus, home: home, extraArguments: arguments, prefix: lab.prefix(host))
         self.home = first.home
         current = Mutex(first)
         lab.record(self)

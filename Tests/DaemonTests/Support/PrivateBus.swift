@@ -16,6 +16,12 @@ final class PrivateBus: Sendable {
         self.pid = pid
     }
 
+    /// A bus someone else runs (a user manager's), which this object does not stop.
+    init(existing address: String) {
+        self.address = address
+        pid = 0
+    }
+
     /// A session bus without the standard service folders: a peercollab installed on this
     /// machine (~/.local/share/dbus-1/services) must not be activated on a test's bus.
     static let configFile: String = {
@@ -40,6 +46,7 @@ final class PrivateBus: Sendable {
 
     /// Ends the bus now (also what deinit does).
     func stop() {
+        guard pid > 0 else { return }
         kill(pid, SIGTERM)
     }
 

@@ -1,0 +1,404 @@
+import NIOCore
+import PeerProtocol
+
+extension Collaboration {
+    /// The timeout of an invitation sent with 0: Windows' synchronous invitations gave up after 5 minutes.
+    public nonisolated static let defaultInvitationTimeout: UInt32 = 300
+    /// Outgoing invitations pending at once; memory stays bounded whatever a caller does.
+    public nonisolated static let maximumPendingOutgoingInvitations = 1024
+    /// Callers waiting on one invitation at once.
+    public nonisolated static let maximumWaitersPerInvitation = 64
+    /// How long an invitee waits for the inviter's verdict after answering.
+    nonisolated static let verdictGrace: Duration = .seconds(10)
+
+    // MARK: Settings
+
+    /// Who may invite me.
+    public var invitationPolicy: InvitationPolicy { settings.invitationPolicy ?? .standard }
+
+    /// Changes who may invite me; returns after it is on disk.
+    public func setInvitationPolicy(_ text: String) throws {
+        let policy = try InvitationPolicy.parse(text)
+        guard policy != invitationPolicy else { return }
+        var changed = settings
+        changed.invitationPolicy = policy
+        try store.save(changed)
+        settings = changed
+        logger.info("Invitation policy changed", metadata: ["policy": "\(policy.rawValue)"])
+        publish(.managerChanged([.invitationPolicy]))
+    }
+
+    /// Whether incoming invitations are shown as desktop notifications.
+    public var invitationNotificationsEnabled: Bool { settings.invitationNotifications ?? true }
+
+    var invitationRetention: Duration { .seconds(max(0, min(settings.invitationRetentionSeconds ?? 600, 86_400))) }
+    var invitationPendingPerPeer: Int { max(1, settings.invitationPendingPerPeer ?? 8) }
+    var invitationsPerSecondPerPeer: Double { max(0.001, settings.invitationsPerSecondPerPeer ?? 1) }
+
+    /// Installs how accepted invitations start their application (the daemon does at start).
+    public func setApplicationLauncher(_ launch: @escaping @Sendable (InvitationLaunch) async -> String?) {
+        invitationBook.launcher = launch
+    }
+
+    // MARK: Queries
+
+    public func invitation(_ id: String) -> Invitation? { invitationBook.invitations[id] }
+
+    public var allInvitations: [Invitation] { invitationBook.invitations.values.sorted { ($0.created, $0.id) < ($1.created, $1.id) } }
+
+    /// Whether I have the peer on my contact list (then an invitation points at the contact).
+    public func isContact(_ peerID: String) -> Bool { contacts[peerID] != nil }
+
+    // MARK: Inviting
+
+    /// Invites a connected peer into an application; returns the new outgoing invitation's id
+    /// at once. Its state tells the outcome; `timeoutSeconds` 0 means the default (300 s).
+    public func invite(
+        peerID: String, applicationID: String, message: String, data: [UInt8], timeoutSeconds: UInt32
+    ) throws(CollaborationError) -> String {
+        try Self.checkApplicationID(applicationID)
+        guard message.utf8.count <= PeerProtocolLimits.invitationMessageMaximumBytes else {
+            throw .invalidArgument(
+                "The message is \(message.utf8.count) bytes; at most \(PeerProtocolLimits.invitationMessageMaximumBytes) bytes of UTF-8 are allowed.")
+        }
+        guard data.count <= PeerProtocolLimits.invitationDataMaximumBytes else {
+            throw .invalidArgument("The data is \(data.count) bytes; at most \(PeerProtocolLimits.invitationDataMaximumBytes) (64 KiB) are allowed.")
+        }
+        let timeout = timeoutSeconds == 0 ? Self.defaultInvitationTimeout : timeoutSeconds
+        guard PeerProtocolLimits.invitationTimeoutSeconds.contains(timeout) else {
+            throw .invalidArgument("The timeout is \(timeout) s; use 1 to 3600 seconds (0 for the default, 300).")
+        }
+        guard peerID != identity.peerName.description else { throw .invalidArgument("You cannot invite yourself.") }
+        guard let peer = peers[peerID], let linkID = linkOfPeer[peerID], let link = links[linkID] else {
+            throw CollaborationError(.peerUnreachable, "\(peerID) is not connected now; invite someone who is (peercollabctl near).")
+        }
+        guard invitationBook.pendingOutgoingCount < Self.maximumPendingOutgoingInvitations else {
+            throw CollaborationError(
+                .rateLimited, "\(Self.maximumPendingOutgoingInvitations) invitations are pending already; cancel some or wait for answers.")
+        }
+        let id = Self.newInvitationID()
+        let now = Self.microsecondsSinceEpoch()
+        let invitation = Invitation(
+            id: id, direction: .outgoing, peerID: peerID, peerDisplayName: peer.displayName, applicationID: applicationID,
+            message: message, data: data, created: now, expires: now + UInt64(timeout) * 1_000_000, wireID: id)
+        let offer = InvitationOffer(
+            invitationID: id, applicationID: applicationID, message: message, data: ByteBuffer(bytes: data), timeoutSeconds: timeout)
+        invitationBook.invitations[id] = invitation
+        armInvitationTimer(id, after: .seconds(Int64(timeout)))
+        logger.info("Invitation sent", metadata: ["invitation": "\(id)", "peer": "\(peerID)", "application": "\(applicationID)"])
+        publish(.invitationAdded(id))
+        link.send(.invitation(offer))
+        return id
+    }
+
+    /// Cancels one of my pending invitations; final at once, and the invitee is told.
+    public func cancelInvitation(_ id: String) throws(CollaborationError) {
+        var invitation = try existingInvitation(id)
+        let message = try invitation.cancel()
+        invitationBook.invitations[id] = invitation
+        send(message, to: invitation.peerID)
+        logger.info("Invitation cancelled", metadata: ["invitation": "\(id)"])
+        invitationFinished(id)
+    }
+
+    // MARK: Answering
+
+    /// Accepts an incoming invitation: starts its application (if it was registered with a
+    /// command), answers the inviter, and returns once the inviter confirmed. A launch that
+    /// fails answers `failed` with the reason, and this throws it.
+    public func acceptInvitation(_ id: String, caller: String? = nil) async throws(CollaborationError) {
+        var invitation = try existingInvitation(id)
+        try invitation.beginAnswer(.accepted)
+        invitationBook.invitations[id] = invitation
+        var outcome = InvitationOutcome.accepted
+        var reason = ""
+        if let application = applications[invitation.applicationID] {
+            if !application.exec.isEmpty || !application.desktopID.isEmpty, let launcher = invitationBook.launcher {
+                let launch = InvitationLaunch(
+                    invitationID: id, applicationID: application.id, exec: application.exec, desktopID: application.desktopID)
+                if let failure = await launcher(launch) {
+                    outcome = .failed
+                    reason = failure
+                }
+            }
+        } else {
+            outcome = .failed
+            reason = "\(invitation.applicationID) is no longer registered on the invitee's side"
+        }
+        try await answer(id, outcome, reason: reason, caller: caller)
+    }
+
+    /// Declines an incoming invitation; returns once the inviter confirmed.
+    public func declineInvitation(_ id: String, caller: String? = nil) async throws(CollaborationError) {
+        var invitation = try existingInvitation(id)
+        try invitation.beginAnswer(.declined)
+        invitationBook.invitations[id] = invitation
+        try await answer(id, .declined, reason: "", caller: caller)
+    }
+
+    /// Sends the reserved answer and waits for the verdict; throws unless it is the answer.
+    private func answer(_ id: String, _ outcome: InvitationOutcome, reason: String, caller: String?) async throws(CollaborationError) {
+        // A verdict (a Cancel, an expiry) or the peer leaving may have come while the
+        // application was being started: the invitation is final then, and that is the answer.
+        guard var invitation = invitationBook.invitations[id] else {
+            throw .notFound("The invitation \(id) is gone.")
+        }
+        if invitation.state == .pending {
+            invitation.reviseAnswer(outcome)
+            invitationBook.invitations[id] = invitation
+            if let message = invitation.answerMessage(reason: reason) { send(message, to: invitation.peerID) }
+            armInvitationTimer(id, at: max(monotonicDeadline(of: invitation), .now + Self.verdictGrace))
+            logger.info("Invitation answered", metadata: ["invitation": "\(id)", "answer": "\(outcome)"])
+        }
+        let final = await waitForFinalState(id, caller: caller)
+        guard let final else { throw .failed("The wait for the inviter's confirmation of \(id) ended.") }
+        let ended = invitationBook.invitations[id]
+        if final == InvitationState(outcome) {
+            if final == .failed { throw .failed("Failed to start the application: \(reason)") }
+            return
+        }
+        let why = ended.map { $0.reason.isEmpty ? "" : " (\($0.reason))" } ?? ""
+        throw CollaborationError(.invalidState, "The invitation \(id) ended as \(final.rawValue)\(why) before your answer counted.")
+    }
+
+    // MARK: Waiting
+
+    /// Returns the final state of an invitation: at once if it is final, else when it becomes so.
+    public func waitForInvitation(_ id: String, caller: String?) async throws(CollaborationError) -> InvitationState {
+        let invitation = try existingInvitation(id)
+        if invitation.state.isFinal { return invitation.state }
+        guard (invitationBook.waiters[id]?.count ?? 0) < Self.maximumWaitersPerInvitation else {
+            throw CollaborationError(.rateLimited, "\(Self.maximumWaitersPerInvitation) callers wait for \(id) already.")
+        }
+        guard let final = await waitForFinalState(id, caller: caller) else {
+            throw .failed("The wait for \(id) ended without an outcome.")
+        }
+        return final
+    }
+
+    private func waitForFinalState(_ id: String, caller: String?) async -> InvitationState? {
+        if let state = invitationBook.invitations[id]?.state, state.isFinal { return state }
+        guard invitationBook.invitations[id] != nil else { return nil }
+        invitationBook.nextWaiter += 1
+        let token = invitationBook.nextWaiter
+        return await withCheckedContinuation { continuation in
+            invitationBook.waiters[id, default: [:]][token] = InvitationWaiter(caller: caller, continuation: continuation)
+        }
+    }
+
+    /// A bus client left: its waits end now (their replies have nobody to go to).
+    public func callerVanished(_ caller: String) {
+        var ended = 0
+        for (id, waiters) in invitationBook.waiters {
+            for (token, waiter) in waiters where waiter.caller == caller {
+                invitationBook.waiters[id]?[token] = nil
+                waiter.continuation.resume(returning: nil)
+                ended += 1
+            }
+            if invitationBook.waiters[id]?.isEmpty == true { invitationBook.waiters[id] = nil }
+        }
+        if ended > 0 {
+            logger.debug("Ended the waits of a caller that left the bus", metadata: ["caller": "\(caller)", "waits": "\(ended)"])
+        }
+    }
+
+    /// How many callers wait now (for tests and diagnostics).
+    public var invitationWaiterCount: Int { invitationBook.waiters.values.reduce(0) { $0 + $1.count } }
+
+    // MARK: From the network
+
+    /// An invitation message from a peer (called from `linkReceived`).
+    func invitationMessageReceived(from peerID: String, _ message: PeerMessage) {
+        switch message {
+        case .invitation(let offer):
+            offerReceived(offer, from: peerID)
+        case .invitationResponse(let response):
+            responseReceived(response, from: peerID)
+        case .invitationCancel(let wireID):
+            let key = InvitationBook.IncomingKey(peerID: peerID, wireID: wireID)
+            guard let id = invitationBook.incoming[key], var invitation = invitationBook.invitations[id] else { return }
+            if invitation.receiveVerdict(.cancelled, reason: "") {
+                invitationBook.invitations[id] = invitation
+                logger.info("Invitation cancelled by the inviter", metadata: ["invitation": "\(id)", "peer": "\(peerID)"])
+                invitationFinished(id)
+            }
+        default:
+            break
+        }
+    }
+
+    private func offerReceived(_ offer: InvitationOffer, from peerID: String) {
+        let key = InvitationBook.IncomingKey(peerID: peerID, wireID: offer.invitationID)
+        // A repeated offer (a peer's retry) is the invitation already shown, never a second one.
+        guard invitationBook.incoming[key] == nil else { return }
+        func refuse(_ reason: String) {
+            logger.notice("Refused an invitation", metadata: ["peer": "\(peerID)", "application": "\(offer.applicationID)", "reason": "\(reason)"])
+            send(.invitationResponse(InvitationResponse(invitationID: offer.invitationID, outcome: .failed, reason: reason)), to: peerID)
+        }
+        var bucket = invitationBook.rates[peerID]
+            ?? TokenBucket(capacity: max(1, invitationsPerSecondPerPeer.rounded(.up)), perSecond: invitationsPerSecondPerPeer)
+        let allowed = bucket.take()
+        invitationBook.rates[peerID] = bucket
+        guard allowed else {
+            return refuse("too many invitations at once; at most \(Self.rateText(invitationsPerSecondPerPeer)) a second are accepted")
+        }
+        // My own outgoing invitation ids answer to responses from that peer; an offer reusing
+        // one would make them ambiguous.
+        if let mine = invitationBook.invitations[offer.invitationID], mine.direction == .outgoing, mine.peerID == peerID {
+            return refuse("the invitation id is already in use")
+        }
+        switch invitationPolicy {
+        case .nobody:
+            return refuse("\(displayName) does not accept invitations")
+        case .contacts where contacts[peerID] == nil:
+            return refuse("\(displayName) accepts invitations from contacts only")
+        case .anyone, .contacts:
+            break
+        }
+        guard let application = applications[offer.applicationID] else {
+            return refuse("the application \(offer.applicationID) is not registered on \(displayName)'s side")
+        }
+        if let scope = peers[peerID]?.scope, application.scope != "all", application.scope != scope {
+            return refuse("the application \(offer.applicationID) takes invitations from the \(application.scope) scope only")
+        }
+        guard invitationBook.pendingIncomingCount(from: peerID) < invitationPendingPerPeer else {
+            return refuse("\(invitationPendingPerPeer) of your invitations are pending already")
+        }
+        let id = Self.newInvitationID()
+        let now = Self.microsecondsSinceEpoch()
+        let invitation = Invitation(
+            id: id, direction: .incoming, peerID: peerID, peerDisplayName: peers[peerID]?.displayName ?? "",
+            applicationID: offer.applicationID, message: offer.message, data: Array(offer.data.readableBytesView),
+            created: now, expires: now + UInt64(offer.timeoutSeconds) * 1_000_000, wireID: offer.invitationID)
+        invitationBook.invitations[id] = invitation
+        invitationBook.incoming[key] = id
+        armInvitationTimer(id, after: .seconds(Int64(offer.timeoutSeconds)))
+        logger.info("Invitation received", metadata: ["invitation": "\(id)", "peer": "\(peerID)", "application": "\(offer.applicationID)"])
+        publish(.invitationAdded(id))
+        publish(.invitationReceived(id))
+    }
+
+    private func responseReceived(_ response: InvitationResponse, from peerID: String) {
+        // To my outgoing invitation: the invitee's answer. To an incoming one: the verdict.
+        if var invitation = invitationBook.invitations[response.invitationID], invitation.direction == .outgoing,
+            invitation.peerID == peerID
+        {
+            guard let verdict = invitation.receiveAnswer(response.outcome, reason: response.reason) else { return }
+            invitationBook.invitations[invitation.id] = invitation
+            send(verdict, to: peerID)
+            logger.info("Invitation answered by the peer", metadata: ["invitation": "\(invitation.id)", "outcome": "\(response.outcome)"])
+            invitationFinished(invitation.id)
+            return
+        }
+        let key = InvitationBook.IncomingKey(peerID: peerID, wireID: response.invitationID)
+        guard let id = invitationBook.incoming[key], var invitation = invitationBook.invitations[id] else { return }
+        guard invitation.receiveVerdict(InvitationState(response.outcome), reason: response.reason) else { return }
+        invitationBook.invitations[id] = invitation
+        invitationFinished(id)
+    }
+
+    /// The peer's link closed: its pending invitations, both ways, failed (called from `linkClosed`).
+    func invitationsPeerLeft(_ peerID: String) {
+        invitationBook.rates[peerID] = nil
+        for (id, var invitation) in invitationBook.invitations where invitation.peerID == peerID {
+            guard invitation.linkLost() else { continue }
+            invitationBook.invitations[id] = invitation
+            logger.info("Invitation failed: the peer left", metadata: ["invitation": "\(id)", "peer": "\(peerID)"])
+            invitationFinished(id)
+        }
+    }
+
+    // MARK: Life cycle
+
+    /// The invitation just became final: waiters hear it, the D-Bus object shows it, and it is
+    /// withdrawn after the retention.
+    private func invitationFinished(_ id: String) {
+        guard let invitation = invitationBook.invitations[id] else { return }
+        for waiter in (invitationBook.waiters.removeValue(forKey: id) ?? [:]).values {
+            waiter.continuation.resume(returning: invitation.state)
+        }
+        publish(.invitationChanged(id, [.state, .reason]))
+        armInvitationTimer(id, after: invitationRetention)
+    }
+
+    private func invitationTimerFired(_ id: String) {
+        guard var invitation = invitationBook.invitations[id] else { return }
+        guard invitation.state == .pending else {
+            withdrawInvitation(id)
+            return
+        }
+        switch invitation.timerFired() {
+        case .none:
+            break
+        case .finished(let message):
+            invitationBook.invitations[id] = invitation
+            if let message { send(message, to: invitation.peerID) }
+            logger.info("Invitation ended by its timer", metadata: ["invitation": "\(id)", "state": "\(invitation.state.rawValue)"])
+            invitationFinished(id)
+        case .answered(let message):
+            invitationBook.invitations[id] = invitation
+            send(message, to: invitation.peerID)
+            armInvitationTimer(id, after: Self.verdictGrace)
+        }
+    }
+
+    private func withdrawInvitation(_ id: String) {
+        guard let invitation = invitationBook.invitations.removeValue(forKey: id) else { return }
+        invitationBook.timers.removeValue(forKey: id)?.cancel()
+        if invitation.direction == .incoming {
+            invitationBook.incoming[InvitationBook.IncomingKey(peerID: invitation.peerID, wireID: invitation.wireID)] = nil
+        }
+        for waiter in (invitationBook.waiters.removeValue(forKey: id) ?? [:]).values {
+            waiter.continuation.resume(returning: invitation.state.isFinal ? invitation.state : nil)
+        }
+        publish(.invitationRemoved(id))
+    }
+
+    private func armInvitationTimer(_ id: String, after delay: Duration) {
+        armInvitationTimer(id, at: .now + delay)
+    }
+
+    private func armInvitationTimer(_ id: String, at deadline: ContinuousClock.Instant) {
+        invitationBook.timers[id]?.cancel()
+        invitationBook.timers[id] = Task { [weak self] in
+            do {
+                try await Task.sleep(until: deadline, clock: .continuous)
+            } catch {
+                return  // Replaced or withdrawn.
+            }
+            await self?.invitationTimerFired(id)
+        }
+    }
+
+    /// When a pending invitation expires, on the monotonic clock.
+    private func monotonicDeadline(of invitation: Invitation) -> ContinuousClock.Instant {
+        let now = Self.microsecondsSinceEpoch()
+        let left = invitation.expires > now ? invitation.expires - now : 0
+        return .now + .microseconds(Int64(left))
+    }
+
+    private func existingInvitation(_ id: String) throws(CollaborationError) -> Invitation {
+        guard let invitation = invitationBook.invitations[id] else {
+            throw .notFound("No invitation \(id.prefix(100)) exists (finished ones are withdrawn after a while).")
+        }
+        return invitation
+    }
+
+    private func send(_ message: PeerMessage, to peerID: String) {
+        guard let linkID = linkOfPeer[peerID], let link = links[linkID] else { return }
+        link.send(message)
+    }
+
+    /// 128 random bits in hex: unguessable, and a valid object path element and wire id.
+    nonisolated static func newInvitationID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return [generator.next(), generator.next()].map { (value: UInt64) -> String in
+            let hex = String(value, radix: 16)
+            return String(repeating: "0", count: 16 - hex.count) + hex
+        }.joined()
+    }
+
+    private nonisolated static func rateText(_ rate: Double) -> String {
+        rate == rate.rounded() ? String(Int(rate)) : String(rate)
+    }
+}

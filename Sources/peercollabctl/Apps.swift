@@ -1,0 +1,151 @@
+import ArgumentParser
+import DBus
+import FoundationEssentials
+
+/// `peercollabctl app register|unregister`: the applications people can invite me into.
+struct App: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Register or unregister an application that invitations can start.",
+        subcommands: [Register.self, Unregister.self])
+
+    struct Register: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Register an application (registering an id again replaces it).",
+            discussion: """
+                ID is reverse-DNS, like org.example.Whiteboard. With --exec, accepting an \
+                invitation runs that command (everything after --exec); with --desktop-id, the \
+                desktop entry's Exec line; with neither, accepting starts nothing and the \
+                application learns of it from the bus. The started program finds the invitation's \
+                object path in $PEERCOLLAB_INVITATION. Peers see the ids you registered.
+                """)
+
+        @OptionGroup var options: GlobalOptions
+        @Argument(help: "The application id (reverse-DNS).") var id: String
+        @Option(help: "The name people see.") var name: String
+        @Option(help: "What it is for.") var description: String?
+        @Option(name: .customLong("desktop-id"), help: ArgumentHelp("A desktop entry to start, like org.example.App.desktop.", valueName: "id"))
+        var desktopID: String?
+        @Option(name: .customLong("data-file"), help: ArgumentHelp("Data kept with the registration (≤ 64 KiB).", valueName: "file"))
+        var dataFile: String?
+        @Option(help: ArgumentHelp("Where invitations into it are taken: near-me, internet or all.", valueName: "scope"))
+        var scope: String?
+        @Option(name: .customLong("exec"), parsing: .remaining, help: ArgumentHelp("The command to run on accept; must come last.", valueName: "command"))
+        var exec: [String] = []
+
+        func validate() throws {
+            if !exec.isEmpty && desktopID != nil { throw ValidationError("Give --exec or --desktop-id, not both.") }
+        }
+
+        func run() async throws {
+            var info: [String: DBusValue] = ["name": .string(name)]
+            if let description { info["description"] = .string(description) }
+            if !exec.isEmpty { info["exec"] = .strings(exec) }
+            if let desktopID { info["desktop-id"] = .string(desktopID) }
+            if let scope { info["scope"] = .string(scope) }
+            if let dataFile { info["data"] = .bytes(try DataFile.read(dataFile)) }
+            let client = try DaemonClient(options: options)
+            let reply = try await client.call(
+                path: DaemonClient.root, interface: DaemonClient.manager, member: "RegisterApplication", [.string(id), .vardict(info)])
+            let path = reply.first?.objectPathValue?.rawValue ?? ""
+            print(options.json ? JSONText.object([("Path", .string(path)), ("Id", .string(id))]) : "Registered \(id) (\(path)).")
+        }
+    }
+
+    struct Unregister: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Unregister an application; invitations into it are refused from now on.")
+
+        @OptionGroup var options: GlobalOptions
+        @Argument(help: "The application id.") var id: String
+
+        func run() async throws {
+            let client = try DaemonClient(options: options)
+            _ = try await client.call(path: DaemonClient.root, interface: DaemonClient.manager, member: "UnregisterApplication", [.string(id)])
+            if !options.json { print("Unregistered \(id).") }
+        }
+    }
+}
+
+/// `peercollabctl apps`: the registered applications.
+struct Apps: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the applications registered for invitations.")
+
+    @OptionGroup var options: GlobalOptions
+
+    func run() async throws {
+        let client = try DaemonClient(options: options)
+        let apps = try await ManagedObjects.fetch(client, interface: DaemonClient.application)
+            .sorted { ($0.properties["Id"]?.stringValue ?? "") < ($1.properties["Id"]?.stringValue ?? "") }
+        if options.json {
+            print("[" + apps.map { ManagedObjects.json($0) }.joined(separator: ",") + "]")
+            return
+        }
+        guard !apps.isEmpty else {
+            print("No applications are registered. Register one with 'peercollabctl app register'.")
+            return
+        }
+        ManagedObjects.printTable(
+            [["ID", "NAME", "STARTS", "SCOPE"]]
+                + apps.map { app in
+                    let exec = app.properties["Exec"]?.stringArrayValue ?? []
+                    let desktop = app.properties["DesktopId"]?.stringValue ?? ""
+                    return [
+                        app.properties["Id"]?.stringValue ?? "", app.properties["Name"]?.stringValue ?? "",
+                        !exec.isEmpty ? exec.joined(separator: " ") : desktop.isEmpty ? "(nothing)" : desktop,
+                        app.properties["Scope"]?.stringValue ?? "",
+                    ]
+                })
+    }
+}
+
+/// A file given on the command line, read whole (the daemon checks the size limit).
+enum DataFile {
+    static func read(_ path: String) throws -> [UInt8] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ValidationError("Cannot read \(path).")
+        }
+        guard data.count <= 64 * 1024 else {
+            throw ValidationError("\(path) is \(data.count) bytes; at most 65536 (64 KiB) can be sent.")
+        }
+        return Array(data)
+    }
+}
+
+/// Objects of one interface, read with one GetManagedObjects call.
+enum ManagedObjects {
+    struct Entry {
+        let path: DBusObjectPath
+        let properties: [String: DBusValue]
+    }
+
+    static func fetch(_ client: DaemonClient, interface: String) async throws -> [Entry] {
+        let reply = try await client.call(
+            path: DaemonClient.root, interface: "org.freedesktop.DBus.ObjectManager", member: "GetManagedObjects")
+        guard case .dictionary(_, _, let objects)? = reply.first else { return [] }
+        return objects.compactMap { object -> Entry? in
+            guard let path = object.key.objectPathValue, case .dictionary(_, _, let interfaces) = object.value,
+                let properties = interfaces.first(where: { $0.key.stringValue == interface })?.value.vardictValue
+            else { return nil }
+            return Entry(path: path, properties: properties)
+        }
+    }
+
+    /// One JSON object, the keys being the D-Bus property names plus `Path`.
+    static func json(_ entry: Entry) -> String {
+        JSONText.object([("Path", .objectPath(entry.path))] + entry.properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+    }
+
+    static func printTable(_ rows: [[String]]) {
+        guard let columns = rows.first?.count else { return }
+        let widths = (0..<columns).map { column in rows.map { $0[column].count }.max() ?? 0 }
+        for row in rows {
+            print(row.enumerated().map { index, cell in
+                index == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[index] - cell.count + 2)
+            }.joined())
+        }
+    }
+}
+
+extension DaemonClient {
+    static let invitation = "org.peercollab.PeerCollab1.Invitation"
+    static let application = "org.peercollab.PeerCollab1.Application"
+}

@@ -1,0 +1,91 @@
+import Collaboration
+import DBus
+import Logging
+
+/// What invitations need from the desktop: starting the application of an accepted invitation
+/// (``ApplicationLauncher``) and a notification per incoming invitation whose Accept and
+/// Decline buttons answer it (``InvitationNotifier``). Both live on the daemon's bus connection.
+actor InvitationServices {
+    private var notifier: InvitationNotifier?
+    private var answers: Task<Void, Never>?
+    /// Invitations with a notification on screen (withdrawn when they end).
+    private var shown: Set<String> = []
+
+    /// Installs the launcher in the domain and starts the notifier (silent without a server).
+    func start(connection: DBusConnection, collaboration: Collaboration, logger: Logger) async {
+        let launcher = ApplicationLauncher(connection: connection, logger: logger)
+        await collaboration.setApplicationLauncher { launch in
+            let command: ApplicationLaunchRequest.Command = launch.desktopID.isEmpty ? .exec(launch.exec) : .desktopID(launch.desktopID)
+            let request = ApplicationLaunchRequest(
+                applicationID: launch.applicationID, command: command,
+                invitationPath: BusNames.invitationPath(launch.invitationID).rawValue)
+            do {
+                _ = try await launcher.launch(request)
+                return nil
+            } catch let error as LaunchError {
+                logger.notice("Failed to start the invited application", metadata: [
+                    "invitation": "\(launch.invitationID)", "application": "\(launch.applicationID)", "reason": "\(error.message)",
+                ])
+                return error.message
+            } catch {
+                return "\(error)"
+            }
+        }
+        let notifier = InvitationNotifier(
+            connection: connection, logger: logger, enabled: await collaboration.invitationNotificationsEnabled)
+        do {
+            try await notifier.start()
+        } catch {
+            logger.notice("Desktop notifications for invitations are off: \(error)")
+            return
+        }
+        self.notifier = notifier
+        answers = Task {
+            for await response in notifier.responses {
+                // Each answer on its own: an Accept waits for a launch and the inviter's word.
+                Task {
+                    do {
+                        switch response.answer {
+                        case .accept: try await collaboration.acceptInvitation(response.invitationID)
+                        case .decline: try await collaboration.declineInvitation(response.invitationID)
+                        }
+                    } catch {
+                        logger.notice("An answer from a notification did not count", metadata: [
+                            "invitation": "\(response.invitationID)", "reason": "\(error)",
+                        ])
+                    }
+                }
+            }
+        }
+    }
+
+    /// Shows a notification for an incoming invitation, and withdraws it when the invitation ends.
+    func handle(_ event: CollaborationEvent, collaboration: Collaboration) async {
+        guard let notifier else { return }
+        switch event {
+        case .invitationReceived(let id):
+            guard let invitation = await collaboration.invitation(id) else { return }
+            let who = invitation.peerDisplayName.isEmpty ? invitation.peerID : invitation.peerDisplayName
+            let application = await collaboration.application(invitation.applicationID)?.name ?? invitation.applicationID
+            shown.insert(id)
+            await notifier.show(
+                invitationID: id, summary: "\(who) invites you to \(application)",
+                body: invitation.message.isEmpty ? "Accept to start \(application) together." : invitation.message)
+        case .invitationChanged(let id, let properties) where properties.contains(.state):
+            guard shown.contains(id), await collaboration.invitation(id)?.state.isFinal ?? true else { return }
+            shown.remove(id)
+            await notifier.withdraw(invitationID: id)
+        case .invitationRemoved(let id):
+            guard shown.remove(id) != nil else { return }
+            await notifier.withdraw(invitationID: id)
+        default:
+            break
+        }
+    }
+
+    /// Stops listening for answers.
+    func stop() async {
+        answers?.cancel()
+        await notifier?.stop()
+    }
+}
