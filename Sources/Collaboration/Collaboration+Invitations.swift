@@ -322,7 +322,9 @@ extension Collaboration {
     }
 
     private func invitationTimerFired(_ id: String) {
-        guard var invitation = invitationBook.invitations[id] else { return }
+        // A timer replaced while its task waited to enter the actor was cancelled after its
+        // sleep ended: it must not act (it would withdraw an invitation that just finished).
+        guard !Task.isCancelled, var invitation = invitationBook.invitations[id] else { return }
         guard invitation.state == .pending else {
             withdrawInvitation(id)
             return
