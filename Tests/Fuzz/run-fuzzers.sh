@@ -5,7 +5,8 @@
 #   Tests/Fuzz/run-fuzzers.sh [SECONDS] [TARGET...]
 #
 # SECONDS: time per target (default 60; 0 only replays the corpus). TARGET: a file stem
-# under Tests/Fuzz (FrameDecoderFuzz, HelloDecoderFuzz, ProfileDecoderFuzz, DNSMessageFuzz);
+# under Tests/Fuzz (FrameDecoderFuzz, HelloDecoderFuzz, ProfileDecoderFuzz, DNSMessageFuzz,
+# ContactCardFuzz);
 # default all.
 # Exits non-zero when a target crashes, leaks, times out on an input or fails to build;
 # the input that did it is left in .build-fuzz/artifacts/TARGET/ (copy it into the
@@ -31,7 +32,7 @@ fi
 needs_peer_protocol=false
 for target in "${targets[@]}"; do
     [ -f "$fuzz_dir/$target.swift" ] || { echo "no fuzz target $fuzz_dir/$target.swift" >&2; exit 2; }
-    [ "$target" = DNSMessageFuzz ] || needs_peer_protocol=true
+    case "$target" in DNSMessageFuzz | ContactCardFuzz) ;; *) needs_peer_protocol=true ;; esac
 done
 
 sanitize=(-Xswiftc -sanitize=fuzzer,address -Xcc -fsanitize=fuzzer-no-link,address)
@@ -66,6 +67,17 @@ for target in "${targets[@]}"; do
             "$root"/Sources/Discovery/DNS*.swift -o "$codec/libDiscovery.a" &&
           swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name "$target" -I "$codec" \
             "$fuzz_dir/$target.swift" "$codec/libDiscovery.a" -o "$scratch/fuzzers/$target"
+        } >"$log" 2>&1 || { cat "$log"; exit 1; }
+    elif [ "$target" = ContactCardFuzz ]; then
+        # The card codec is plain Swift over FoundationEssentials: compiled on its own as the
+        # module Collaboration, without the store, OpenSSL or the actor.
+        codec="$scratch/card-codec"
+        rm -rf "$codec" && mkdir -p "$codec"
+        { swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name Collaboration \
+            -emit-library -static -emit-module -emit-module-path "$codec/Collaboration.swiftmodule" \
+            "$root"/Sources/Collaboration/ContactCard*.swift -o "$codec/libCollaboration.a" &&
+          swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name "$target" -I "$codec" \
+            "$fuzz_dir/$target.swift" "$codec/libCollaboration.a" -o "$scratch/fuzzers/$target"
         } >"$log" 2>&1 || { cat "$log"; exit 1; }
     else
         swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name "$target" \
