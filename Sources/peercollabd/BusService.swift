@@ -126,7 +126,7 @@ struct BusService: Service {
             case .contactRemoved(let id):
                 try connection.objects.unexport(BusNames.contactPath(id))
             case .applicationAdded, .applicationChanged, .applicationRemoved, .invitationAdded, .invitationChanged,
-                .invitationRemoved, .invitationReceived:
+                .invitationRemoved, .invitationReceived, .invitationNotificationsChanged:
                 try await publishInvitationEvent(event, on: connection)
             }
         } catch {
