@@ -32,6 +32,9 @@ struct InvitationInternetTests {
             let daemons = try await LabDaemon.start(in: lab, hosts: [0, 1], signIn: nil, extraArguments: ["--port", "46773"])
             let (ana, ben) = (daemons[0], daemons[1])
             let benName = try await ben.peerName
+            _ = try await ben.busctl([
+                "set-property", DaemonProcess.service, DaemonProcess.root.rawValue, DaemonProcess.manager, "DisplayName", "s", "Ben Bridge",
+            ])
             try await InvitationPair.register(on: ben, InvitationPair.app, ["name": .string("Whiteboard")])
             let benCard = try #require(try await ben.managerCall("GetContactCard").first?.stringValue)
             let benContact = try await ana.client.addContact(benCard)
@@ -48,6 +51,10 @@ struct InvitationInternetTests {
             #expect(down.contains("46773"), "the reason names the endpoint tried: \(down)")
             #expect(ana.log.contains("Dialling a contact to invite it"))
             #expect(try await ana.peer(named: benName) == nil)
+            // peercollabctl finds the contact by its name and says the same.
+            let byName = try await ana.ctl(["invite", "Ben Bridge", InvitationPair.app])
+            #expect(byName.status == 1, "\(byName.standardOutput)")
+            #expect(byName.standardError.contains("The contact Ben Bridge is not connected now and could not be reached"), "\(byName.standardError)")
 
             // Ben comes back, signed in: the invitation dials him at once rather than waiting
             // for Ana's back-off, and goes through; the peer path means the same peer.
