@@ -127,6 +127,12 @@ let package = Package(
         .testTarget(name: "DiscoveryTests", dependencies: ["Discovery"]),
         .testTarget(name: "CollaborationTests", dependencies: ["Collaboration"]),
         .testTarget(name: "DaemonRuntimeTests", dependencies: ["DaemonRuntime"]),
-        .testTarget(name: "DaemonTests", dependencies: ["DBus", "Collaboration", "PeerSecurity", "peercollabd", "peercollabctl"]),
+        .testTarget(
+            name: "DaemonTests",
+            dependencies: [
+                "DBus", "Collaboration", "PeerSecurity", "peercollabd", "peercollabctl",
+                // A hostile peer written with the project's own channel (presence flood test).
+                "PeerProtocol", .product(name: "NIOPosix", package: "swift-nio"),
+            ]),
     ]
 )

@@ -8,14 +8,18 @@ extension Collaboration {
         versions: PeerProtocolLimits.supportedVersions, capabilities: [.presence],
         softwareVersion: "peercollab/" + ProductVersion.current)
 
-    /// What peers see of me.
+    /// What peers who may see me see of me: presence, registered applications and the
+    /// objects I publish. ``profile(forPeer:)`` is what one peer is shown.
     public func localProfile() -> PeerProfile {
-        PeerProfile(displayName: displayName, presence: PeerPresence(status: .online), applicationIDs: registeredApplicationIDs())
+        PeerProfile(
+            displayName: displayName, presence: presence, applicationIDs: registeredApplicationIDs(),
+            objects: publishedObjects.values.sorted { $0.id < $1.id }.map {
+                PublishedObject(id: $0.id, revision: $0.revision, size: UInt32($0.data.count))
+            })
     }
 
     func broadcastProfile() {
-        let profile = localProfile()
-        for link in links.values { link.send(.profile(profile)) }
+        for linkID in links.keys { sendProfile(on: linkID) }
     }
 
     // MARK: Links from the network layer
@@ -70,7 +74,7 @@ extension Collaboration {
             logger.info("Peer connected", metadata: ["peer": "\(id)", "verification_code": "\(peer.verificationCode)"])
             publish(.peerAdded(id))
         }
-        link.send(.profile(localProfile()))
+        presenceLinkEstablished(link)
         return true
     }
 
@@ -78,7 +82,8 @@ extension Collaboration {
     public func linkReceived(_ linkID: Int, _ message: PeerMessage) {
         guard let id = peerOfLink[linkID], var peer = peers[id] else { return }
         switch message {
-        case .profile(let profile):
+        case .profile(let received):
+            guard let profile = admitProfile(linkID, received) else { return }
             var changed: Set<PeerProperty> = [.lastSeen]
             let before = peer.profile
             if before?.displayName != profile.displayName { changed.insert(.displayName) }
@@ -91,17 +96,17 @@ extension Collaboration {
             peers[id] = peer
             publish(.peerChanged(id, changed))
         case .presenceUpdate(let presence):
-            guard var profile = peer.profile else { return }
-            var changed: Set<PeerProperty> = [.lastSeen]
-            if profile.presence.status != presence.status { changed.insert(.presenceStatus) }
-            if profile.presence.message != presence.message { changed.insert(.presenceMessage) }
-            profile.presence = presence
-            peer.profile = profile
-            peer.lastSeen = Self.microsecondsSinceEpoch()
-            peers[id] = peer
-            publish(.peerChanged(id, changed))
+            presenceUpdateReceived(linkID, presence)
+        case .subscription(let subscribed):
+            subscriptionReceived(linkID, subscribed)
+        case .objectRequest(let request):
+            objectRequested(linkID, request)
+        case .objectResponse(let response):
+            objectResponseReceived(linkID, response)
+        case .objectChanged(let change):
+            objectChangeReceived(linkID, change)
         case .profileRequest:
-            links[linkID]?.send(.profile(localProfile()))
+            sendProfile(on: linkID)
         case .invitation, .invitationResponse, .invitationCancel:
             invitationMessageReceived(from: id, message)
         case .goodbye(let goodbye):
@@ -113,6 +118,7 @@ extension Collaboration {
 
     /// The link closed (goodbye, error, timeout): its peer leaves unless another link took over.
     public func linkClosed(_ linkID: Int) {
+        presenceLinkClosed(linkID)
         guard let id = detach(linkID) else { return }
         peers[id] = nil
         invitationsPeerLeft(id)

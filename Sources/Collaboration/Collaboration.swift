@@ -43,6 +43,15 @@ public actor Collaboration {
     var contacts: [String: ContactRecord] = [:]
     /// My presence as others see it.
     var presence = PeerPresence(status: .online)
+    /// What I set with SetPresence (`presence` shows `idle` instead while logind says idle).
+    var userPresence = PeerPresence(status: .online)
+    var isIdleHinted = false
+    /// Per link: whether its peer follows me, what it was shown, its rate limit.
+    var linkSubscriptions: [Int: LinkSubscription] = [:]
+    /// Links whose peer missed a keepalive.
+    var staleLinks: Set<Int> = []
+    /// My object requests under way, and peers' objects fetched before.
+    var objectFetches = ObjectFetches()
     /// The objects I publish, by id, as stored.
     var publishedObjects: [String: ObjectRecord] = [:]
     /// Applications registered with me, by id, as stored.

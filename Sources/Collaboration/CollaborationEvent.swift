@@ -41,6 +41,7 @@ public enum ManagerProperty: String, Sendable, Hashable, CaseIterable {
     case presenceStatus = "PresenceStatus"
     case presenceMessage = "PresenceMessage"
     case invitationPolicy = "InvitationPolicy"
+    case objects = "Objects"
 }
 
 /// The Contact properties that can change while the object exists.

@@ -14,4 +14,6 @@ public protocol PeerLink: Sendable {
     func send(_ message: PeerMessage)
     /// Says goodbye and closes.
     func close(_ goodbye: PeerGoodbye)
+    /// Pings now; the session closes unless the peer answers within `within`.
+    func probe(within: Duration)
 }

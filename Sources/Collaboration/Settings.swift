@@ -20,6 +20,8 @@ public struct Settings: Codable, Sendable, Equatable {
     public var invitationPendingPerPeer: Int?
     /// New incoming invitations allowed from one peer per second (default 1).
     public var invitationsPerSecondPerPeer: Double?
+    /// Whether logind's idle hint shows me `idle` while I am away (nil: yes).
+    public var autoIdle: Bool?
 
     public init(displayName: String? = nil, email: String? = nil) {
         self.displayName = displayName

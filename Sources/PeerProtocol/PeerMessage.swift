@@ -16,6 +16,9 @@ public enum PeerMessage: Hashable, Sendable {
     case profileRequest
     /// The sender's presence changed; the rest of its profile did not.
     case presenceUpdate(PeerPresence)
+    /// The sender follows (true) or stops following (false) the receiver's presence and
+    /// objects; the receiver shares them only with followers it allows.
+    case subscription(subscribed: Bool)
     /// Asks for a published object.
     case objectRequest(ObjectRequest)
     /// Answers an object request.
@@ -39,6 +42,7 @@ public enum PeerMessage: Hashable, Sendable {
         case .profile: .profile
         case .profileRequest: .profileRequest
         case .presenceUpdate: .presenceUpdate
+        case .subscription: .subscription
         case .objectRequest: .objectRequest
         case .objectResponse: .objectResponse
         case .objectChanged: .objectChanged

@@ -30,6 +30,7 @@ public enum PeerMessageCodec {
         case .profile(let profile): try profile.write(to: &buffer)
         case .profileRequest: break
         case .presenceUpdate(let presence): try presence.write(to: &buffer)
+        case .subscription(let subscribed): buffer.writeInteger(UInt8(subscribed ? 1 : 0))
         case .objectRequest(let request): try request.write(to: &buffer)
         case .objectResponse(let response): try response.write(to: &buffer)
         case .objectChanged(let change): try change.write(to: &buffer)
@@ -55,6 +56,10 @@ public enum PeerMessageCodec {
         case .profile: message = .profile(try PeerProfile(reading: &reader))
         case .profileRequest: message = .profileRequest
         case .presenceUpdate: message = .presenceUpdate(try PeerPresence(reading: &reader))
+        case .subscription:
+            let flag = try reader.readUInt8("subscribed")
+            guard flag <= 1 else { throw .malformed("subscribed", "\(flag) is neither 0 nor 1") }
+            message = .subscription(subscribed: flag == 1)
         case .objectRequest: message = .objectRequest(try ObjectRequest(reading: &reader))
         case .objectResponse: message = .objectResponse(try ObjectResponse(reading: &reader))
         case .objectChanged: message = .objectChanged(try ObjectChange(reading: &reader))

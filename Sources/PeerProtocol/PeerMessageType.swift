@@ -26,6 +26,8 @@ public struct PeerMessageType: RawRepresentable, Hashable, Sendable, CustomStrin
     public static let profileRequest = Self(rawValue: 0x0101)
     /// Presence alone changed.
     public static let presenceUpdate = Self(rawValue: 0x0102)
+    /// The sender follows, or stops following, the receiver's presence.
+    public static let subscription = Self(rawValue: 0x0103)
 
     // Objects: 0x02xx.
     /// Asks for a published object.
@@ -52,6 +54,7 @@ public struct PeerMessageType: RawRepresentable, Hashable, Sendable, CustomStrin
         case .profile: "profile"
         case .profileRequest: "profileRequest"
         case .presenceUpdate: "presenceUpdate"
+        case .subscription: "subscription"
         case .objectRequest: "objectRequest"
         case .objectResponse: "objectResponse"
         case .objectChanged: "objectChanged"

@@ -75,6 +75,11 @@ public struct PeerProtocolError: Error, Hashable, Sendable, CustomStringConverti
         Self(code: .idleTimeout, message: "nothing received from the peer for \(seconds) s despite keepalives; dropping it")
     }
 
+    /// A probe (after resume or a network change) got no answer within `milliseconds`.
+    public static func probeTimeout(milliseconds: Int64) -> Self {
+        Self(code: .idleTimeout, message: "the peer did not answer a check within \(milliseconds) ms; dropping it")
+    }
+
     /// The local range and the peer's range of protocol versions do not overlap.
     public static func versionMismatch(local: ClosedRange<UInt16>, remote: ClosedRange<UInt16>) -> Self {
         Self(

@@ -23,6 +23,8 @@ public final class PeerSessionHandler: ChannelDuplexHandler, RemovableChannelHan
     private var machine: PeerSessionStateMachine
     private var timer: Scheduled<Void>?
     private var timerDeadline: NIODeadline?
+    /// What the application was last told about staleness.
+    private var reportedStale = false
 
     /// Makes a handler that will greet the peer with `hello`.
     public init(hello: PeerHello, configuration: PeerSessionConfiguration = PeerSessionConfiguration()) {
@@ -51,6 +53,25 @@ public final class PeerSessionHandler: ChannelDuplexHandler, RemovableChannelHan
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let inbound = unwrapInboundIn(data)
         perform(machine.received(inbound, now: context.eventLoop.now), context: context)
+        switch inbound {
+        case .message(.ping), .message(.pong):
+            if !machine.isClosingOrClosed { context.fireUserInboundEventTriggered(PeerSessionEvent.keepaliveReceived) }
+        default:
+            break
+        }
+    }
+
+    public func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
+        guard let command = event as? PeerSessionCommand else {
+            context.triggerUserOutboundEvent(event, promise: promise)
+            return
+        }
+        switch command {
+        case .probe(let within):
+            guard machine.hasStarted else { break }
+            perform(machine.probe(now: context.eventLoop.now, within: within), context: context)
+        }
+        promise?.succeed(())
     }
 
     public func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -105,6 +126,10 @@ public final class PeerSessionHandler: ChannelDuplexHandler, RemovableChannelHan
             cancelTimer()
             if let error { context.fireErrorCaught(error) }
             context.close(promise: nil)
+        }
+        if !machine.isClosingOrClosed, machine.isPeerStale != reportedStale {
+            reportedStale = machine.isPeerStale
+            context.fireUserInboundEventTriggered(reportedStale ? PeerSessionEvent.peerStale : PeerSessionEvent.peerResponsive)
         }
         scheduleTimer(context: context)
     }

@@ -37,6 +37,11 @@ public struct PeerSessionStateMachine: Sendable {
         var parameters: PeerSessionParameters
         var lastReceived: NIODeadline
         var lastPingSent: NIODeadline?
+        /// Set by ``probe(now:within:)``: anything received before it clears it.
+        var probeDeadline: NIODeadline?
+        var probeTimeout: TimeAmount = .zero
+        /// A keepalive went unanswered for an interval; cleared by anything received.
+        var isStale = false
         var nextNonce: UInt64
         var localRequests: Set<UInt32> = []
         var remoteRequests: Set<UInt32> = []
@@ -105,6 +110,12 @@ public struct PeerSessionStateMachine: Sendable {
         return 0
     }
 
+    /// Whether the established peer missed a keepalive and has not been heard since.
+    public var isPeerStale: Bool {
+        if case .established(let established) = state { return established.isStale }
+        return false
+    }
+
     /// When ``deadlinePassed(now:)`` must next be called, or nil when no timer is needed.
     public var nextDeadline: NIODeadline? {
         switch state {
@@ -113,7 +124,8 @@ public struct PeerSessionStateMachine: Sendable {
         case .established(let established):
             let idleDeadline = established.lastReceived + configuration.idleTimeout
             let quietSince = max(established.lastReceived, established.lastPingSent ?? established.lastReceived)
-            return min(idleDeadline, quietSince + configuration.keepaliveInterval)
+            let next = min(idleDeadline, quietSince + configuration.keepaliveInterval)
+            return established.probeDeadline.map { min($0, next) } ?? next
         case .notStarted, .closing, .closed:
             return nil
         }
@@ -153,6 +165,8 @@ public struct PeerSessionStateMachine: Sendable {
             }
         case .established(var established):
             established.lastReceived = now
+            established.probeDeadline = nil
+            established.isStale = false
             let action: Action
             switch inbound {
             case .unknown:
@@ -181,7 +195,7 @@ public struct PeerSessionStateMachine: Sendable {
                         return fail(.unexpectedMessage("an object response to unknown request \(response.requestID)", state: "established"))
                     }
                     action = .deliver(message)
-                case .profile, .profileRequest, .presenceUpdate, .objectChanged, .invitation, .invitationResponse, .invitationCancel:
+                case .profile, .profileRequest, .presenceUpdate, .subscription, .objectChanged, .invitation, .invitationResponse, .invitationCancel:
                     action = .deliver(message)
                 }
             }
@@ -240,17 +254,41 @@ public struct PeerSessionStateMachine: Sendable {
             guard now >= deadline else { return .none }
             return fail(.helloTimeout(seconds: configuration.helloTimeout.nanoseconds / 1_000_000_000))
         case .established(var established):
+            if let probe = established.probeDeadline, now >= probe {
+                return fail(.probeTimeout(milliseconds: established.probeTimeout.nanoseconds / 1_000_000))
+            }
             if now >= established.lastReceived + configuration.idleTimeout {
                 return fail(.idleTimeout(seconds: configuration.idleTimeout.nanoseconds / 1_000_000_000))
             }
             let quietSince = max(established.lastReceived, established.lastPingSent ?? established.lastReceived)
             guard now >= quietSince + configuration.keepaliveInterval else { return .none }
+            if let sent = established.lastPingSent, sent > established.lastReceived {
+                // The last ping is a whole interval old and nothing came back.
+                established.isStale = true
+            }
             let nonce = established.nextNonce
             established.nextNonce &+= 1
             established.lastPingSent = now
             state = .established(established)
             return .write(.ping(nonce: nonce))
         }
+    }
+
+    /// Pings the peer now and closes the session if nothing at all arrives within `within`
+    /// (an earlier probe's deadline stands if it is sooner). Only an established session is
+    /// probed; otherwise nothing happens.
+    public mutating func probe(now: NIODeadline, within: TimeAmount) -> Action {
+        guard case .established(var established) = state else { return .none }
+        let deadline = now + within
+        if established.probeDeadline.map({ deadline < $0 }) ?? true {
+            established.probeDeadline = deadline
+            established.probeTimeout = within
+        }
+        let nonce = established.nextNonce
+        established.nextNonce &+= 1
+        established.lastPingSent = now
+        state = .established(established)
+        return .write(.ping(nonce: nonce))
     }
 
     /// A decoder or the handler met `error`: say goodbye with a matching reason and close.

@@ -16,7 +16,8 @@ struct PeerCollabCtl: AsyncParsableCommand {
             """,
         version: ProductVersion.current,
         subcommands: [Status.self, WhoAmI.self, SetName.self, SignIn.self, SignOut.self, Near.self, Watch.self, Doctor.self, Card.self, Connect.self,
-            Contacts.self, ContactCommand.self, App.self, Apps.self, Invite.self, Invitations.self, Accept.self, Decline.self, Cancel.self],
+            Contacts.self, ContactCommand.self, App.self, Apps.self, Invite.self, Invitations.self, Accept.self, Decline.self, Cancel.self,
+            Presence.self, Objects.self],
         defaultSubcommand: Status.self
     )
 }

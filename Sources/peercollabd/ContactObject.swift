@@ -74,6 +74,13 @@ final class ContactObject: Sendable {
                     try await ErrorTable.translating { try await collaboration.refreshContact(id) }
                     return []
                 },
+                DBusMethod("GetObject", in: [DBusArgument("object_id", .string)], out: [DBusArgument("data", .array(of: .byte))]) { [self] call in
+                    // The contact's objects come from its peer, over the channel.
+                    let data = try await ErrorTable.translating {
+                        try await collaboration.object(ofPeer: id, objectID: call.arguments[0].stringValue ?? "")
+                    }
+                    return [.bytes(data)]
+                },
             ],
             properties: [
                 DBusProperty("PeerName", .string, changeSignal: .constant) { [self] in .string(try await contact().id) },

@@ -38,6 +38,7 @@ actor DiscoveryService: Service {
                 }
                 group.addTask {
                     await self.systemEvents.watch { [collaboration = self.collaboration] reason in
+                        await collaboration.recheckPeers(because: reason)
                         await self.refresh(because: reason)
                         // Contacts over the internet scope are dialled again at once too.
                         await collaboration.networkChanged()

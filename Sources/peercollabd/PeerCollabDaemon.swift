@@ -171,6 +171,9 @@ struct PeerCollabDaemon: AsyncParsableCommand {
             .init(service: ReloadService(collaboration: collaboration, hangups: hangups, logger: logger)),
             .init(service: discovery),
             .init(
+                service: AutoIdleService(collaboration: collaboration, systemEvents: SystemEvents(bus: systemBus, logger: logger)),
+                successTerminationBehavior: .ignore),
+            .init(
                 service: network,
                 successTerminationBehavior: .gracefullyShutdownGroup,
                 failureTerminationBehavior: .gracefullyShutdownGroup),

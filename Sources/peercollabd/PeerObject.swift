@@ -26,6 +26,12 @@ struct PeerObject: Sendable {
                     try await ErrorTable.translating { try await collaboration.refreshPeer(id) }
                     return []
                 },
+                DBusMethod("GetObject", in: [DBusArgument("object_id", .string)], out: [DBusArgument("data", .array(of: .byte))]) { call in
+                    let data = try await ErrorTable.translating {
+                        try await collaboration.object(ofPeer: id, objectID: call.arguments[0].stringValue ?? "")
+                    }
+                    return [.bytes(data)]
+                },
                 DBusMethod("AddToContacts", out: [DBusArgument("contact", .objectPath)]) { _ in
                     let contact = try await ErrorTable.translating { try await collaboration.addToContacts(peerID: id) }
                     await exportContact?(contact)

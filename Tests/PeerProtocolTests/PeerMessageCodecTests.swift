@@ -324,4 +324,21 @@ struct PeerMessageCodecTests {
         body.string("new reason")
         #expect(try decode(type: .goodbye, body) == .message(.goodbye(PeerGoodbye(reason: GoodbyeReason(rawValue: 0x4242), message: "new reason"))))
     }
+
+    @Test("a subscription is one byte, 0 or 1; anything else is rejected")
+    func subscriptionFlag() throws {
+        var yes = BodyBuilder()
+        yes.u8(1)
+        #expect(try decode(type: .subscription, yes) == .message(.subscription(subscribed: true)))
+        for bad: UInt8 in [2, 0x80, 0xFF] {
+            var body = BodyBuilder()
+            body.u8(bad)
+            expectError(.malformed, type: .subscription, body)
+        }
+        expectError(.truncated, type: .subscription, BodyBuilder())
+        var long = BodyBuilder()
+        long.u8(0)
+        long.u8(0)
+        expectError(.malformed, type: .subscription, long)
+    }
 }

@@ -188,4 +188,43 @@ struct PeerSessionHandlerTests {
         #expect(!channel.isActive)
         #expect(try sent(channel) == [.goodbye(PeerGoodbye(reason: .shuttingDown))])
     }
+
+    @Test("keepalives received, a missed keepalive and the answer after it reach the application as events")
+    func staleEvents() throws {
+        let (channel, recorder) = try establish()
+        _ = try sent(channel)
+        try feed(channel, .ping(nonce: 5))
+        #expect(recorder.events.last == .keepaliveReceived)
+        channel.embeddedEventLoop.advanceTime(by: .seconds(15))  // our ping
+        #expect(!recorder.events.contains(.peerStale))
+        channel.embeddedEventLoop.advanceTime(by: .seconds(15))  // unanswered for an interval
+        #expect(recorder.events.last == .peerStale)
+        try feed(channel, .pong(nonce: 0))
+        #expect(recorder.events.suffix(2) == [.peerResponsive, .keepaliveReceived])
+        #expect(channel.isActive)
+    }
+
+    @Test("a probe pings at once and drops a peer that does not answer within its bound")
+    func probe() throws {
+        let (channel, recorder) = try establish()
+        _ = try sent(channel)
+        channel.pipeline.triggerUserOutboundEvent(PeerSessionCommand.probe(within: .seconds(3)), promise: nil)
+        #expect(try sent(channel).map(\.type) == [.ping])
+        channel.embeddedEventLoop.advanceTime(by: .seconds(2))
+        #expect(channel.isActive)
+        channel.embeddedEventLoop.advanceTime(by: .seconds(1))
+        #expect(!channel.isActive)
+        #expect(recorder.errors.map(\.code) == [.idleTimeout])
+    }
+
+    @Test("a probe answered in time keeps the session")
+    func probeAnswered() throws {
+        let (channel, _) = try establish()
+        _ = try sent(channel)
+        channel.pipeline.triggerUserOutboundEvent(PeerSessionCommand.probe(within: .seconds(3)), promise: nil)
+        try feed(channel, .pong(nonce: 0))
+        channel.embeddedEventLoop.advanceTime(by: .seconds(5))
+        #expect(channel.isActive)
+    }
 }
+

@@ -198,4 +198,51 @@ struct PeerSessionStateMachineTests {
         #expect(machine.close(goodbye) == .close(goodbye: goodbye, error: nil))
         #expect(machine.close(goodbye) == .close(goodbye: nil, error: nil))
     }
+
+    @Test("a keepalive unanswered for an interval makes the peer stale; anything received ends it")
+    func staleness() {
+        var machine = established()
+        _ = machine.deadlinePassed(now: start + .seconds(15))
+        #expect(!machine.isPeerStale, "one ping out is not yet a missed keepalive")
+        _ = machine.deadlinePassed(now: start + .seconds(30))
+        #expect(machine.isPeerStale)
+        _ = machine.received(.message(.pong(nonce: 1)), now: start + .seconds(31))
+        #expect(!machine.isPeerStale)
+        // A ping answered in time never makes it stale.
+        _ = machine.deadlinePassed(now: start + .seconds(46))
+        _ = machine.received(.message(.pong(nonce: 2)), now: start + .seconds(47))
+        _ = machine.deadlinePassed(now: start + .seconds(62))
+        #expect(!machine.isPeerStale)
+    }
+
+    @Test("a probe pings at once and closes when nothing arrives in time")
+    func probeWithoutAnswer() {
+        var machine = established()
+        guard case .write(.ping) = machine.probe(now: start + .seconds(1), within: .seconds(3)) else {
+            Issue.record("expected a ping")
+            return
+        }
+        #expect(machine.nextDeadline == start + .seconds(4))
+        #expect(machine.deadlinePassed(now: start + .seconds(3)) == .none)
+        #expect(closeCode(machine.deadlinePassed(now: start + .seconds(4))) == .idleTimeout)
+        #expect(machine.isClosingOrClosed)
+    }
+
+    @Test("a probe answered in time leaves the session as it was")
+    func probeAnswered() {
+        var machine = established()
+        _ = machine.probe(now: start + .seconds(1), within: .seconds(3))
+        #expect(machine.received(.message(.pong(nonce: 0)), now: start + .seconds(2)) == .none)
+        #expect(machine.deadlinePassed(now: start + .seconds(4)) == .none)
+        #expect(!machine.isClosingOrClosed)
+        #expect(machine.nextDeadline == start + .seconds(17))
+    }
+
+    @Test("a probe before the session is established does nothing")
+    func probeBeforeHello() {
+        var machine = Machine(localHello: SampleMessages.hello, configuration: configuration)
+        _ = machine.start(now: start)
+        #expect(machine.probe(now: start, within: .seconds(1)) == .none)
+        #expect(machine.nextDeadline == start + .seconds(10))
+    }
 }

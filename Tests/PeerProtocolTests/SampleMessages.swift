@@ -47,6 +47,8 @@ enum SampleMessages {
         .invitationCancel(invitationID: "inv_0123-abc"),
         .invitationResponse(
             InvitationResponse(invitationID: "inv_0123-abc", outcome: .failed, reason: "org.example.Whiteboard is not registered here")),
+        .subscription(subscribed: true),
+        .subscription(subscribed: false),
     ]
 
     static func frameBytes(_ message: PeerMessage) throws -> ByteBuffer {

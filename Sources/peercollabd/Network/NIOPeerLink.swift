@@ -19,6 +19,12 @@ struct NIOPeerLink: PeerLink {
         // The session handler sends the goodbye and closes after it.
         channel.writeAndFlush(PeerMessage.goodbye(goodbye), promise: nil)
     }
+
+    func probe(within: Duration) {
+        let (seconds, attoseconds) = within.components
+        let nanoseconds = seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+        channel.triggerUserOutboundEvent(PeerSessionCommand.probe(within: .nanoseconds(nanoseconds)), promise: nil)
+    }
 }
 
 extension ContactEndpoint {

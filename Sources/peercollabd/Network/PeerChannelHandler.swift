@@ -12,6 +12,8 @@ final class PeerChannelHandler: ChannelInboundHandler {
     private enum Item: Sendable {
         case established(NIOPeerLink, PeerAuthenticated)
         case message(PeerMessage)
+        case keepalive
+        case stale(Bool)
         case closed
     }
 
@@ -44,6 +46,10 @@ final class PeerChannelHandler: ChannelInboundHandler {
                     registered?.resolve(kept ? .success(()) : .failure(CollaborationError(.peerUnreachable, "The connection to \(peer.peerName) was a duplicate or to myself.")))
                 case .message(let message):
                     await collaboration.linkReceived(linkID, message)
+                case .keepalive:
+                    await collaboration.linkKeepalive(linkID)
+                case .stale(let stale):
+                    await collaboration.linkStale(linkID, stale)
                 case .closed:
                     await collaboration.linkClosed(linkID)
                     return
@@ -62,6 +68,13 @@ final class PeerChannelHandler: ChannelInboundHandler {
                 isOnLocalNetwork: LocalAddresses.isOnLocalNetwork(context.channel.remoteAddress),
                 channel: context.channel)
             inbox.yield(.established(link, peer))
+        } else if let session = event as? PeerSessionEvent {
+            switch session {
+            case .keepaliveReceived: inbox.yield(.keepalive)
+            case .peerStale: inbox.yield(.stale(true))
+            case .peerResponsive: inbox.yield(.stale(false))
+            case .established: break
+            }
         }
         context.fireUserInboundEventTriggered(event)
     }

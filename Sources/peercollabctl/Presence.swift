@@ -1,0 +1,49 @@
+import ArgumentParser
+import Collaboration
+import DBus
+
+/// `peercollabctl presence [STATUS [MESSAGE]]`: show or set my presence.
+struct Presence: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show your presence, or set it for everyone who may see it.",
+        discussion: """
+            STATUS is one of: \(PresenceRules.statusNames.joined(separator: ", ")). MESSAGE is free \
+            text of at most 1,024 bytes on one line ("in a meeting until 3"); without it the \
+            message is cleared. Peers near you always see your presence; contacts over the \
+            internet see it when you allow them and they subscribe. While the session is idle \
+            an online presence shows as idle (the autoIdle setting turns that off). Presence \
+            starts as online each time the daemon starts.
+            """)
+
+    @OptionGroup var options: GlobalOptions
+
+    @Argument(help: ArgumentHelp("The new status.", valueName: "status"))
+    var status: String?
+
+    @Argument(help: ArgumentHelp("The text shown beside it.", valueName: "message"))
+    var message: String?
+
+    func validate() throws {
+        if let status, !PresenceRules.statusNames.contains(status) {
+            throw ValidationError("'\(status)' is not a presence status: use one of \(PresenceRules.statusNames.joined(separator: ", ")).")
+        }
+        if message != nil, status == nil { throw ValidationError("Give a status before the message.") }
+    }
+
+    func run() async throws {
+        let client = try DaemonClient(options: options)
+        if let status {
+            _ = try await client.call(
+                path: DaemonClient.root, interface: DaemonClient.manager, member: "SetPresence",
+                [.string(status), .string(message ?? "")])
+        }
+        let properties = try await client.properties(of: DaemonClient.manager)
+        let current = properties["PresenceStatus"]?.stringValue ?? ""
+        let text = properties["PresenceMessage"]?.stringValue ?? ""
+        if options.json {
+            print(JSONText.object([("PresenceStatus", .string(current)), ("PresenceMessage", .string(text))]))
+        } else if status == nil {
+            print(text.isEmpty ? current : "\(current): \(text)")
+        }
+    }
+}
