@@ -72,6 +72,8 @@ extension Collaboration {
     }
 
     private func contactRedialDue(_ id: String) {
+        // Replaced while waiting to enter the actor: the newer timer is the one that counts.
+        guard !Task.isCancelled else { return }
         contactRedials[id]?.timer = nil
         enqueueContactDial(id)
     }

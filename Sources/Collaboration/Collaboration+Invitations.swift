@@ -400,11 +400,10 @@ extension Collaboration {
         armInvitationTimer(id, after: invitationRetention)
     }
 
-    private func invitationTimerFired(_ id: String, token: Int) {
-        // A timer replaced after it woke (a verdict came meanwhile) must not act: it would
-        // withdraw an invitation that just finished, or expire one already answered.
-        guard invitationBook.timers[id]?.token == token else { return }
-        guard var invitation = invitationBook.invitations[id] else { return }
+    private func invitationTimerFired(_ id: String) {
+        // A timer replaced while its task waited to enter the actor was cancelled after its
+        // sleep ended: it must not act (it would withdraw an invitation that just finished).
+        guard !Task.isCancelled, var invitation = invitationBook.invitations[id] else { return }
         guard invitation.state == .pending else {
             withdrawInvitation(id)
             return
@@ -426,7 +425,7 @@ extension Collaboration {
 
     private func withdrawInvitation(_ id: String) {
         guard let invitation = invitationBook.invitations.removeValue(forKey: id) else { return }
-        invitationBook.timers.removeValue(forKey: id)?.task.cancel()
+        invitationBook.timers.removeValue(forKey: id)?.cancel()
         invitationBook.finishedAt[id] = nil
         if invitation.direction == .incoming {
             invitationBook.incoming[InvitationBook.IncomingKey(peerID: invitation.peerID, wireID: invitation.wireID)] = nil
@@ -442,18 +441,15 @@ extension Collaboration {
     }
 
     private func armInvitationTimer(_ id: String, at deadline: ContinuousClock.Instant) {
-        invitationBook.timers[id]?.task.cancel()
-        invitationBook.nextTimer += 1
-        let token = invitationBook.nextTimer
-        let task = Task { [weak self] in
+        invitationBook.timers[id]?.cancel()
+        invitationBook.timers[id] = Task { [weak self] in
             do {
                 try await Task.sleep(until: deadline, clock: .continuous)
             } catch {
                 return  // Replaced or withdrawn.
             }
-            await self?.invitationTimerFired(id, token: token)
+            await self?.invitationTimerFired(id)
         }
-        invitationBook.timers[id] = InvitationTimer(token: token, task: task)
     }
 
     /// When a pending invitation expires, on the monotonic clock.

@@ -7,8 +7,7 @@ struct InvitationBook {
     /// shown twice.
     var incoming: [IncomingKey: String] = [:]
     /// Each invitation's one timer: expiry while pending, then its withdrawal.
-    var timers: [String: InvitationTimer] = [:]
-    var nextTimer = 0
+    var timers: [String: Task<Void, Never>] = [:]
     /// When each final invitation ended, so that a changed retention counts from then.
     var finishedAt: [String: ContinuousClock.Instant] = [:]
     /// Callers of Wait (and of Accept and Decline, waiting for the verdict), by invitation.
@@ -29,13 +28,6 @@ struct InvitationBook {
     func pendingIncomingCount(from peerID: String) -> Int {
         invitations.values.count { $0.direction == .incoming && $0.peerID == peerID && $0.state == .pending }
     }
-}
-
-/// An invitation's timer. The token tells a timer that was replaced after it woke (its call
-/// already queued on the actor, so cancelling came too late) from the current one.
-struct InvitationTimer {
-    let token: Int
-    let task: Task<Void, Never>
 }
 
 /// Someone waiting for an invitation's final state.
