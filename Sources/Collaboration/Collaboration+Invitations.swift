@@ -51,11 +51,12 @@ extension Collaboration {
 
     // MARK: Inviting
 
-    /// Invites a connected peer into an application; returns the new outgoing invitation's id
-    /// at once. Its state tells the outcome; `timeoutSeconds` 0 means the default (300 s).
+    /// Invites a peer into an application; returns the new outgoing invitation's id at once.
+    /// Its state tells the outcome; `timeoutSeconds` 0 means the default (300 s). A contact
+    /// that is not connected is dialled at its endpoints first (internet scope).
     public func invite(
         peerID: String, applicationID: String, message: String, data: [UInt8], timeoutSeconds: UInt32
-    ) throws(CollaborationError) -> String {
+    ) async throws(CollaborationError) -> String {
         try Self.checkApplicationID(applicationID)
         guard message.utf8.count <= PeerProtocolLimits.invitationMessageMaximumBytes else {
             throw .invalidArgument(
@@ -69,6 +70,7 @@ extension Collaboration {
             throw .invalidArgument("The timeout is \(timeout) s; use 1 to 3600 seconds (0 for the default, 300).")
         }
         guard peerID != identity.peerName.description else { throw .invalidArgument("You cannot invite yourself.") }
+        if linkOfPeer[peerID] == nil { try await reachContactToInvite(peerID) }
         guard let peer = peers[peerID], let linkID = linkOfPeer[peerID], let link = links[linkID] else {
             throw CollaborationError(.peerUnreachable, "\(peerID) is not connected now; invite someone who is (peercollabctl near).")
         }
@@ -89,6 +91,30 @@ extension Collaboration {
         publish(.invitationAdded(id))
         link.send(.invitation(offer))
         return id
+    }
+
+    /// A contact not connected now: dial its endpoints (signed in to the internet scope), so
+    /// that the invitation can go; else say what would make it reachable.
+    private func reachContactToInvite(_ peerID: String) async throws(CollaborationError) {
+        guard let record = contacts[peerID] else { return }  // Not a contact: `invite` says it is not connected.
+        let name = record.nickname.isEmpty ? (record.displayName.isEmpty ? peerID : record.displayName) : record.nickname
+        guard signedIn.contains(.internet) else {
+            throw CollaborationError(
+                .peerUnreachable,
+                "The contact \(name) is not connected now; sign in to the internet scope (peercollabctl signin internet) to reach contacts at their endpoints.")
+        }
+        guard !record.endpoints.isEmpty else {
+            throw CollaborationError(
+                .peerUnreachable, "The contact \(name) is not connected now and has no endpoint to dial; give it one with the contact's AddEndpoint, or import a card that has one.")
+        }
+        logger.info("Dialling a contact to invite it", metadata: ["contact": "\(peerID)"])
+        do {
+            try await dialContactNow(peerID)
+        } catch let error as CollaborationError {
+            throw CollaborationError(.peerUnreachable, "The contact \(name) is not connected now and could not be reached. \(error.message)")
+        } catch {
+            throw CollaborationError(.peerUnreachable, "The contact \(name) is not connected now and could not be reached: \(error)")
+        }
     }
 
     /// Cancels one of my pending invitations; final at once, and the invitee is told.
@@ -308,6 +334,58 @@ extension Collaboration {
         }
     }
 
+    // MARK: Following the peer
+
+    /// A peer or contact event that changes how the invitations with that peer look: `Peer`
+    /// switches between the peer and the contact path, `DisplayName` follows the peer's profile
+    /// (called from `publish`).
+    func invitationsFollow(_ event: CollaborationEvent) {
+        switch event {
+        case .contactAdded(let peerID), .contactRemoved(let peerID):
+            for invitation in invitationBook.invitations.values where invitation.peerID == peerID {
+                publish(.invitationChanged(invitation.id, [.peer]))
+            }
+        case .peerChanged(let peerID, let properties) where properties.contains(.displayName):
+            guard let name = peers[peerID]?.displayName, !name.isEmpty else { return }
+            for var invitation in invitationBook.invitations.values where invitation.peerID == peerID && invitation.peerDisplayName != name {
+                invitation.peerDisplayName = name
+                invitationBook.invitations[invitation.id] = invitation
+                publish(.invitationChanged(invitation.id, [.displayName]))
+            }
+        default:
+            break
+        }
+    }
+
+    // MARK: Settings reloaded
+
+    /// The settings were read again (`systemctl --user reload`): what changed in them applies
+    /// now, to invitations under way too (called from `reload`).
+    func invitationSettingsReloaded(from before: Settings) {
+        if settings.invitationNotifications != before.invitationNotifications {
+            logger.info("Invitation notifications \(invitationNotificationsEnabled ? "on" : "off")")
+            publish(.invitationNotificationsChanged(enabled: invitationNotificationsEnabled))
+        }
+        if settings.invitationRetentionSeconds != before.invitationRetentionSeconds {
+            // Finished invitations are withdrawn when the new retention says, counted from when they ended.
+            for (id, finished) in invitationBook.finishedAt {
+                armInvitationTimer(id, at: finished + invitationRetention)
+            }
+        }
+        if settings.invitationsPerSecondPerPeer != before.invitationsPerSecondPerPeer {
+            invitationBook.rates = [:]  // Each peer's bucket starts again at the new rate.
+        }
+    }
+
+    /// What the invitation book holds now, for `Diagnose`: it returns to nothing when every
+    /// invitation was withdrawn.
+    public var invitationBookSummary: String {
+        let book = invitationBook
+        let pending = book.invitations.values.count { $0.state == .pending }
+        return "\(book.invitations.count) invitations (\(pending) pending), \(invitationWaiterCount) callers waiting, "
+            + "\(book.timers.count) timers, \(book.incoming.count) incoming ids, \(book.rates.count) rate limits"
+    }
+
     // MARK: Life cycle
 
     /// The invitation just became final: waiters hear it, the D-Bus object shows it, and it is
@@ -318,6 +396,7 @@ extension Collaboration {
             waiter.continuation.resume(returning: invitation.state)
         }
         publish(.invitationChanged(id, [.state, .reason]))
+        invitationBook.finishedAt[id] = .now
         armInvitationTimer(id, after: invitationRetention)
     }
 
@@ -347,6 +426,7 @@ extension Collaboration {
     private func withdrawInvitation(_ id: String) {
         guard let invitation = invitationBook.invitations.removeValue(forKey: id) else { return }
         invitationBook.timers.removeValue(forKey: id)?.cancel()
+        invitationBook.finishedAt[id] = nil
         if invitation.direction == .incoming {
             invitationBook.incoming[InvitationBook.IncomingKey(peerID: invitation.peerID, wireID: invitation.wireID)] = nil
         }

@@ -120,6 +120,7 @@ public actor Collaboration {
 
     func publish(_ event: CollaborationEvent) {
         for subscriber in subscribers.values { subscriber.yield(event) }
+        invitationsFollow(event)
         // A contact's peer events are also the contact's (Online, PresenceStatus, Peer, …).
         if let mirrored = contactEvent(mirroring: event) {
             publish(mirrored)
@@ -206,5 +207,6 @@ public actor Collaboration {
         if settings.invitationPolicy != before.invitationPolicy { changed.insert(.invitationPolicy) }
         if !changed.isEmpty { publish(.managerChanged(changed)) }
         if changed.contains(.displayName) { broadcastProfile() }
+        invitationSettingsReloaded(from: before)
     }
 }

@@ -27,6 +27,9 @@ public enum CollaborationEvent: Sendable, Equatable {
     /// An incoming invitation passed the policy and limits: the Manager's InvitationReceived,
     /// and a notification.
     case invitationReceived(String)
+    /// The setting `invitationNotifications` changed on reload: notifications on screen are
+    /// withdrawn when it turns off.
+    case invitationNotificationsChanged(enabled: Bool)
 }
 
 /// The Manager's properties that can change while the daemon runs.

@@ -8,6 +8,8 @@ struct InvitationBook {
     var incoming: [IncomingKey: String] = [:]
     /// Each invitation's one timer: expiry while pending, then its withdrawal.
     var timers: [String: Task<Void, Never>] = [:]
+    /// When each final invitation ended, so that a changed retention counts from then.
+    var finishedAt: [String: ContinuousClock.Instant] = [:]
     /// Callers of Wait (and of Accept and Decline, waiting for the verdict), by invitation.
     var waiters: [String: [Int: InvitationWaiter]] = [:]
     var nextWaiter = 0

@@ -20,7 +20,9 @@ struct Invite: AsyncParsableCommand {
         abstract: "Invite a peer or contact into an application.",
         discussion: """
             PEER is a peer name (as 'peercollabctl near' shows), a display name that only one \
-            reachable person has, or a Peer or Contact object path. APP is the application id, \
+            reachable person has, a contact's nickname or name, or a Peer or Contact object \
+            path. A contact not connected is dialled at its endpoints first (signed in to the \
+            internet scope). APP is the application id, \
             which the other side must have registered. Prints the invitation's object path; with \
             --wait, waits for the answer and prints the final state.
 
@@ -77,8 +79,17 @@ struct Invite: AsyncParsableCommand {
         if named.count > 1 {
             throw ValidationError("\(named.count) people reachable now call themselves '\(text)'; use a peer name: \(named.map(\.peerName).joined(separator: ", ")).")
         }
+        // A contact by the nickname I gave it or its name, connected or not (the daemon dials it).
+        let contacts = try await ManagedObjects.fetch(client, interface: DaemonClient.contact)
+        for key in ["Nickname", "DisplayName"] {
+            let matching = contacts.filter { $0.properties[key]?.stringValue == text }
+            if matching.count == 1 { return matching[0].path }
+            if matching.count > 1 {
+                throw ValidationError("\(matching.count) contacts are called '\(text)'; use a peer name ('peercollabctl contacts' lists them).")
+            }
+        }
         if DBusObjectPath.isValidElement(text) { return try DBusObjectPath("/org/peercollab/PeerCollab1/peer/" + text) }
-        throw ValidationError("Nobody reachable now is called '\(text)'; 'peercollabctl near' lists who is.")
+        throw ValidationError("Nobody reachable now and no contact is called '\(text)'; 'peercollabctl near' and 'peercollabctl contacts' list them.")
     }
 }
 

@@ -22,8 +22,7 @@ extension BusService {
         case .applicationRemoved(let id):
             try connection.objects.unexport(BusNames.applicationPath(id))
         case .invitationAdded(let id):
-            try await connection.objects.export(
-                [InvitationObject(id: id, collaboration: collaboration).interface], at: BusNames.invitationPath(id))
+            await InvitationObject.export(id, collaboration: collaboration, on: connection.objects)
         case .invitationChanged(let id, let properties):
             try await connection.objects.emitPropertiesChanged(
                 path: BusNames.invitationPath(id), interface: BusNames.invitation, properties: properties.map(\.rawValue).sorted())

@@ -35,7 +35,8 @@ struct BusService: Service {
                 let report = await discovery.diagnose()
                 return DiscoveryDiagnosis(backend: report.backend, checks: await LocalChecks.run(collaboration: collaboration) + report.checks)
             },
-            exportContact: { await ContactObject.export($0, collaboration: collaboration, on: objects) })
+            exportContact: { await ContactObject.export($0, collaboration: collaboration, on: objects) },
+            exportInvitation: { await InvitationObject.export($0, collaboration: collaboration, on: objects) })
         // Stored contacts are there before anyone can ask, and before the object manager, so
         // that thousands of them cost no InterfacesAdded signals nobody can receive yet.
         for id in await collaboration.contactIDs {
@@ -126,7 +127,7 @@ struct BusService: Service {
             case .contactRemoved(let id):
                 try connection.objects.unexport(BusNames.contactPath(id))
             case .applicationAdded, .applicationChanged, .applicationRemoved, .invitationAdded, .invitationChanged,
-                .invitationRemoved, .invitationReceived:
+                .invitationRemoved, .invitationReceived, .invitationNotificationsChanged:
                 try await publishInvitationEvent(event, on: connection)
             }
         } catch {

@@ -7,6 +7,14 @@ struct InvitationObject: Sendable {
     let id: String
     let collaboration: Collaboration
 
+    /// Exports the object of an invitation that still exists; a second export (Invite's reply
+    /// and the event both do it) changes nothing.
+    static func export(_ id: String, collaboration: Collaboration, on objects: DBusObjectServer) async {
+        guard await collaboration.invitation(id) != nil else { return }
+        // Exporting twice throws before any signal goes out; the first one did the work.
+        try? await objects.export([InvitationObject(id: id, collaboration: collaboration).interface], at: BusNames.invitationPath(id))
+    }
+
     var interface: DBusInterface {
         let id = self.id
         let collaboration = self.collaboration

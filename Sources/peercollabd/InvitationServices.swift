@@ -65,12 +65,18 @@ actor InvitationServices {
         switch event {
         case .invitationReceived(let id):
             guard let invitation = await collaboration.invitation(id) else { return }
-            let who = invitation.peerDisplayName.isEmpty ? invitation.peerID : invitation.peerDisplayName
-            let application = await collaboration.application(invitation.applicationID)?.name ?? invitation.applicationID
-            shown.insert(id)
-            await notifier.show(
-                invitationID: id, summary: "\(who) invites you to \(application)",
-                body: invitation.message.isEmpty ? "Accept to start \(application) together." : invitation.message)
+            await show(invitation, notifier: notifier, collaboration: collaboration)
+        case .invitationNotificationsChanged(let enabled):
+            await notifier.setEnabled(enabled)
+            guard enabled else {
+                shown = []  // Turning them off withdrew those on screen.
+                return
+            }
+            // Turned on again: the invitations still waiting for an answer get theirs now.
+            for invitation in await collaboration.allInvitations
+            where invitation.direction == .incoming && invitation.state == .pending && invitation.answer == nil && !shown.contains(invitation.id) {
+                await show(invitation, notifier: notifier, collaboration: collaboration)
+            }
         case .invitationChanged(let id, let properties) where properties.contains(.state):
             guard shown.contains(id), await collaboration.invitation(id)?.state.isFinal ?? true else { return }
             shown.remove(id)
@@ -81,6 +87,15 @@ actor InvitationServices {
         default:
             break
         }
+    }
+
+    private func show(_ invitation: Invitation, notifier: InvitationNotifier, collaboration: Collaboration) async {
+        let who = invitation.peerDisplayName.isEmpty ? invitation.peerID : invitation.peerDisplayName
+        let application = await collaboration.application(invitation.applicationID)?.name ?? invitation.applicationID
+        shown.insert(invitation.id)
+        await notifier.show(
+            invitationID: invitation.id, summary: "\(who) invites you to \(application)",
+            body: invitation.message.isEmpty ? "Accept to start \(application) together." : invitation.message)
     }
 
     /// Stops listening for answers.

@@ -24,6 +24,7 @@ enum LocalChecks {
             detail: store.damagedCopy.map { "\(store.path) was damaged at start; it was moved to \($0) and an empty one started" }
                 ?? "\(store.path)",
             advice: store.damagedCopy.map { "Contacts and objects may be recovered from the copy: sqlite3 \($0) .recover" } ?? ""))
+        checks.append(.init(subject: "invitations", ok: true, detail: await collaboration.invitationBookSummary))
         if let firewall = activeFirewall() {
             checks.append(.init(
                 subject: "firewall", ok: false, detail: "\(firewall) is active and may block peers",

@@ -5,6 +5,7 @@ extension ManagerObject {
     /// Invite, RegisterApplication, UnregisterApplication.
     var applicationMethods: [DBusMethod] {
         let collaboration = self.collaboration
+        let exportInvitation = self.exportInvitation
         return [
             DBusMethod(
                 "Invite",
@@ -24,6 +25,8 @@ extension ManagerObject {
                         peerID: peerID, applicationID: arguments[1].stringValue ?? "", message: arguments[2].stringValue ?? "",
                         data: arguments[3].bytesValue ?? [], timeoutSeconds: arguments[4].uint32Value ?? 0)
                 }
+                // The caller may use the path as soon as it has it: the object is there first.
+                await exportInvitation?(id)
                 return [.objectPath(BusNames.invitationPath(id))]
             },
             DBusMethod(

@@ -9,6 +9,8 @@ struct ManagerObject: Sendable {
     let diagnose: @Sendable () async -> DiscoveryDiagnosis
     /// Exports a new contact's object before the call that made it replies (nil: nothing to export to).
     var exportContact: (@Sendable (String) async -> Void)? = nil
+    /// Exports a new outgoing invitation's object before Invite replies (nil: nothing to export to).
+    var exportInvitation: (@Sendable (String) async -> Void)? = nil
 
     var interface: DBusInterface {
         let collaboration = self.collaboration
