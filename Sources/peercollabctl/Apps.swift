@@ -83,7 +83,7 @@ struct Apps: AsyncParsableCommand {
             print("No applications are registered. Register one with 'peercollabctl app register'.")
             return
         }
-        ManagedObjects.printTable(
+        TextTable.printRows(
             [["ID", "NAME", "STARTS", "SCOPE"]]
                 + apps.map { app in
                     let exec = app.properties["Exec"]?.stringArrayValue ?? []
@@ -110,40 +110,6 @@ enum DataFile {
     }
 }
 
-/// Objects of one interface, read with one GetManagedObjects call.
-enum ManagedObjects {
-    struct Entry {
-        let path: DBusObjectPath
-        let properties: [String: DBusValue]
-    }
-
-    static func fetch(_ client: DaemonClient, interface: String) async throws -> [Entry] {
-        let reply = try await client.call(
-            path: DaemonClient.root, interface: "org.freedesktop.DBus.ObjectManager", member: "GetManagedObjects")
-        guard case .dictionary(_, _, let objects)? = reply.first else { return [] }
-        return objects.compactMap { object -> Entry? in
-            guard let path = object.key.objectPathValue, case .dictionary(_, _, let interfaces) = object.value,
-                let properties = interfaces.first(where: { $0.key.stringValue == interface })?.value.vardictValue
-            else { return nil }
-            return Entry(path: path, properties: properties)
-        }
-    }
-
-    /// One JSON object, the keys being the D-Bus property names plus `Path`.
-    static func json(_ entry: Entry) -> String {
-        JSONText.object([("Path", .objectPath(entry.path))] + entry.properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
-    }
-
-    static func printTable(_ rows: [[String]]) {
-        guard let columns = rows.first?.count else { return }
-        let widths = (0..<columns).map { column in rows.map { $0[column].count }.max() ?? 0 }
-        for row in rows {
-            print(row.enumerated().map { index, cell in
-                index == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[index] - cell.count + 2)
-            }.joined())
-        }
-    }
-}
 
 extension DaemonClient {
     static let invitation = "org.peercollab.PeerCollab1.Invitation"

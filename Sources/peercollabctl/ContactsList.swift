@@ -22,14 +22,8 @@ struct ContactsList {
     }
 
     static func fetch(_ client: DaemonClient) async throws -> [Entry] {
-        let reply = try await client.call(
-            path: DaemonClient.root, interface: "org.freedesktop.DBus.ObjectManager", member: "GetManagedObjects")
-        guard case .dictionary(_, _, let objects)? = reply.first else { return [] }
-        return objects.compactMap { object -> Entry? in
-            guard let path = object.key.objectPathValue, case .dictionary(_, _, let interfaces) = object.value,
-                let contact = interfaces.first(where: { $0.key.stringValue == DaemonClient.contact })?.value.vardictValue
-            else { return nil }
-            return Entry(path: path, properties: contact)
+        try await ManagedObjects.fetch(client, interface: DaemonClient.contact).map {
+            Entry(path: $0.path, properties: $0.properties)
         }.sorted { ($0.shownName.lowercased(), $0.peerName) < ($1.shownName.lowercased(), $1.peerName) }
     }
 
@@ -63,6 +57,6 @@ struct ContactsList {
     private static func fail() throws -> Entry { throw ExitStatus.refused }
 
     static func json(_ entry: Entry) -> String {
-        JSONText.object([("Path", .objectPath(entry.path))] + entry.properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+        ManagedObjects.json(entry.path, entry.properties)
     }
 }

@@ -21,7 +21,7 @@ struct Invitations: AsyncParsableCommand {
             print("No invitations.")
             return
         }
-        ManagedObjects.printTable(
+        TextTable.printRows(
             [["ID", "WAY", "WHO", "APPLICATION", "STATE", "MESSAGE"]]
                 + invitations.map { invitation in
                     let p = invitation.properties

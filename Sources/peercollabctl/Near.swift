@@ -28,11 +28,6 @@ struct Near: AsyncParsableCommand {
         }
         let rows = [["NAME", "PRESENCE", "CONTACT", "ADDRESS", "PEER NAME"]]
             + peers.map { [$0.displayName.isEmpty ? "?" : $0.displayName, $0.presence, $0.isContact ? "yes" : "no", $0.address, $0.peerName] }
-        let widths = (0..<5).map { column in rows.map { $0[column].count }.max() ?? 0 }
-        for row in rows {
-            print(row.enumerated().map { index, cell in
-                index == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[index] - cell.count + 2)
-            }.joined())
-        }
+        TextTable.printRows(rows)
     }
 }

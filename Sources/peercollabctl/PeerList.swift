@@ -19,19 +19,13 @@ struct PeerList {
     }
 
     static func fetch(_ client: DaemonClient) async throws -> [Entry] {
-        let reply = try await client.call(
-            path: DaemonClient.root, interface: "org.freedesktop.DBus.ObjectManager", member: "GetManagedObjects")
-        guard case .dictionary(_, _, let objects)? = reply.first else { return [] }
-        return objects.compactMap { object -> Entry? in
-            guard let path = object.key.objectPathValue, case .dictionary(_, _, let interfaces) = object.value,
-                let peer = interfaces.first(where: { $0.key.stringValue == DaemonClient.peer })?.value.vardictValue
-            else { return nil }
-            return Entry(path: path, properties: peer)
+        try await ManagedObjects.fetch(client, interface: DaemonClient.peer).map {
+            Entry(path: $0.path, properties: $0.properties)
         }.sorted { ($0.displayName, $0.peerName) < ($1.displayName, $1.peerName) }
     }
 
     /// One JSON object per peer, the keys being the D-Bus property names plus `Path`.
     static func json(_ entry: Entry) -> String {
-        JSONText.object([("Path", .objectPath(entry.path))] + entry.properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+        ManagedObjects.json(entry.path, entry.properties)
     }
 }

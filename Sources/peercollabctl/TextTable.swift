@@ -34,6 +34,19 @@ enum TextTable {
     }
 }
 
+extension TextTable {
+    /// Prints rows in columns two spaces apart (the last column unpadded).
+    static func printRows(_ rows: [[String]]) {
+        guard let columns = rows.first?.count else { return }
+        let widths = (0..<columns).map { column in rows.map { $0[column].count }.max() ?? 0 }
+        for row in rows {
+            print(row.enumerated().map { index, cell in
+                index == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[index] - cell.count + 2)
+            }.joined())
+        }
+    }
+}
+
 #if canImport(Glibc)
 import Glibc
 #endif
