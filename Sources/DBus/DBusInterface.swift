@@ -1,19 +1,50 @@
 /// One interface an object exports, declared once: the same table dispatches calls,
 /// answers Properties calls and generates introspection data, so they cannot disagree.
 public struct DBusInterface: Sendable {
+    /// Reads every property of an interface at once; see ``readAll``.
+    public typealias ReadAll = @Sendable () async throws -> [DBusValue]
+
     public let name: String
     public var methods: [DBusMethod]
-    public var properties: [DBusProperty]
+    public var properties: [DBusProperty] {
+        didSet { listingOrder = Self.listingOrder(of: properties) }
+    }
     public var signals: [DBusSignal]
+    /// Optional: the values of all ``properties``, in their order, read in one go (one hop
+    /// into the actor that owns them instead of one per property). `GetAll`,
+    /// `GetManagedObjects` and `InterfacesAdded` use it when it is there; `Get` and
+    /// `PropertiesChanged` always use each property's own getter, so both must agree.
+    /// Returning the wrong number of values, or a value of the wrong type, is answered as
+    /// an internal error, as a getter's wrong type is.
+    public var readAll: ReadAll?
+    /// Indices into `properties` in the order GetAll lists them: by name, and of two
+    /// properties with one name only the later one (as a dictionary keyed by name would).
+    /// Kept here so that listing 10,000 objects does not sort their names 10,000 times.
+    private(set) var listingOrder: [Int]
 
     public init(
-        name: String, methods: [DBusMethod] = [], properties: [DBusProperty] = [], signals: [DBusSignal] = []
+        name: String, methods: [DBusMethod] = [], properties: [DBusProperty] = [], signals: [DBusSignal] = [],
+        readAll: ReadAll? = nil
     ) {
         precondition(DBusNames.isValidInterfaceName(name), "invalid interface name \(name)")
         self.name = name
         self.methods = methods
         self.properties = properties
         self.signals = signals
+        self.readAll = readAll
+        self.listingOrder = Self.listingOrder(of: properties)
+    }
+
+    private static func listingOrder(of properties: [DBusProperty]) -> [Int] {
+        // Stable: equal names keep declaration order, so the last of each run is the later one.
+        let sorted = properties.indices.sorted {
+            (properties[$0].name, $0) < (properties[$1].name, $1)
+        }
+        return sorted.indices.compactMap { position in
+            let next = position + 1
+            if next < sorted.count, properties[sorted[next]].name == properties[sorted[position]].name { return nil }
+            return sorted[position]
+        }
     }
 
     public func method(named member: String) -> DBusMethod? { methods.first { $0.name == member } }
