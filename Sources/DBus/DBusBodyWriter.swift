@@ -57,10 +57,11 @@ final class DBusBodyWriter {
         }
     }
 
-    /// Writes one complete value into the current container. A value libdbus would reject
-    /// throws (see ``DBusMarshal/append(_:to:)``), possibly after part of it was written.
-    func append(_ value: DBusValue) throws {
-        try DBusMarshal.append(value, to: &iterators[iterators.count - 1])
+    /// Writes one complete value into the current container. Unless `validated` (that is,
+    /// ``DBusMarshal/validate(_:)`` passed for it), a value libdbus would reject throws,
+    /// possibly after part of it was written.
+    func append(_ value: DBusValue, validated: Bool) throws {
+        try DBusMarshal.append(value, to: &iterators[iterators.count - 1], validated: validated)
     }
 
     /// Writes a string known to be valid UTF-8 without NUL (a Swift `String` of a

@@ -313,8 +313,9 @@ public final class DBusObjectServer: Sendable {
             throw DBusError.failed(
                 "Internal error: \(interface.name) read \(values.count) properties instead of \(interface.properties.count).")
         }
-        for (value, property) in zip(values, interface.properties) where value.signature != property.signature {
-            throw DBusError.failed("Internal error: property \(property.name) produced '\(value.signature)'.")
+        for index in values.indices where values[index].signature != interface.properties[index].signature {
+            throw DBusError.failed(
+                "Internal error: property \(interface.properties[index].name) produced '\(values[index].signature)'.")
         }
         return values
     }
@@ -325,14 +326,15 @@ public final class DBusObjectServer: Sendable {
         for index in interface.listingOrder { try DBusMarshal.validate(values[index]) }
     }
 
-    /// The `{sv}` entries of an interface's values (inside an open `a{sv}`), by name.
+    /// The `{sv}` entries of an interface's values (inside an open `a{sv}`), by name; the
+    /// values have passed `validate`.
     private static func write(_ values: [DBusValue], of interface: DBusInterface, to writer: DBusBodyWriter) throws {
+        // Fields read in place: copying a DBusProperty retains its name, signature and closures.
         for index in interface.listingOrder {
-            let property = interface.properties[index]
             try writer.open(DBusMarshal.typeDictEntry)
-            try writer.appendName(property.name)
-            try writer.open(DBusMarshal.typeVariant, property.signature.rawValue)
-            try writer.append(values[index])
+            try writer.appendName(interface.properties[index].name)
+            try writer.open(DBusMarshal.typeVariant, interface.properties[index].signature.rawValue)
+            try writer.append(values[index], validated: true)
             try writer.close()
             try writer.close()
         }
@@ -366,21 +368,21 @@ public final class DBusObjectServer: Sendable {
         var read: [[DBusValue]] = []
         objects: for (path, interfaces) in objects {
             read.removeAll(keepingCapacity: true)
-            for interface in interfaces {
+            for index in interfaces.indices {
                 // An object withdrawn while we read it is simply no longer there; it must not
                 // fail the listing of all the others.
-                guard let values = try? await Self.values(of: interface), isExported(path) else { continue objects }
+                guard let values = try? await Self.values(of: interfaces[index]), isExported(path) else { continue objects }
                 read.append(values)
             }
-            for (interface, values) in zip(interfaces, read) { try Self.validate(values, of: interface) }
+            for index in read.indices { try Self.validate(read[index], of: interfaces[index]) }
             try writer.open(DBusMarshal.typeDictEntry)
             try writer.append(path)
             try writer.open(DBusMarshal.typeArray, "{sa{sv}}")
-            for (interface, values) in zip(interfaces, read) {
+            for index in read.indices {
                 try writer.open(DBusMarshal.typeDictEntry)
-                try writer.appendName(interface.name)
+                try writer.appendName(interfaces[index].name)
                 try writer.open(DBusMarshal.typeArray, "{sv}")
-                try Self.write(values, of: interface, to: writer)
+                try Self.write(read[index], of: interfaces[index], to: writer)
                 try writer.close()
                 try writer.close()
             }
