@@ -16,7 +16,8 @@ The bus calls are made by contacts-client (C, libdbus, one blocking call at a ti
 3. GetManagedObjects with N contacts, timed over --rounds calls, against the same call on a
    second daemon with 0 contacts (on the same bus, alternating), and the reply's size.
 4. RSS (VmRSS) of a daemon restarted with N contacts (after start, after one
-   GetManagedObjects and after all --rounds of them), against the daemon with 0 contacts; and the time to own the bus name.
+   GetManagedObjects and after all --rounds of them; the peak, VmHWM, during the first),
+   against the daemon with 0 contacts; and the time to own the bus name.
 
 Prints a table and writes JSON.
 """
@@ -145,10 +146,11 @@ class Daemon:
             raise SystemExit(f"contacts-client {arguments[0]} failed: {out.stderr}")
         return [line.split() for line in out.stdout.splitlines()]
 
-    def rss_kib(self):
+    def rss_kib(self, field="VmRSS"):
+        """VmRSS now, or VmHWM: the most it ever had resident."""
         with open(f"/proc/{self.process.pid}/status") as f:
             for line in f:
-                if line.startswith("VmRSS:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1])
 
     def stop(self):
@@ -238,14 +240,14 @@ def main():
         # 3. GetManagedObjects, alternating between the two daemons.
         times_full, times_empty = [], []
         count = reply_bytes = 0
-        rss_full_after_one = None
+        rss_full_after_one = peak_full_after_one = None
         for _ in range(args.rounds):
             _, seconds, objects, size = full.run("gmo", "1")[0]
             times_full.append(float(seconds))
             count, reply_bytes = int(objects), int(size)
             if rss_full_after_one is None:
                 time.sleep(1)
-                rss_full_after_one = full.rss_kib()
+                rss_full_after_one, peak_full_after_one = full.rss_kib(), full.rss_kib("VmHWM")
             _, seconds, _, _ = empty.run("gmo", "1")[0]
             times_empty.append(float(seconds))
         # The same machinery on one object: the Manager's GetAll, per property.
@@ -269,6 +271,7 @@ def main():
             "get_managed_objects_reply_bytes": reply_bytes,
             "rss_kib_with_contacts": rss_full, "rss_kib_with_contacts_after_one_get": rss_full_after_one,
             "rss_kib_with_contacts_after_get": rss_full_after, "rss_kib_empty": rss_empty,
+            "rss_kib_peak_during_one_get": peak_full_after_one,
             "rss_bytes_per_contact": round((rss_full_after - rss_empty) * 1024 / args.contacts),
             "start_to_name_s_with_contacts": round(full_start, 3), "start_to_name_s_empty": round(empty_start, 3),
         }
@@ -281,6 +284,7 @@ def main():
             ("  reply size (bytes)", result["get_managed_objects_reply_bytes"], ""),
             (f"RSS with {args.contacts} contacts (KiB)", f"{rss_full} / {rss_full_after_one} / {rss_full_after}",
              f"after start / 1 Get / {args.rounds} Gets; 0 contacts: {rss_empty} KiB"),
+            ("  peak during the first Get (VmHWM, KiB)", result["rss_kib_peak_during_one_get"], ""),
             ("  per contact (bytes)", result["rss_bytes_per_contact"], ""),
             ("start to bus name (s)", result["start_to_name_s_with_contacts"], f"0 contacts: {result['start_to_name_s_empty']} s"),
         ]

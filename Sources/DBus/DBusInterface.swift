@@ -6,9 +6,7 @@ public struct DBusInterface: Sendable {
 
     public let name: String
     public var methods: [DBusMethod]
-    public var properties: [DBusProperty] {
-        didSet { listingOrder = Self.listingOrder(of: properties) }
-    }
+    public var properties: [DBusProperty]
     public var signals: [DBusSignal]
     /// Optional: the values of all ``properties``, in their order, read in one go (one hop
     /// into the actor that owns them instead of one per property). `GetAll`,
@@ -17,10 +15,6 @@ public struct DBusInterface: Sendable {
     /// Returning the wrong number of values, or a value of the wrong type, is answered as
     /// an internal error, as a getter's wrong type is.
     public var readAll: ReadAll?
-    /// Indices into `properties` in the order GetAll lists them: by name, and of two
-    /// properties with one name only the later one (as a dictionary keyed by name would).
-    /// Kept here so that listing 10,000 objects does not sort their names 10,000 times.
-    private(set) var listingOrder: [Int]
 
     public init(
         name: String, methods: [DBusMethod] = [], properties: [DBusProperty] = [], signals: [DBusSignal] = [],
@@ -32,11 +26,14 @@ public struct DBusInterface: Sendable {
         self.properties = properties
         self.signals = signals
         self.readAll = readAll
-        self.listingOrder = Self.listingOrder(of: properties)
     }
 
-    private static func listingOrder(of properties: [DBusProperty]) -> [Int] {
+    /// Indices into `properties` in the order GetAll lists them: by name, and of two
+    /// properties with one name only the later one (as a dictionary keyed by name would).
+    /// Computed when asked, not stored: 10,000 exported objects would hold 10,000 copies.
+    var listingOrder: [Int] {
         // Stable: equal names keep declaration order, so the last of each run is the later one.
+        let properties = self.properties
         let sorted = properties.indices.sorted {
             (properties[$0].name, $0) < (properties[$1].name, $1)
         }
@@ -148,4 +145,22 @@ public struct DBusProperty: Sendable {
     }
 
     public var isWritable: Bool { self.set != nil }
+}
+
+/// The listing orders of the interfaces one GetManagedObjects reads: objects of one kind
+/// share their property names, so their order is sorted once per kind, not once per object.
+struct ListingOrders {
+    private var known: [String: (names: [String], order: [Int])] = [:]
+
+    mutating func order(of interface: DBusInterface) -> [Int] {
+        let properties = interface.properties
+        if let entry = known[interface.name], entry.names.count == properties.count,
+            entry.names.indices.allSatisfy({ entry.names[$0] == properties[$0].name })
+        {
+            return entry.order
+        }
+        let order = interface.listingOrder
+        known[interface.name] = (properties.map(\.name), order)
+        return order
+    }
 }

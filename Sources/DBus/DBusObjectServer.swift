@@ -51,7 +51,7 @@ public final class DBusObjectServer: Sendable {
         var entries: [DBusDictionaryEntry] = []
         for interface in interfaces {
             let values = try await Self.values(of: interface)
-            entries.append(DBusDictionaryEntry(.string(interface.name), Self.listing(of: interface, values)))
+            entries.append(DBusDictionaryEntry(.string(interface.name), Self.listing(of: interface, values, in: interface.listingOrder)))
         }
         if existingInterfaceCount(at: path) == interfaces.count {
             // A new object: name the standard interfaces too, as sd-bus and GDBus do.
@@ -264,11 +264,12 @@ public final class DBusObjectServer: Sendable {
             var read: [[DBusValue]] = []
             read.reserveCapacity(chosen.count)
             for interface in chosen { read.append(try await values(of: interface)) }
-            for (interface, values) in zip(chosen, read) { try validate(values, of: interface) }
+            let orders = chosen.map(\.listingOrder)
+            for index in read.indices { try validate(read[index], in: orders[index]) }
             let reply = try message.makeReply()
             let writer = DBusBodyWriter(reply)
             try writer.open(DBusMarshal.typeArray, "{sv}")
-            for (interface, values) in zip(chosen, read) { try write(values, of: interface, to: writer) }
+            for index in read.indices { try write(read[index], of: chosen[index], in: orders[index], to: writer) }
             try writer.close()
             return reply
         case ("Set", "ssv"):
@@ -322,15 +323,17 @@ public final class DBusObjectServer: Sendable {
 
     /// Throws what writing the listed values would throw, before any of them is written:
     /// libdbus cannot take back part of a message.
-    private static func validate(_ values: [DBusValue], of interface: DBusInterface) throws {
-        for index in interface.listingOrder { try DBusMarshal.validate(values[index]) }
+    private static func validate(_ values: [DBusValue], in order: [Int]) throws {
+        for index in order { try DBusMarshal.validate(values[index]) }
     }
 
-    /// The `{sv}` entries of an interface's values (inside an open `a{sv}`), by name; the
-    /// values have passed `validate`.
-    private static func write(_ values: [DBusValue], of interface: DBusInterface, to writer: DBusBodyWriter) throws {
+    /// The `{sv}` entries of an interface's values (inside an open `a{sv}`) in its listing
+    /// order; the values have passed `validate`.
+    private static func write(
+        _ values: [DBusValue], of interface: DBusInterface, in order: [Int], to writer: DBusBodyWriter
+    ) throws {
         // Fields read in place: copying a DBusProperty retains its name, signature and closures.
-        for index in interface.listingOrder {
+        for index in order {
             try writer.open(DBusMarshal.typeDictEntry)
             try writer.appendName(interface.properties[index].name)
             try writer.open(DBusMarshal.typeVariant, interface.properties[index].signature.rawValue)
@@ -341,10 +344,10 @@ public final class DBusObjectServer: Sendable {
     }
 
     /// An interface's values as the `a{sv}` GetAll lists, for a signal's arguments.
-    private static func listing(of interface: DBusInterface, _ values: [DBusValue]) -> DBusValue {
+    private static func listing(of interface: DBusInterface, _ values: [DBusValue], in order: [Int]) -> DBusValue {
         .dictionary(
             key: .string, value: .variant,
-            interface.listingOrder.map { DBusDictionaryEntry(.string(interface.properties[$0].name), .variant(values[$0])) })
+            order.map { DBusDictionaryEntry(.string(interface.properties[$0].name), .variant(values[$0])) })
     }
 
     /// GetManagedObjects, written into the reply one object at a time as soon as that
@@ -366,6 +369,8 @@ public final class DBusObjectServer: Sendable {
         let writer = DBusBodyWriter(reply)
         try writer.open(DBusMarshal.typeArray, "{oa{sa{sv}}}")
         var read: [[DBusValue]] = []
+        var orders: [[Int]] = []
+        var listingOrders = ListingOrders()
         objects: for (path, interfaces) in objects {
             read.removeAll(keepingCapacity: true)
             for index in interfaces.indices {
@@ -374,7 +379,11 @@ public final class DBusObjectServer: Sendable {
                 guard let values = try? await Self.values(of: interfaces[index]), isExported(path) else { continue objects }
                 read.append(values)
             }
-            for index in read.indices { try Self.validate(read[index], of: interfaces[index]) }
+            orders.removeAll(keepingCapacity: true)
+            for index in read.indices {
+                orders.append(listingOrders.order(of: interfaces[index]))
+                try Self.validate(read[index], in: orders[index])
+            }
             try writer.open(DBusMarshal.typeDictEntry)
             try writer.append(path)
             try writer.open(DBusMarshal.typeArray, "{sa{sv}}")
@@ -382,7 +391,7 @@ public final class DBusObjectServer: Sendable {
                 try writer.open(DBusMarshal.typeDictEntry)
                 try writer.appendName(interfaces[index].name)
                 try writer.open(DBusMarshal.typeArray, "{sv}")
-                try Self.write(read[index], of: interfaces[index], to: writer)
+                try Self.write(read[index], of: interfaces[index], in: orders[index], to: writer)
                 try writer.close()
                 try writer.close()
             }

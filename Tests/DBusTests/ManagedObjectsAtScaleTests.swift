@@ -107,6 +107,45 @@ struct ManagedObjectsAtScaleTests {
         #expect(one == [.variant(.string("z"))])
     }
 
+    @Test("objects of one interface with different properties each list their own; of two properties with one name the later is listed")
+    func differentShapes() async throws {
+        let pair = try await BusPair.start()
+        pair.server.objects.addObjectManager(at: Self.manager)
+        let shapes: [[(String, DBusValue)]] = [
+            [("B", .string("b")), ("A", .uint32(1))],
+            [("B", .string("b")), ("C", .boolean(true))],
+            [("B", .string("b")), ("A", .uint32(1))],
+            [("A", .uint32(1)), ("B", .string("b")), ("A", .uint32(2))],
+        ]
+        for (n, shape) in shapes.enumerated() {
+            let properties = shape.map { name, value in DBusProperty(name, value.signature) { value } }
+            let values = shape.map(\.1)
+            let readAll: DBusInterface.ReadAll? = n == 2 ? { @Sendable in values } : nil
+            try await pair.server.objects.export(
+                [DBusInterface(name: Self.itemInterface, properties: properties, readAll: readAll)], at: Self.path(n))
+        }
+        let wanted: [[(String, DBusValue)]] = [
+            [("A", .uint32(1)), ("B", .string("b"))],
+            [("B", .string("b")), ("C", .boolean(true))],
+            [("A", .uint32(1)), ("B", .string("b"))],
+            [("A", .uint32(2)), ("B", .string("b"))],
+        ]
+        let reply = try await pair.call(Self.manager, Self.objectManager, "GetManagedObjects")
+        guard case .dictionary(.objectPath, _, let objects)? = reply.first else {
+            Issue.record("GetManagedObjects returned \(reply)")
+            return
+        }
+        #expect(objects.count == shapes.count)
+        for (n, object) in objects.enumerated() {
+            guard case .dictionary(_, _, let interfaces) = object.value else { continue }
+            let listed = try #require(Self.entries(interfaces.first?.value))
+            #expect(listed.map(\.0) == wanted[n].map(\.0))
+            #expect(listed.map(\.1) == wanted[n].map(\.1))
+            let getAll = try await pair.call(Self.path(n), Self.properties, "GetAll", [.string(Self.itemInterface)])
+            #expect(getAll.first == interfaces.first?.value)
+        }
+    }
+
     @Test("objects unexported while the reply is being built are left out, the rest listed whole")
     func unexportedDuringListing() async throws {
         let pair = try await BusPair.start()
