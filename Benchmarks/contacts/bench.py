@@ -14,9 +14,10 @@ The bus calls are made by contacts-client (C, libdbus, one blocking call at a ti
    schema and the same pragmas.
    Also Nickname writes (Properties.Set) per second, a smaller row change.
 3. GetManagedObjects with N contacts, timed over --rounds calls, against the same call on a
-   second daemon with 0 contacts (on the same bus, alternating).
-4. RSS (VmRSS) of a daemon restarted with N contacts (after start, and after one
-   GetManagedObjects), against the daemon with 0 contacts; and the time to own the bus name.
+   second daemon with 0 contacts (on the same bus, alternating), and the reply's size.
+4. RSS (VmRSS) of a daemon restarted with N contacts (after start, after one
+   GetManagedObjects and after all --rounds of them; the peak, VmHWM, during the first),
+   against the daemon with 0 contacts; and the time to own the bus name.
 
 Prints a table and writes JSON.
 """
@@ -145,10 +146,11 @@ class Daemon:
             raise SystemExit(f"contacts-client {arguments[0]} failed: {out.stderr}")
         return [line.split() for line in out.stdout.splitlines()]
 
-    def rss_kib(self):
+    def rss_kib(self, field="VmRSS"):
+        """VmRSS now, or VmHWM: the most it ever had resident."""
         with open(f"/proc/{self.process.pid}/status") as f:
             for line in f:
-                if line.startswith("VmRSS:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1])
 
     def stop(self):
@@ -237,12 +239,16 @@ def main():
 
         # 3. GetManagedObjects, alternating between the two daemons.
         times_full, times_empty = [], []
-        count = 0
+        count = reply_bytes = 0
+        rss_full_after_one = peak_full_after_one = None
         for _ in range(args.rounds):
-            _, seconds, objects = full.run("gmo", "1")[0]
+            _, seconds, objects, size = full.run("gmo", "1")[0]
             times_full.append(float(seconds))
-            count = int(objects)
-            _, seconds, _ = empty.run("gmo", "1")[0]
+            count, reply_bytes = int(objects), int(size)
+            if rss_full_after_one is None:
+                time.sleep(1)
+                rss_full_after_one, peak_full_after_one = full.rss_kib(), full.rss_kib("VmHWM")
+            _, seconds, _, _ = empty.run("gmo", "1")[0]
             times_empty.append(float(seconds))
         # The same machinery on one object: the Manager's GetAll, per property.
         calls, seconds, manager_properties = empty.run("getall", "2000")[0]
@@ -262,7 +268,10 @@ def main():
             "get_managed_objects_us_per_contact": round((percentile(times_full, 50) - percentile(times_empty, 50)) / args.contacts * 1e6, 1),
             "get_managed_objects_us_per_property": round((percentile(times_full, 50) - percentile(times_empty, 50)) / args.contacts / CONTACT_PROPERTIES * 1e6, 2),
             "manager_getall_us_per_property": round(getall_us_per_property, 2),
-            "rss_kib_with_contacts": rss_full, "rss_kib_with_contacts_after_get": rss_full_after, "rss_kib_empty": rss_empty,
+            "get_managed_objects_reply_bytes": reply_bytes,
+            "rss_kib_with_contacts": rss_full, "rss_kib_with_contacts_after_one_get": rss_full_after_one,
+            "rss_kib_with_contacts_after_get": rss_full_after, "rss_kib_empty": rss_empty,
+            "rss_kib_peak_during_one_get": peak_full_after_one,
             "rss_bytes_per_contact": round((rss_full_after - rss_empty) * 1024 / args.contacts),
             "start_to_name_s_with_contacts": round(full_start, 3), "start_to_name_s_empty": round(empty_start, 3),
         }
@@ -272,7 +281,10 @@ def main():
             (f"GetManagedObjects, {count} objects (ms, p50)", result["get_managed_objects_ms_p50"], f"0 contacts: {result['get_managed_objects_empty_ms_p50']} ms"),
             ("  per contact (µs)", result["get_managed_objects_us_per_contact"], ""),
             ("  per property (µs)", result["get_managed_objects_us_per_property"], f"Manager GetAll, per property: {result['manager_getall_us_per_property']} µs"),
-            (f"RSS with {args.contacts} contacts (KiB)", f"{rss_full} / {rss_full_after} after Get", f"0 contacts: {rss_empty} KiB"),
+            ("  reply size (bytes)", result["get_managed_objects_reply_bytes"], ""),
+            (f"RSS with {args.contacts} contacts (KiB)", f"{rss_full} / {rss_full_after_one} / {rss_full_after}",
+             f"after start / 1 Get / {args.rounds} Gets; 0 contacts: {rss_empty} KiB"),
+            ("  peak during the first Get (VmHWM, KiB)", result["rss_kib_peak_during_one_get"], ""),
             ("  per contact (bytes)", result["rss_bytes_per_contact"], ""),
             ("start to bus name (s)", result["start_to_name_s_with_contacts"], f"0 contacts: {result['start_to_name_s_empty']} s"),
         ]

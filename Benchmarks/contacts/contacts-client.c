@@ -2,7 +2,7 @@
  *
  *   contacts-client ADDRESS add FILE        AddContact for each card in FILE (NUL-separated)
  *   contacts-client ADDRESS nick PATH COUNT Properties.Set Nickname COUNT times on PATH
- *   contacts-client ADDRESS gmo ROUNDS      GetManagedObjects ROUNDS times
+ *   contacts-client ADDRESS gmo ROUNDS      GetManagedObjects ROUNDS times (a line each: 1 seconds objects bytes)
  *   contacts-client ADDRESS getall ROUNDS   Properties.GetAll of the Manager ROUNDS times (one line, total)
  *   contacts-client ADDRESS owned           exit 0 when the daemon owns its name
  *
@@ -125,8 +125,13 @@ int main(int argc, char **argv) {
                     dbus_message_iter_next(&dict);
                 }
             }
+            /* The reply's size on the wire: what the daemon had to hold as one buffer. */
+            char *wire = NULL;
+            int bytes = 0;
+            if (dbus_message_marshal(reply, &wire, &bytes))
+                dbus_free(wire);
             dbus_message_unref(reply);
-            printf("1 %.6f %d\n", elapsed, objects);
+            printf("1 %.6f %d %d\n", elapsed, objects, bytes);
         }
         return 0;
     }

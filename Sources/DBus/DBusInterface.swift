@@ -1,19 +1,47 @@
 /// One interface an object exports, declared once: the same table dispatches calls,
 /// answers Properties calls and generates introspection data, so they cannot disagree.
 public struct DBusInterface: Sendable {
+    /// Reads every property of an interface at once; see ``readAll``.
+    public typealias ReadAll = @Sendable () async throws -> [DBusValue]
+
     public let name: String
     public var methods: [DBusMethod]
     public var properties: [DBusProperty]
     public var signals: [DBusSignal]
+    /// Optional: the values of all ``properties``, in their order, read in one go (one hop
+    /// into the actor that owns them instead of one per property). `GetAll`,
+    /// `GetManagedObjects` and `InterfacesAdded` use it when it is there; `Get` and
+    /// `PropertiesChanged` always use each property's own getter, so both must agree.
+    /// Returning the wrong number of values, or a value of the wrong type, is answered as
+    /// an internal error, as a getter's wrong type is.
+    public var readAll: ReadAll?
 
     public init(
-        name: String, methods: [DBusMethod] = [], properties: [DBusProperty] = [], signals: [DBusSignal] = []
+        name: String, methods: [DBusMethod] = [], properties: [DBusProperty] = [], signals: [DBusSignal] = [],
+        readAll: ReadAll? = nil
     ) {
         precondition(DBusNames.isValidInterfaceName(name), "invalid interface name \(name)")
         self.name = name
         self.methods = methods
         self.properties = properties
         self.signals = signals
+        self.readAll = readAll
+    }
+
+    /// Indices into `properties` in the order GetAll lists them: by name, and of two
+    /// properties with one name only the later one (as a dictionary keyed by name would).
+    /// Computed when asked, not stored: 10,000 exported objects would hold 10,000 copies.
+    var listingOrder: [Int] {
+        // Stable: equal names keep declaration order, so the last of each run is the later one.
+        let properties = self.properties
+        let sorted = properties.indices.sorted {
+            (properties[$0].name, $0) < (properties[$1].name, $1)
+        }
+        return sorted.indices.compactMap { position in
+            let next = position + 1
+            if next < sorted.count, properties[sorted[next]].name == properties[sorted[position]].name { return nil }
+            return sorted[position]
+        }
     }
 
     public func method(named member: String) -> DBusMethod? { methods.first { $0.name == member } }
@@ -117,4 +145,22 @@ public struct DBusProperty: Sendable {
     }
 
     public var isWritable: Bool { self.set != nil }
+}
+
+/// The listing orders of the interfaces one GetManagedObjects reads: objects of one kind
+/// share their property names, so their order is sorted once per kind, not once per object.
+struct ListingOrders {
+    private var known: [String: (names: [String], order: [Int])] = [:]
+
+    mutating func order(of interface: DBusInterface) -> [Int] {
+        let properties = interface.properties
+        if let entry = known[interface.name], entry.names.count == properties.count,
+            entry.names.indices.allSatisfy({ entry.names[$0] == properties[$0].name })
+        {
+            return entry.order
+        }
+        let order = interface.listingOrder
+        known[interface.name] = (properties.map(\.name), order)
+        return order
+    }
 }

@@ -25,7 +25,10 @@ enum DBusMarshal {
 
     // MARK: Appending
 
-    static func append(_ value: DBusValue, to iter: inout DBusMessageIter) throws {
+    /// Writes `value` at the iterator. `validated`: ``validate(_:)`` has passed for it, so
+    /// the checks (a NUL scan of every string, libdbus signature validation of every array,
+    /// dictionary and variant) are not made a second time.
+    static func append(_ value: DBusValue, to iter: inout DBusMessageIter, validated: Bool = false) throws {
         switch value {
         case .byte(var v): try appendBasic(&iter, typeByte, &v)
         case .boolean(let b):
@@ -39,7 +42,7 @@ enum DBusMarshal {
         case .uint64(var v): try appendBasic(&iter, typeUInt64, &v)
         case .double(var v): try appendBasic(&iter, typeDouble, &v)
         case .string(let s):
-            guard !s.utf8.contains(0) else {
+            guard validated || !s.utf8.contains(0) else {
                 throw DBusError.invalidArgs("D-Bus strings cannot contain NUL characters")
             }
             try appendString(&iter, typeString, s)
@@ -47,7 +50,7 @@ enum DBusMarshal {
         case .signature(let signature):
             // The static builders (`.structure([])`, `.dictionary(.variant, …)`) can make
             // invalid signatures, and libdbus aborts the process on one instead of failing.
-            guard DBusSignature.isValid(signature.rawValue) else {
+            guard validated || DBusSignature.isValid(signature.rawValue) else {
                 throw DBusError.invalidArgs("'\(signature)' is not a valid D-Bus signature")
             }
             try appendString(&iter, typeSignature, signature.rawValue)
@@ -63,48 +66,48 @@ enum DBusMarshal {
                 }
             }
         case .array(let element, let items):
-            guard element.isSingleCompleteType else {
+            guard validated || element.isSingleCompleteType else {
                 throw DBusError.invalidArgs("array element signature '\(element)' is not one complete type")
             }
             try appendContainer(&iter, typeArray, element.rawValue) { sub in
                 for item in items {
-                    guard item.signature == element else {
+                    guard validated || item.signature == element else {
                         throw DBusError.invalidArgs(
                             "array of '\(element)' cannot hold a value of type '\(item.signature)'")
                     }
-                    try append(item, to: &sub)
+                    try append(item, to: &sub, validated: validated)
                 }
             }
         case .dictionary(let key, let valueSignature, let entries):
             let entrySignature = "{" + key.rawValue + valueSignature.rawValue + "}"
-            guard DBusSignature.isValid("a" + entrySignature) else {
+            guard validated || DBusSignature.isValid("a" + entrySignature) else {
                 throw DBusError.invalidArgs("'a\(entrySignature)' is not a valid dictionary signature")
             }
             try appendContainer(&iter, typeArray, entrySignature) { sub in
                 for entry in entries {
-                    guard entry.key.signature == key, entry.value.signature == valueSignature else {
+                    guard validated || (entry.key.signature == key && entry.value.signature == valueSignature) else {
                         throw DBusError.invalidArgs(
                             "dictionary 'a\(entrySignature)' cannot hold an entry of types '\(entry.key.signature)', '\(entry.value.signature)'")
                     }
                     try appendContainer(&sub, typeDictEntry, nil) { entryIter in
-                        try append(entry.key, to: &entryIter)
-                        try append(entry.value, to: &entryIter)
+                        try append(entry.key, to: &entryIter, validated: validated)
+                        try append(entry.value, to: &entryIter, validated: validated)
                     }
                 }
             }
         case .structure(let fields):
-            guard !fields.isEmpty else { throw DBusError.invalidArgs("D-Bus structs cannot be empty") }
+            guard validated || !fields.isEmpty else { throw DBusError.invalidArgs("D-Bus structs cannot be empty") }
             try appendContainer(&iter, typeStruct, nil) { sub in
-                for field in fields { try append(field, to: &sub) }
+                for field in fields { try append(field, to: &sub, validated: validated) }
             }
         case .variant(let inner):
             // Checked before opening: libdbus aborts the process when a variant's contents
             // have no valid signature (an empty struct anywhere inside, or one too long).
-            guard inner.signature.isSingleCompleteType else {
+            guard validated || inner.signature.isSingleCompleteType else {
                 throw DBusError.invalidArgs("a variant cannot hold a value of type '\(inner.signature)'")
             }
             try appendContainer(&iter, typeVariant, inner.signature.rawValue) { sub in
-                try append(inner, to: &sub)
+                try append(inner, to: &sub, validated: validated)
             }
         }
     }

@@ -109,7 +109,7 @@ public final class DBusMessage: @unchecked Sendable {
         var iter = DBusMessageIter()
         dbus_message_iter_init_append(raw, &iter)
         for value in values {
-            try DBusMarshal.append(value, to: &iter)
+            try DBusMarshal.append(value, to: &iter, validated: true)
         }
     }
 

@@ -50,11 +50,12 @@ public final class DBusObjectServer: Sendable {
         guard let manager, let connection else { return }
         var entries: [DBusDictionaryEntry] = []
         for interface in interfaces {
-            entries.append(DBusDictionaryEntry(.string(interface.name), try await Self.allProperties(of: interface)))
+            let values = try await Self.values(of: interface)
+            entries.append(DBusDictionaryEntry(.string(interface.name), Self.listing(of: interface, values, in: interface.listingOrder)))
         }
         if existingInterfaceCount(at: path) == interfaces.count {
             // A new object: name the standard interfaces too, as sd-bus and GDBus do.
-            for name in [Self.peerInterface, Self.introspectableInterface, Self.propertiesInterface] {
+            for name in Self.standardInterfaces {
                 entries.append(DBusDictionaryEntry(.string(name), .vardict([:])))
             }
         }
@@ -141,7 +142,9 @@ public final class DBusObjectServer: Sendable {
         let (interfaces, isManager) = state.withLock { state in
             (state.objects[path], state.managers.contains(path))
         }
-        let job: @Sendable () async throws -> [DBusValue]
+        // A job builds the whole reply: most from the values they return, GetAll and
+        // GetManagedObjects by writing straight into the message (see DBusBodyWriter).
+        let job: @Sendable () async throws -> DBusMessage
         if interfaceName == Self.introspectableInterface || (interfaceName == nil && member == "Introspect") {
             guard member == "Introspect" else { return reply(message, .unknownMethod(unknownMethod(member, interfaceName, message))) }
             // Only Introspect needs to know whether anything lies below: a walk over every
@@ -150,15 +153,15 @@ public final class DBusObjectServer: Sendable {
             guard interfaces != nil || isManager || hasChildren || path == .root else {
                 return reply(message, .unknownObject("Unknown object '\(path)'."))
             }
-            job = { [self] in [.string(self.introspectionXML(for: path))] }
+            job = { [self] in try Self.reply(to: message, [.string(self.introspectionXML(for: path))]) }
         } else if let interfaces {
             if interfaceName == Self.propertiesInterface {
-                job = { [self] in try await self.handleProperties(member, message, interfaces) }
+                job = { try await Self.handleProperties(member, message, interfaces) }
             } else if interfaceName == Self.objectManagerInterface, isManager {
                 guard member == "GetManagedObjects" else {
                     return reply(message, .unknownMethod(unknownMethod(member, interfaceName, message)))
                 }
-                job = { [self] in [try await self.managedObjects(below: path)] }
+                job = { [self] in try await self.managedObjects(below: path, replyingTo: message) }
             } else {
                 let candidates = interfaceName.map { name in interfaces.filter { $0.name == name } } ?? interfaces
                 if let interfaceName, candidates.isEmpty {
@@ -178,11 +181,11 @@ public final class DBusObjectServer: Sendable {
                     guard actual == method.outSignature else {
                         throw DBusError.failed("Internal error: \(member) produced '\(actual)' instead of '\(method.outSignature)'.")
                     }
-                    return values
+                    return try Self.reply(to: message, values)
                 }
             }
         } else if isManager, interfaceName == Self.objectManagerInterface, member == "GetManagedObjects" {
-            job = { [self] in [try await self.managedObjects(below: path)] }
+            job = { [self] in try await self.managedObjects(below: path, replyingTo: message) }
         } else {
             return reply(message, .unknownObject("Unknown object '\(path)'."))
         }
@@ -191,8 +194,8 @@ public final class DBusObjectServer: Sendable {
         // Get's cost); the price is that a handler must not block before its first `await`.
         Task.immediate {
             do {
-                let values = try await job()
-                self.reply(message, values, on: connection)
+                let reply = try await job()
+                if !message.noReply { try connection.send(reply) }
             } catch {
                 self.reply(message, Self.busError(for: error), on: connection)
             }
@@ -222,21 +225,20 @@ public final class DBusObjectServer: Sendable {
         _ = try? connection.send(reply)
     }
 
-    private func reply(_ message: DBusMessage, _ values: [DBusValue], on connection: DBusConnection) {
-        guard !message.noReply else { return }
-        do {
-            let reply = try message.makeReply()
-            try reply.append(values)
-            try connection.send(reply)
-        } catch {
-            reply(message, Self.busError(for: error), on: connection)
-        }
+    /// The reply carrying `values`, checked whole before any of it is written.
+    private static func reply(to message: DBusMessage, _ values: [DBusValue]) throws -> DBusMessage {
+        let reply = try message.makeReply()
+        try reply.append(values)
+        return reply
     }
 
     // MARK: Properties
 
-    private func handleProperties(_ member: String, _ message: DBusMessage, _ interfaces: [DBusInterface]) async throws
-        -> [DBusValue]
+    /// Named in every object's entry of GetManagedObjects and InterfacesAdded, without properties.
+    private static let standardInterfaces = [peerInterface, introspectableInterface, propertiesInterface]
+
+    private static func handleProperties(_ member: String, _ message: DBusMessage, _ interfaces: [DBusInterface])
+        async throws -> DBusMessage
     {
         let arguments = message.arguments()
         func interface(_ name: String) throws -> DBusInterface {
@@ -254,19 +256,22 @@ public final class DBusObjectServer: Sendable {
         switch (member, message.signature.rawValue) {
         case ("Get", "ss"):
             let p = try property(arguments[0].stringValue!, arguments[1].stringValue!)
-            return [.variant(try await Self.value(of: p))]
+            return try reply(to: message, [.variant(try await value(of: p))])
         case ("GetAll", "s"):
             let name = arguments[0].stringValue!
-            if name.isEmpty {
-                var all: [DBusDictionaryEntry] = []
-                for interface in interfaces {
-                    if case .dictionary(_, _, let entries) = try await Self.allProperties(of: interface) {
-                        all += entries
-                    }
-                }
-                return [.dictionary(key: .string, value: .variant, all)]
-            }
-            return [try await Self.allProperties(of: try interface(name))]
+            // An empty name lists every interface's properties, one after the other.
+            let chosen = name.isEmpty ? interfaces : [try interface(name)]
+            var read: [[DBusValue]] = []
+            read.reserveCapacity(chosen.count)
+            for interface in chosen { read.append(try await values(of: interface)) }
+            let orders = chosen.map(\.listingOrder)
+            for index in read.indices { try validate(read[index], in: orders[index]) }
+            let reply = try message.makeReply()
+            let writer = DBusBodyWriter(reply)
+            try writer.open(DBusMarshal.typeArray, "{sv}")
+            for index in read.indices { try write(read[index], of: chosen[index], in: orders[index], to: writer) }
+            try writer.close()
+            return reply
         case ("Set", "ssv"):
             let interfaceName = arguments[0].stringValue!
             let name = arguments[1].stringValue!
@@ -279,7 +284,7 @@ public final class DBusObjectServer: Sendable {
                     "Property '\(name)' has type '\(p.signature)', not '\(arguments[2].variantValue?.signature.rawValue ?? "?")'.")
             }
             try await setter(newValue, DBusMethodCall(message: message, arguments: arguments))
-            return []
+            return try reply(to: message, [])
         case ("Get", _), ("GetAll", _), ("Set", _):
             throw DBusError.invalidArgs("Invalid arguments for \(member): got '\(message.signature)'.")
         default:
@@ -295,36 +300,113 @@ public final class DBusObjectServer: Sendable {
         return value
     }
 
-    private static func allProperties(of interface: DBusInterface) async throws -> DBusValue {
-        var values: [String: DBusValue] = [:]
-        for property in interface.properties {
-            values[property.name] = try await value(of: property)
+    /// The values of all of an interface's properties, in declaration order: from its
+    /// `readAll` in one go when it has one, else one getter after the other.
+    private static func values(of interface: DBusInterface) async throws -> [DBusValue] {
+        guard let readAll = interface.readAll else {
+            var values: [DBusValue] = []
+            values.reserveCapacity(interface.properties.count)
+            for property in interface.properties { values.append(try await value(of: property)) }
+            return values
         }
-        return .vardict(values)
+        let values = try await readAll()
+        guard values.count == interface.properties.count else {
+            throw DBusError.failed(
+                "Internal error: \(interface.name) read \(values.count) properties instead of \(interface.properties.count).")
+        }
+        for index in values.indices where values[index].signature != interface.properties[index].signature {
+            throw DBusError.failed(
+                "Internal error: property \(interface.properties[index].name) produced '\(values[index].signature)'.")
+        }
+        return values
     }
 
-    private func managedObjects(below manager: DBusObjectPath) async throws -> DBusValue {
-        let objects = state.withLock { state in
-            state.objects.filter { $0.key.isDescendant(of: manager) }.sorted { $0.key < $1.key }
+    /// Throws what writing the listed values would throw, before any of them is written:
+    /// libdbus cannot take back part of a message.
+    private static func validate(_ values: [DBusValue], in order: [Int]) throws {
+        for index in order { try DBusMarshal.validate(values[index]) }
+    }
+
+    /// The `{sv}` entries of an interface's values (inside an open `a{sv}`) in its listing
+    /// order; the values have passed `validate`.
+    private static func write(
+        _ values: [DBusValue], of interface: DBusInterface, in order: [Int], to writer: DBusBodyWriter
+    ) throws {
+        // Fields read in place: copying a DBusProperty retains its name, signature and closures.
+        for index in order {
+            try writer.open(DBusMarshal.typeDictEntry)
+            try writer.appendName(interface.properties[index].name)
+            try writer.open(DBusMarshal.typeVariant, interface.properties[index].signature.rawValue)
+            try writer.append(values[index], validated: true)
+            try writer.close()
+            try writer.close()
         }
-        var result: [DBusDictionaryEntry] = []
+    }
+
+    /// An interface's values as the `a{sv}` GetAll lists, for a signal's arguments.
+    private static func listing(of interface: DBusInterface, _ values: [DBusValue], in order: [Int]) -> DBusValue {
+        .dictionary(
+            key: .string, value: .variant,
+            order.map { DBusDictionaryEntry(.string(interface.properties[$0].name), .variant(values[$0])) })
+    }
+
+    /// GetManagedObjects, written into the reply one object at a time as soon as that
+    /// object's properties are read: with 10,000 objects the reply used to exist twice, as a
+    /// ``DBusValue`` tree (about 45 MB) and marshalled, and glibc kept the tree's memory.
+    private func managedObjects(below manager: DBusObjectPath, replyingTo message: DBusMessage) async throws
+        -> DBusMessage
+    {
+        var objects = state.withLock { state in
+            var below: [(path: DBusObjectPath, interfaces: [DBusInterface])] = []
+            below.reserveCapacity(state.objects.count)
+            for (path, interfaces) in state.objects where path.isDescendant(of: manager) {
+                below.append((path, interfaces))
+            }
+            return below
+        }
+        objects.sort { $0.path < $1.path }
+        let reply = try message.makeReply()
+        let writer = DBusBodyWriter(reply)
+        try writer.open(DBusMarshal.typeArray, "{oa{sa{sv}}}")
+        var read: [[DBusValue]] = []
+        var orders: [[Int]] = []
+        var listingOrders = ListingOrders()
         objects: for (path, interfaces) in objects {
-            var entries: [DBusDictionaryEntry] = []
-            for interface in interfaces {
+            read.removeAll(keepingCapacity: true)
+            for index in interfaces.indices {
                 // An object withdrawn while we read it is simply no longer there; it must not
                 // fail the listing of all the others.
-                guard let properties = try? await Self.allProperties(of: interface), isExported(path) else {
-                    continue objects
-                }
-                entries.append(DBusDictionaryEntry(.string(interface.name), properties))
+                guard let values = try? await Self.values(of: interfaces[index]), isExported(path) else { continue objects }
+                read.append(values)
             }
-            for name in [Self.peerInterface, Self.introspectableInterface, Self.propertiesInterface] {
-                entries.append(DBusDictionaryEntry(.string(name), .vardict([:])))
+            orders.removeAll(keepingCapacity: true)
+            for index in read.indices {
+                orders.append(listingOrders.order(of: interfaces[index]))
+                try Self.validate(read[index], in: orders[index])
             }
-            result.append(DBusDictionaryEntry(
-                .objectPath(path), .dictionary(key: .string, value: .dictionary(.string, .variant), entries)))
+            try writer.open(DBusMarshal.typeDictEntry)
+            try writer.append(path)
+            try writer.open(DBusMarshal.typeArray, "{sa{sv}}")
+            for index in read.indices {
+                try writer.open(DBusMarshal.typeDictEntry)
+                try writer.appendName(interfaces[index].name)
+                try writer.open(DBusMarshal.typeArray, "{sv}")
+                try Self.write(read[index], of: interfaces[index], in: orders[index], to: writer)
+                try writer.close()
+                try writer.close()
+            }
+            for name in Self.standardInterfaces {
+                try writer.open(DBusMarshal.typeDictEntry)
+                try writer.appendName(name)
+                try writer.open(DBusMarshal.typeArray, "{sv}")
+                try writer.close()
+                try writer.close()
+            }
+            try writer.close()
+            try writer.close()
         }
-        return .dictionary(key: .objectPath, value: .dictionary(.string, .dictionary(.string, .variant)), result)
+        try writer.close()
+        return reply
     }
 
     // MARK: Introspection

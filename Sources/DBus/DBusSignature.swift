@@ -103,7 +103,11 @@ public struct DBusObjectPath: Hashable, Sendable, Comparable, CustomStringConver
     /// Whether `self` lies strictly below `ancestor`.
     public func isDescendant(of ancestor: DBusObjectPath) -> Bool {
         if ancestor.rawValue == "/" { return rawValue != "/" }
-        return rawValue.hasPrefix(ancestor.rawValue + "/")
+        // Byte by byte, without making `ancestor/`: GetManagedObjects asks this of every object.
+        let own = rawValue.utf8
+        let prefix = ancestor.rawValue.utf8
+        guard own.count > prefix.count, own.starts(with: prefix) else { return false }
+        return own[own.index(own.startIndex, offsetBy: prefix.count)] == UInt8(ascii: "/")
     }
 
     static func isValid(_ text: String) -> Bool {
