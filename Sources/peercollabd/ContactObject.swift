@@ -33,6 +33,41 @@ final class ContactObject: Sendable {
         try? await objects.export([ContactObject(id: id, collaboration: collaboration).interface], at: BusNames.contactPath(id))
     }
 
+    /// The properties in declaration order, as `readAll` returns them (a test compares
+    /// GetAll with each Get).
+    static let propertyNames = [
+        "PeerName", "DisplayName", "Nickname", "Email", "Fingerprint", "VerificationCode", "Verified", "SubscribeAllowed",
+        "Subscribed", "Online", "PresenceStatus", "PresenceMessage", "Peer", "Endpoints", "Applications", "Objects", "LastSeen",
+    ]
+
+    /// One property's value: the single place each is computed, for `Get` and `GetAll` alike.
+    static func value(_ name: String, of contact: ContactDetails) -> DBusValue {
+        switch name {
+        case "PeerName": .string(contact.id)
+        case "DisplayName": .string(contact.displayName)
+        case "Nickname": .string(contact.record.nickname)
+        case "Email": .string(contact.record.email)
+        case "Fingerprint": .string(contact.fingerprint.description)
+        case "VerificationCode": .string(contact.verificationCode.description)
+        case "Verified": .boolean(contact.record.verified)
+        case "SubscribeAllowed": .boolean(contact.record.subscribeAllowed)
+        case "Subscribed": .boolean(contact.record.subscribed)
+        case "Online": .boolean(contact.isOnline)
+        case "PresenceStatus": .string(contact.presence.status.name)
+        case "PresenceMessage": .string(contact.presence.message)
+        case "Peer": .objectPath(contact.isOnline ? BusNames.peerPath(contact.id) : BusNames.none)
+        case "Endpoints": BusValues.endpoints(contact.record.endpoints)
+        case "Applications": .strings(contact.applicationIDs)
+        case "Objects": .strings(contact.objectIDs)
+        case "LastSeen": .uint64(contact.lastSeen)
+        default: preconditionFailure("ContactObject has no property \(name)")
+        }
+    }
+
+    func value(_ name: String) async throws -> DBusValue {
+        Self.value(name, of: try await contact())
+    }
+
     func contact() async throws -> ContactDetails {
         guard let contact = await collaboration.contact(id) else {
             throw DBusError.unknownObject("The contact \(id) was removed.")
@@ -83,53 +118,52 @@ final class ContactObject: Sendable {
                 },
             ],
             properties: [
-                DBusProperty("PeerName", .string, changeSignal: .constant) { [self] in .string(try await contact().id) },
-                DBusProperty("DisplayName", .string) { [self] in .string(try await contact().displayName) },
+                DBusProperty("PeerName", .string, changeSignal: .constant) { [self] in try await value("PeerName") },
+                DBusProperty("DisplayName", .string) { [self] in try await value("DisplayName") },
                 DBusProperty(
                     "Nickname", .string,
-                    get: { [self] in .string(try await contact().record.nickname) },
+                    get: { [self] in try await value("Nickname") },
                     set: { [self] value, _ in
                         try await ErrorTable.translating { try await collaboration.setNickname(id, value.stringValue ?? "") }
                     }),
-                DBusProperty("Email", .string) { [self] in .string(try await contact().record.email) },
-                DBusProperty("Fingerprint", .string) { [self] in .string(try await contact().fingerprint.description) },
-                DBusProperty("VerificationCode", .string, changeSignal: .constant) { [self] in
-                    .string(try await contact().verificationCode.description)
-                },
+                DBusProperty("Email", .string) { [self] in try await value("Email") },
+                DBusProperty("Fingerprint", .string) { [self] in try await value("Fingerprint") },
+                DBusProperty("VerificationCode", .string, changeSignal: .constant) { [self] in try await value("VerificationCode") },
                 DBusProperty(
                     "Verified", .boolean,
-                    get: { [self] in .boolean(try await contact().record.verified) },
+                    get: { [self] in try await value("Verified") },
                     set: { [self] value, _ in
                         let verified = try Self.flag(value, "Verified")
                         try await ErrorTable.translating { try await collaboration.setVerified(id, verified) }
                     }),
                 DBusProperty(
                     "SubscribeAllowed", .boolean,
-                    get: { [self] in .boolean(try await contact().record.subscribeAllowed) },
+                    get: { [self] in try await value("SubscribeAllowed") },
                     set: { [self] value, _ in
                         let allowed = try Self.flag(value, "SubscribeAllowed")
                         try await ErrorTable.translating { try await collaboration.setSubscribeAllowed(id, allowed) }
                     }),
                 DBusProperty(
                     "Subscribed", .boolean,
-                    get: { [self] in .boolean(try await contact().record.subscribed) },
+                    get: { [self] in try await value("Subscribed") },
                     set: { [self] value, _ in
                         let subscribed = try Self.flag(value, "Subscribed")
                         try await ErrorTable.translating { try await collaboration.setSubscribed(id, subscribed) }
                     }),
-                DBusProperty("Online", .boolean) { [self] in .boolean(try await contact().isOnline) },
-                DBusProperty("PresenceStatus", .string) { [self] in .string(try await contact().presence.status.name) },
-                DBusProperty("PresenceMessage", .string) { [self] in .string(try await contact().presence.message) },
-                DBusProperty("Peer", .objectPath) { [self] in
-                    .objectPath(try await contact().isOnline ? BusNames.peerPath(id) : BusNames.none)
-                },
-                DBusProperty("Endpoints", .array(of: .structure([.string, .uint16]))) { [self] in
-                    BusValues.endpoints(try await contact().record.endpoints)
-                },
-                DBusProperty("Applications", .array(of: .string)) { [self] in .strings(try await contact().applicationIDs) },
-                DBusProperty("Objects", .array(of: .string)) { [self] in .strings(try await contact().objectIDs) },
-                DBusProperty("LastSeen", .uint64) { [self] in .uint64(try await contact().lastSeen) },
-            ]
+                DBusProperty("Online", .boolean) { [self] in try await value("Online") },
+                DBusProperty("PresenceStatus", .string) { [self] in try await value("PresenceStatus") },
+                DBusProperty("PresenceMessage", .string) { [self] in try await value("PresenceMessage") },
+                DBusProperty("Peer", .objectPath) { [self] in try await value("Peer") },
+                DBusProperty("Endpoints", .array(of: .structure([.string, .uint16]))) { [self] in try await value("Endpoints") },
+                DBusProperty("Applications", .array(of: .string)) { [self] in try await value("Applications") },
+                DBusProperty("Objects", .array(of: .string)) { [self] in try await value("Objects") },
+                DBusProperty("LastSeen", .uint64) { [self] in try await value("LastSeen") },
+            ],
+            // One trip into the domain for all of them (listings of 10,000 contacts).
+            readAll: { [self] in
+                let contact = try await contact()
+                return Self.propertyNames.map { Self.value($0, of: contact) }
+            }
         )
     }
 }
