@@ -1,21 +1,22 @@
 #!/usr/bin/env python3
-"""Writes the symbol ordering file for peercollabd: the functions it runs from exec to idle.
+"""Writes dist/link/peercollabd-hot.ld: the code peercollabd runs from exec to idle, in front.
 
-Usage: Benchmarks/rss/profile.py [--runs N] PEERCOLLABD [OUTPUT]   (default OUTPUT: dist/link/peercollabd.order)
+Usage: Benchmarks/rss/profile.py [--runs N] PEERCOLLABD MAP [OUTPUT]
+(Benchmarks/rss/regenerate.sh builds, profiles, relinks and measures in one go.)
 
-PEERCOLLABD should be a release build with function sections (dist/install's flags; the
-ordering file in use does not matter). It runs under `valgrind --tool=callgrind` on a private
-bus (--interfaces lo, --listen 127.0.0.1, --port 0, never signed in) with an identity made by
-an unprofiled start before: exec → READY=1 → 5 s idle, dumped; then one Properties.Get and
-one Peer.Ping, dumped; then SIGTERM. Every function of the daemon binary that ran before the
-first dump is written first, then those the calls added; shut-down code is left out (it runs
-once, at the end, and need not sit with the code that stays resident).
+PEERCOLLABD is a release build with function sections (dist/install's flags), MAP the lld
+map of that very link (-Xlinker -Map=FILE). The daemon runs under `valgrind
+--tool=callgrind` on a private bus (--interfaces lo, --listen 127.0.0.1, --port 0, never
+signed in) with an identity made by an unprofiled start before: exec → READY=1 → 5 s idle,
+dumped; one Properties.Get and one Peer.Ping, dumped; SIGTERM. The input sections holding
+the instructions that ran (start-up and idle of every run first, then what the calls added;
+shut-down code is left out) become an output section .text.hot placed before .text.
 
-The file lists linker symbol names, one a line. lld places the sections of those symbols
-first in .text, in this order, so the code start-up and idle touch fills a few MiB instead
-of being spread (64 KiB at a time, the kernel's fault-around) over all of it. A stale file
-costs only memory: symbols it names that no longer exist are skipped, functions it misses
-stay where the linker put them.
+Input sections, not symbols (lld's --symbol-ordering-file): a third of the functions Swift
+emits are private (`.text..Lobjectdestroy.38`), with a section of their own but no symbol
+to name, and each one missed costs a 64 KiB fault-around block elsewhere in .text. A stale
+script costs only memory: patterns that match nothing are ignored, code it misses stays in
+.text.
 """
 import argparse
 import bisect
