@@ -88,18 +88,24 @@ def input_sections(map_path):
     return [s[0] for s in sections], sections
 
 
-def executed_sections(path, binary_name, sections):
-    """Input sections of `binary_name` whose code ran, in dump order (by instruction address)."""
+def executed_sections(path, binary_name, sections, base):
+    """Input sections of `binary_name` whose code ran, in dump order (by instruction address).
+
+    Valgrind files code outside the section named .text (our .text.hot, once linked with
+    the script) under an unknown object "???" at run-time addresses: `base`, where the
+    binary is mapped, turns those back into link addresses.
+    """
     starts, table = sections
     found = []
     seen = set()
-    in_binary = False
+    offset = None
     with open(path, errors="replace") as f:
         for line in f:
             if line.startswith("ob="):
-                in_binary = os.path.basename(line[3:].strip()) == binary_name
-            elif in_binary and line.startswith("0x"):
-                address = int(line.split()[0], 16)
+                name = os.path.basename(line[3:].strip())
+                offset = 0 if name == binary_name else base if name == "???" else None
+            elif offset is not None and line.startswith("0x"):
+                address = int(line.split()[0], 16) - offset
                 index = bisect.bisect_right(starts, address) - 1
                 if index >= 0 and address < starts[index] + table[index][1] and index not in seen:
                     seen.add(index)
@@ -114,6 +120,16 @@ def file_pattern(where):
         return f"*/{os.path.basename(archive)}:{member}"
     _, marker, rest = where.rpartition("/release/")
     return "*/" + (rest if marker else os.path.basename(where))
+
+
+def mapped_base(pid, path):
+    """Where `path` is mapped (offset 0) in process `pid`."""
+    with open(f"/proc/{pid}/maps") as f:
+        for line in f:
+            fields = line.split()
+            if len(fields) > 5 and fields[5] == path and int(fields[2], 16) == 0:
+                return int(fields[0].split("-")[0], 16)
+    raise SystemExit(f"profile: {path} is not mapped in process {pid}")
 
 
 def profile_once(binary, profiled, sections):
@@ -145,6 +161,7 @@ def profile_once(binary, profiled, sections):
             daemon.kill()
             raise SystemExit(f"profile: the daemon under callgrind did not get ready (log {scratch}/log)")
         time.sleep(5)
+        base = mapped_base(daemon.pid, profiled)
         subprocess.run(["callgrind_control", "--dump=idle", str(daemon.pid)], check=True,
                        capture_output=True, timeout=60)
         dbus_call(bus, "org.freedesktop.DBus.Properties.Get",
@@ -162,7 +179,7 @@ def profile_once(binary, profiled, sections):
                    key=lambda p: int(p.rsplit(".", 1)[1]))
     if len(parts) < 2:
         raise SystemExit(f"profile: expected the idle and calls dumps in {scratch}, found {parts}")
-    result = [executed_sections(os.path.join(scratch, part), "peercollabd", sections)
+    result = [executed_sections(os.path.join(scratch, part), "peercollabd", sections, base)
               for part in parts[:2]]
     shutil.rmtree(scratch, ignore_errors=True)
     return result
