@@ -6,10 +6,11 @@ import PeerProtocol
 import PeerSecurity
 import Synchronization
 
-/// presencebench latency PUBLISHER_BUS OBSERVER_BUS PEER_PATH COUNT
+/// presencebench latency PUBLISHER_BUS OBSERVER_BUS PATH COUNT [KEY_PREFIX]
 ///   SetPresence on the publisher's daemon, time until PropertiesChanged(PresenceStatus) on
-///   the observer's Peer object for it; and, as the yardstick, Properties.Get round trips to
-///   the observer's daemon. Prints one JSON object.
+///   the observer's Peer object (…/peer/NAME) or Contact object (…/contact/NAME) for it; and,
+///   as the yardstick, Properties.Get round trips to the observer's daemon. Prints one JSON
+///   object, its keys prefixed with KEY_PREFIX (so that two runs go into one file).
 /// presencebench fanout BUS HOST PORT PEER_NAME SUBSCRIBERS ROUNDS
 ///   SUBSCRIBERS simulated peers (TLS 1.3 sessions made with PeerSecurity and PeerProtocol)
 ///   connect to the daemon; each round sets the presence once and times until every peer
@@ -23,13 +24,14 @@ struct PresenceBench {
     static func main() async throws {
         let arguments = CommandLine.arguments
         switch arguments.dropFirst().first {
-        case "latency" where arguments.count == 6:
-            try await latency(publisher: arguments[2], observer: arguments[3], peerPath: try DBusObjectPath(arguments[4]), count: Int(arguments[5]) ?? 200)
+        case "latency" where arguments.count == 6 || arguments.count == 7:
+            try await latency(publisher: arguments[2], observer: arguments[3], peerPath: try DBusObjectPath(arguments[4]), count: Int(arguments[5]) ?? 200,
+                              keyPrefix: arguments.count == 7 ? arguments[6] : "")
         case "fanout" where arguments.count == 8:
             try await fanout(bus: arguments[2], host: arguments[3], port: Int(arguments[4]) ?? 0, peerName: arguments[5],
                              subscribers: Int(arguments[6]) ?? 100, rounds: Int(arguments[7]) ?? 20)
         default:
-            FileHandle.standardError.write(Data("usage: presencebench latency PUBLISHER_BUS OBSERVER_BUS PEER_PATH COUNT | fanout BUS HOST PORT PEER_NAME SUBSCRIBERS ROUNDS\n".utf8))
+            FileHandle.standardError.write(Data("usage: presencebench latency PUBLISHER_BUS OBSERVER_BUS PATH COUNT [KEY_PREFIX] | fanout BUS HOST PORT PEER_NAME SUBSCRIBERS ROUNDS\n".utf8))
             exit(64)
         }
     }
@@ -44,7 +46,9 @@ struct PresenceBench {
         return String(format: "{\"n\": %d, \"p50_ms\": %.3f, \"p99_ms\": %.3f, \"max_ms\": %.3f}", sorted.count, at(0.5), at(0.99), sorted.last ?? 0)
     }
 
-    static func latency(publisher: String, observer: String, peerPath: DBusObjectPath, count: Int) async throws {
+    static func latency(publisher: String, observer: String, peerPath: DBusObjectPath, count: Int, keyPrefix: String) async throws {
+        // A contact's object carries the same presence properties as a peer's, on its own interface.
+        let observed = peerPath.rawValue.contains("/contact/") ? "org.peercollab.PeerCollab1.Contact" : "org.peercollab.PeerCollab1.Peer"
         let a = try DBusConnection(bus: .address(publisher))
         let b = try DBusConnection(bus: .address(observer))
         let changes = try await b.subscribe(to: DBusMatchRule(path: peerPath, interface: "org.freedesktop.DBus.Properties", member: "PropertiesChanged"))
@@ -81,10 +85,10 @@ struct PresenceBench {
         for _ in 0..<count {
             let start = ContinuousClock.now
             _ = try await b.call(destination: service, path: peerPath, interface: "org.freedesktop.DBus.Properties", member: "Get",
-                                 arguments: [.string("org.peercollab.PeerCollab1.Peer"), .string("PresenceStatus")])
+                                 arguments: [.string(observed), .string("PresenceStatus")])
             roundTrips.append(milliseconds(ContinuousClock.now - start))
         }
-        print("{\"presence_to_properties_changed\": \(percentiles(samples)), \"dbus_get_round_trip\": \(percentiles(roundTrips))}")
+        print("{\"\(keyPrefix)presence_to_properties_changed\": \(percentiles(samples)), \"\(keyPrefix)dbus_get_round_trip\": \(percentiles(roundTrips))}")
     }
 
     static func fanout(bus: String, host: String, port: Int, peerName: String, subscribers: Int, rounds: Int) async throws {
