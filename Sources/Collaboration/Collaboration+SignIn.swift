@@ -100,7 +100,7 @@ extension Collaboration {
         drainScheduled = true
         Task {
             try? await Task.sleep(for: .milliseconds(100))
-            await self.drainDeferredDials()
+            self.drainDeferredDials()
         }
     }
 
