@@ -44,7 +44,10 @@ struct AvahiLabTests {
         try await waitEstablished(ours)
 
         let line = try avahiBrowseLine(lab, b, name: "alice-lab")
-        #expect(line.contains(";_peercollab._tcp;local;\(lab.hostName(a)).local;192.0.2.1;4242;"))
+        // avahi-browse resolves the host name for either family, so an entry found over IPv4
+        // may carry the AAAA address (seen about once in ten runs): both are host a's.
+        let seenAt = [a.ipv4, a.ipv6].map { ";_peercollab._tcp;local;\(lab.hostName(a)).local;\($0);4242;" }
+        #expect(seenAt.contains { line.contains($0) }, "\(line)")
         #expect(line.contains("\"pn=alice\""))
         #expect(line.contains("\"v=1\""))
 
