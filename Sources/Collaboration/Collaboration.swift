@@ -128,12 +128,6 @@ public actor Collaboration {
         }
     }
 
-    /// Ends every event stream (at shutdown).
-    public func finishEvents() {
-        for subscriber in subscribers.values { subscriber.finish() }
-        subscribers = [:]
-    }
-
     // MARK: The local user
 
     /// The name others see: the one set, else the account's full name.
