@@ -37,14 +37,14 @@ struct BusService: Service {
             },
             exportContact: { await ContactObject.export($0, collaboration: collaboration, on: objects) },
             exportInvitation: { await InvitationObject.export($0, collaboration: collaboration, on: objects) })
-        // Stored contacts are there before anyone can ask, and before the object manager, so
-        // that thousands of them cost no InterfacesAdded signals nobody can receive yet.
+        // Stored contacts and applications are there before anyone can ask, and before the
+        // object manager, so that they cost no InterfacesAdded signals nobody can receive yet.
         for id in await collaboration.contactIDs {
             try await connection.objects.export([ContactObject(id: id, collaboration: collaboration).interface], at: BusNames.contactPath(id))
         }
+        try await exportApplications(on: connection)
         connection.objects.addObjectManager(at: BusNames.root)
         try await connection.objects.export([manager.interface], at: BusNames.root)
-        try await exportApplications(on: connection)
         await invitationServices.start(connection: connection, collaboration: collaboration, logger: logger)
 
         let nameLost = try await connection.subscribe(
