@@ -21,24 +21,21 @@ extension Collaboration {
 
     /// What the peer on `linkID` is shown of me.
     func profile(forLink linkID: Int) -> PeerProfile {
-        var profile = localProfile()
-        if !maySeeMe(linkID) {
-            profile.presence = PeerPresence(status: .offline)
-            profile.objects = []
-        }
-        return profile
+        maySeeMe(linkID) ? localProfile() : hiddenProfile()
     }
 
     /// What the peer `id` is shown of me (the full profile when it may see me, else one
     /// that is offline and publishes no objects).
     public func profile(forPeer id: String) -> PeerProfile {
-        guard let linkID = linkOfPeer[id] else {
-            var profile = localProfile()
-            profile.presence = PeerPresence(status: .offline)
-            profile.objects = []
-            return profile
-        }
-        return profile(forLink: linkID)
+        linkOfPeer[id].map(profile(forLink:)) ?? hiddenProfile()
+    }
+
+    /// What someone who may not see me is shown: my name and applications, offline, no objects.
+    private func hiddenProfile() -> PeerProfile {
+        var profile = localProfile()
+        profile.presence = PeerPresence(status: .offline)
+        profile.objects = []
+        return profile
     }
 
     /// A link was kept: greet it with what it may see, and follow it if I follow that contact.
