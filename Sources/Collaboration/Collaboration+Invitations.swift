@@ -20,10 +20,7 @@ extension Collaboration {
     public func setInvitationPolicy(_ text: String) throws {
         let policy = try InvitationPolicy.parse(text)
         guard policy != invitationPolicy else { return }
-        var changed = settings
-        changed.invitationPolicy = policy
-        try store.save(changed)
-        settings = changed
+        try updateSettings { $0.invitationPolicy = policy }
         logger.info("Invitation policy changed", metadata: ["policy": "\(policy.rawValue)"])
         publish(.managerChanged([.invitationPolicy]))
     }

@@ -138,6 +138,14 @@ public actor Collaboration {
         (settings.discoveryBackend, settings.allowInterfaces, settings.denyInterfaces)
     }
 
+    /// Applies `change` to the settings once it is on disk; if saving fails, nothing changes.
+    func updateSettings(_ change: (inout Settings) -> Void) throws {
+        var changed = settings
+        change(&changed)
+        try store.save(changed)
+        settings = changed
+    }
+
     /// Where the store is, and where a damaged one was moved at start (for `Diagnose`).
     public var storeStatus: (path: String, damagedCopy: String?) { (database.path, database.damagedCopy) }
 
@@ -148,10 +156,7 @@ public actor Collaboration {
     public func setDisplayName(_ name: String) throws {
         let name = try DisplayName.validated(name)
         guard name != displayName else { return }
-        var changed = settings
-        changed.displayName = name
-        try store.save(changed)
-        settings = changed
+        try updateSettings { $0.displayName = name }
         logger.info("Display name changed", metadata: ["display_name": "\(name)"])
         publish(.managerChanged([.displayName]))
         broadcastProfile()
@@ -167,10 +172,7 @@ public actor Collaboration {
             }
         }
         guard address != email else { return }
-        var changed = settings
-        changed.email = address.isEmpty ? nil : address
-        try store.save(changed)
-        settings = changed
+        try updateSettings { $0.email = address.isEmpty ? nil : address }
         publish(.managerChanged([.email]))
     }
 
