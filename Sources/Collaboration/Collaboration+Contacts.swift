@@ -32,7 +32,14 @@ extension Collaboration {
     /// getters fail, so GetManagedObjects skips it) and no peer is ever taken for it.
     func contactKey(_ record: ContactRecord) -> ContactKey? {
         if let key = contactKeys[record.peerName], key.certificateDER == record.certificateDER { return key }
-        guard let key = ContactKey(certificateDER: record.certificateDER, peerName: record.peerName, localPublicKeyDER: identity.publicKeyDER) else {
+        let localPublicKeyDER: [UInt8]
+        do {
+            localPublicKeyDER = try loadedIdentity().publicKeyDER
+        } catch {
+            logger.error("Cannot show contacts: my identity failed to load", metadata: ["error": "\(error)"])
+            return nil
+        }
+        guard let key = ContactKey(certificateDER: record.certificateDER, peerName: record.peerName, localPublicKeyDER: localPublicKeyDER) else {
             logger.warning("A stored contact's certificate does not give its peer name; ignoring it", metadata: ["contact": "\(record.peerName)"])
             return nil
         }

@@ -13,6 +13,9 @@ extension Collaboration {
         let scopes = try Scope.parse(scopeText)
         let added = scopes.subtracting(signedIn)
         guard !added.isEmpty else { return }
+        // Peers will want my certificate: a key that cannot be loaded fails here, with the
+        // reason, rather than every connection later.
+        _ = try loadedIdentity()
         signedIn.formUnion(added)
         logger.info("Signed in", metadata: ["scopes": "\(added.sorted().map(\.rawValue))"])
         publish(.managerChanged([.signedIn]))

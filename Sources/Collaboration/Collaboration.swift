@@ -13,8 +13,8 @@ public actor Collaboration {
     var settings: Settings
     let accountName: String
     let logger: Logger
-    /// Who I am; the key never leaves PeerSecurity.
-    public nonisolated let identity: PeerIdentity
+    /// Who I am; the key never leaves PeerSecurity, and is loaded when first needed.
+    public nonisolated let identity: LocalIdentity
     /// Where peers reach me, as the network layer found it.
     public internal(set) var endpoints: [ContactEndpoint] = []
     var subscribers: [Int: AsyncStream<CollaborationEvent>.Continuation] = [:]
@@ -69,7 +69,7 @@ public actor Collaboration {
 
     /// Loads the settings and opens the store in `dataDirectory`; throws if either exists but
     /// cannot be read (a damaged store is moved aside and logged, a newer one refused).
-    public init(store: SettingsStore, dataDirectory: String, identity: PeerIdentity, accountName: String, logger: Logger) throws {
+    public init(store: SettingsStore, dataDirectory: String, identity: LocalIdentity, accountName: String, logger: Logger) throws {
         self.store = store
         let database: CollaborationStore
         do {
@@ -177,11 +177,21 @@ public actor Collaboration {
     }
 
     /// My contact card: display name, email, certificate, peer name and endpoints.
-    public func contactCard() -> String {
+    public func contactCard() throws(CollaborationError) -> String {
         ContactCard(
             displayName: displayName, email: settings.email, peerName: identity.peerName.description,
-            certificateDER: identity.certificateDER, endpoints: Array(endpoints.prefix(ContactCard.maximumEndpoints))
+            certificateDER: try loadedIdentity().certificateDER, endpoints: Array(endpoints.prefix(ContactCard.maximumEndpoints))
         ).encode()
+    }
+
+    /// My key and certificate, loaded on first use (``LocalIdentity``); a failure, such as
+    /// a key file damaged or made readable by others since the start, says what to do.
+    func loadedIdentity() throws(CollaborationError) -> PeerIdentity {
+        do {
+            return try identity.load()
+        } catch {
+            throw .failed("\(error)")
+        }
     }
 
     /// Records where peers reach me (the network layer calls this when it listens or

@@ -56,7 +56,7 @@ enum IdentityFile {
     /// Reads a file; with `private` set, refuses one that group or others can
     /// read or write, or that another user owns. The checks use the descriptor
     /// that is then read (fstat), so the file cannot be swapped in between.
-    static func read(_ path: String, private isPrivate: Bool) throws -> Contents {
+    static func read(_ path: String, private isPrivate: Bool, limit: Int = 64 * 1024) throws -> Contents {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
         guard descriptor >= 0 else {
             if errno == ENOENT { return .missing }
@@ -77,8 +77,8 @@ enum IdentityFile {
             }
         }
         // Identity files are a few hundred bytes; anything large is not ours.
-        guard status.st_size <= 64 * 1024 else {
-            throw PeerSecurityError.malformedFile(path: path, reason: "it is \(status.st_size) bytes, far larger than a key or certificate")
+        guard status.st_size <= limit else {
+            throw PeerSecurityError.malformedFile(path: path, reason: "it is \(status.st_size) bytes, far larger than a file of ours of this kind")
         }
         var bytes = [UInt8](repeating: 0, count: Int(status.st_size))
         var offset = 0

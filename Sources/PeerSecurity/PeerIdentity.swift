@@ -30,8 +30,8 @@ public struct PeerIdentity: Sendable {
     /// new key and certificate, written atomically. A certificate that is
     /// missing, unreadable, does not match the key, or expires within ``renewalMargin`` is
     /// reissued for the same key. Refuses a key file others can read, telling the
-    /// user to `chmod 600` it.
-    public static func loadOrCreate(directory: String) throws -> PeerIdentity {
+    /// user to `chmod 600` it. `now`: seconds since 1970, for the renewal check.
+    public static func loadOrCreate(directory: String, now: Int64 = Int64(time(nil))) throws -> PeerIdentity {
         try IdentityFile.makeFolder(directory)
         let keyPath = path(directory, keyFileName)
         let certificatePath = path(directory, certificateFileName)
@@ -50,7 +50,7 @@ public struct PeerIdentity: Sendable {
             certificate.publicKeyDER == key.publicKeyDER
         {
             var identity = PeerIdentity(directory: directory, privateKey: key, certificate: certificate)
-            try identity.renewIfNeeded()
+            try identity.renewIfNeeded(now: now)
             return identity
         }
         let identity = PeerIdentity(directory: directory, privateKey: key, certificate: try PeerCertificate.issueSelfSigned(key: key))
@@ -92,7 +92,7 @@ public struct PeerIdentity: Sendable {
         try IdentityFile.writeAtomically(Array(certificate.pemEncoded.utf8), to: Self.path(directory, Self.certificateFileName), mode: 0o644)
     }
 
-    private static func path(_ directory: String, _ name: String) -> String {
+    static func path(_ directory: String, _ name: String) -> String {
         directory.hasSuffix("/") ? directory + name : directory + "/" + name
     }
 }

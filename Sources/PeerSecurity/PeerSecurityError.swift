@@ -18,6 +18,8 @@ public struct PeerSecurityError: Error, Sendable, Hashable, CustomStringConverti
         case invalidPeerName
         /// OpenSSL refused an operation that should have worked.
         case openSSL
+        /// The identity files now hold another key than the one the daemon started with.
+        case identityChanged
     }
 
     /// The kind of failure.
@@ -55,6 +57,10 @@ public struct PeerSecurityError: Error, Sendable, Hashable, CustomStringConverti
 
     static func invalidPeerName(_ text: String, reason: String) -> Self {
         Self(code: .invalidPeerName, message: "\"\(text.prefix(80))\" is not a peer name: \(reason).")
+    }
+
+    static func identityChanged(directory: String, started: PeerName, found: PeerName) -> Self {
+        Self(code: .identityChanged, message: "The identity in \(directory) was replaced while peercollab ran: it started as \(started) and the files now hold \(found). Restart peercollab to use the new identity (systemctl --user restart peercollab).")
     }
 
     static func openSSL(_ action: String) -> Self {

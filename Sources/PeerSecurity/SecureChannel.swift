@@ -1,11 +1,14 @@
 import NIOCore
 import NIOPosix
+import Synchronization
 
 /// Makes mutually authenticated TLS 1.3 channels for one ``PeerIdentity``:
 /// a server bootstrap for listening and a client connection for dialling.
 ///
 /// It holds one OpenSSL `SSL_CTX` built from the identity, shared read-only by
-/// all its channels. After ``PeerIdentity/renew()`` make a new `SecureChannel`
+/// all its channels; made at once from a ``PeerIdentity``, or at the first
+/// connection from a ``LocalIdentity`` (so that a daemon nobody signed in never
+/// sets up TLS). After ``PeerIdentity/renew()`` make a new `SecureChannel`
 /// so new connections present the new certificate.
 public struct SecureChannel: Sendable {
     /// Settings of the channels it makes.
@@ -32,17 +35,25 @@ public struct SecureChannel: Sendable {
 
     /// The settings in force.
     public let configuration: Configuration
-    let context: TLSContext
+    private let contexts: TLSContextSource
 
     /// Channels that present `identity`'s certificate and key.
     public init(identity: PeerIdentity, configuration: Configuration = Configuration()) throws {
-        self.context = try TLSContext(identity: identity)
+        self.contexts = TLSContextSource(context: try TLSContext(identity: identity))
+        self.configuration = configuration
+    }
+
+    /// Channels that present `identity`'s certificate and key, loaded at the first
+    /// connection either way; until then nothing of OpenSSL runs. A failure to load
+    /// fails that connection and is tried again at the next.
+    public init(identity: LocalIdentity, configuration: Configuration = Configuration()) {
+        self.contexts = TLSContextSource(making: { try TLSContext(identity: identity.load()) })
         self.configuration = configuration
     }
 
     /// A new handler for a pipeline built by hand; add it first, on the channel's event loop.
-    public func makeHandler(role: ChannelSecurityHandler.Role) -> ChannelSecurityHandler {
-        ChannelSecurityHandler(context: context, role: role, handshakeTimeout: configuration.handshakeTimeout, authentication: nil)
+    public func makeHandler(role: ChannelSecurityHandler.Role) throws -> ChannelSecurityHandler {
+        ChannelSecurityHandler(context: try contexts.context(), role: role, handshakeTimeout: configuration.handshakeTimeout, authentication: nil)
     }
 
     /// A server bootstrap whose accepted channels start with the security
@@ -54,7 +65,7 @@ public struct SecureChannel: Sendable {
         group: any EventLoopGroup,
         childChannelInitializer: @escaping @Sendable (any Channel) -> EventLoopFuture<Void>
     ) -> ServerBootstrap {
-        let context = self.context
+        let contexts = self.contexts
         let timeout = configuration.handshakeTimeout
         return ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -62,7 +73,7 @@ public struct SecureChannel: Sendable {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 do {
-                    let handler = ChannelSecurityHandler(context: context, role: .server(), handshakeTimeout: timeout, authentication: nil)
+                    let handler = ChannelSecurityHandler(context: try contexts.context(), role: .server(), handshakeTimeout: timeout, authentication: nil)
                     try channel.pipeline.syncOperations.addHandler(handler)
                 } catch {
                     return channel.eventLoop.makeFailedFuture(error)
@@ -83,8 +94,8 @@ public struct SecureChannel: Sendable {
         channelInitializer: @escaping @Sendable (any Channel) -> EventLoopFuture<Void> = { $0.eventLoop.makeSucceededVoidFuture() }
     ) async throws -> Connection {
         let eventLoop = group.next()
+        let context = try contexts.context()
         let authentication = eventLoop.makePromise(of: PeerAuthenticated.self)
-        let context = self.context
         let timeout = configuration.handshakeTimeout
         let connected = ClientBootstrap(group: eventLoop)
             .connectTimeout(configuration.connectTimeout)
@@ -110,5 +121,31 @@ public struct SecureChannel: Sendable {
         }
         let peer = try await authentication.futureResult.get()
         return Connection(channel: channel, peer: peer)
+    }
+}
+
+/// The `SSL_CTX` of a ``SecureChannel``: given, or made by the first caller that needs it
+/// and then shared.
+private final class TLSContextSource: Sendable {
+    private let made: Mutex<TLSContext?>
+    private let make: @Sendable () throws -> TLSContext
+
+    init(context: TLSContext) {
+        made = Mutex(context)
+        make = { context }
+    }
+
+    init(making make: @escaping @Sendable () throws -> TLSContext) {
+        made = Mutex(nil)
+        self.make = make
+    }
+
+    func context() throws -> TLSContext {
+        try made.withLock { made throws -> TLSContext in
+            if let made { return made }
+            let context = try make()
+            made = context
+            return context
+        }
     }
 }

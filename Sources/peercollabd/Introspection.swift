@@ -17,7 +17,7 @@ enum Introspection {
         let collaboration = try Collaboration(
             store: SettingsStore(directory: scratch.appending(path: "config")),
             dataDirectory: scratch.appending(path: "data").path,
-            identity: PeerIdentity.loadOrCreate(directory: scratch.appending(path: "data").path),
+            identity: LocalIdentity(PeerIdentity.loadOrCreate(directory: scratch.appending(path: "data").path)),
             accountName: "nobody", logger: Logger(label: "introspection"))
         let interfaces = [
             ManagerObject(collaboration: collaboration, diagnose: { DiscoveryDiagnosis(backend: "none", checks: []) }).interface,

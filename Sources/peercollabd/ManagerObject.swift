@@ -34,7 +34,7 @@ struct ManagerObject: Sendable {
                     return [.vardict(["backend": .string(report.backend), "checks": checks])]
                 },
                 DBusMethod("GetContactCard", out: [DBusArgument("card", .string)]) { _ in
-                    [.string(await collaboration.contactCard())]
+                    [.string(try await ErrorTable.translating { try await collaboration.contactCard() })]
                 },
                 DBusMethod("Connect", in: [DBusArgument("link", .string)], out: [DBusArgument("peer", .objectPath)]) { call in
                     let id = try await ErrorTable.translating {

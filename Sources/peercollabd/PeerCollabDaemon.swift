@@ -150,20 +150,22 @@ struct PeerCollabDaemon: AsyncParsableCommand {
             }
         }
         defer { signals.stop() }
-        let identity: PeerIdentity
+        let identity: LocalIdentity
         do {
-            identity = try PeerIdentity.loadOrCreate(directory: configuration.dataDirectory.path)
+            identity = try LocalIdentity.open(directory: configuration.dataDirectory.path)
         } catch {
             throw DaemonError("Failed to load my identity from \(configuration.dataDirectory.path): \(error)")
         }
-        logger.info("Identity loaded", metadata: ["peer_name": "\(identity.peerName)", "fingerprint": "\(identity.fingerprint)"])
+        logger.info(
+            identity.isLoaded ? "Identity loaded" : "Identity known from its summary; the key is loaded when first needed",
+            metadata: ["peer_name": "\(identity.peerName)", "fingerprint": "\(identity.fingerprint)"])
         let collaboration = try Collaboration(
             store: SettingsStore(directory: configuration.configDirectory),
             dataDirectory: configuration.dataDirectory.path,
             identity: identity,
             accountName: AccountName.current(),
             logger: logger)
-        let network = try PeerNetworkService(
+        let network = PeerNetworkService(
             collaboration: collaboration, identity: identity, listenAddress: configuration.listenAddress,
             port: configuration.port, peerTimeout: configuration.peerTimeout, logger: logger)
         try await network.start()

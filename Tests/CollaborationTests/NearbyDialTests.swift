@@ -13,7 +13,7 @@ import Testing
         return try Collaboration(
             store: SettingsStore(directory: folder.appendingPathComponent("config")),
             dataDirectory: folder.appendingPathComponent("data").path,
-            identity: PeerIdentity.loadOrCreate(directory: folder.appendingPathComponent("data").path),
+            identity: LocalIdentity(PeerIdentity.loadOrCreate(directory: folder.appendingPathComponent("data").path)),
             accountName: "tester", logger: Logger(label: "test"))
     }
 

@@ -114,9 +114,12 @@ struct TestServer {
     var port: Int { channel.localAddress!.port! }
 
     static func start(identity: PeerIdentity, host: String = "127.0.0.1", configuration: SecureChannel.Configuration = .init()) async throws -> TestServer {
+        try await start(secure: SecureChannel(identity: identity, configuration: configuration), host: host)
+    }
+
+    static func start(secure: SecureChannel, host: String = "127.0.0.1") async throws -> TestServer {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let log = ServerLog()
-        let secure = try SecureChannel(identity: identity, configuration: configuration)
         let channel = try await secure.serverBootstrap(group: group) { channel in
             channel.eventLoop.makeCompletedFuture {
                 try channel.pipeline.syncOperations.addHandler(EchoRecorder(log: log))

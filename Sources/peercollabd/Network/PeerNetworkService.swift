@@ -29,9 +29,9 @@ final class PeerNetworkService: Service, Sendable {
 
     /// `port` nil: the default, or any free port if that is taken; an explicit port must be free.
     init(
-        collaboration: Collaboration, identity: PeerIdentity, listenAddress: String?, port: Int?,
+        collaboration: Collaboration, identity: LocalIdentity, listenAddress: String?, port: Int?,
         peerTimeout: TimeAmount?, logger: Logger
-    ) throws {
+    ) {
         var session = PeerSessionConfiguration()
         if let peerTimeout {
             session.idleTimeout = peerTimeout
@@ -39,7 +39,7 @@ final class PeerNetworkService: Service, Sendable {
         }
         self.session = session
         self.collaboration = collaboration
-        self.secureChannel = try SecureChannel(identity: identity)
+        self.secureChannel = SecureChannel(identity: identity)
         self.listenAddress = listenAddress
         self.port = port
         self.logger = logger

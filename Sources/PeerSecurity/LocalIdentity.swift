@@ -1,0 +1,98 @@
+import Synchronization
+
+/// The local user's identity as the daemon holds it: the peer name and fingerprint at
+/// once, the key and certificate when first needed (signing in, a contact card, a
+/// contact's verification code, the first TLS connection).
+///
+/// Why not load at start: the first OpenSSL 3 call of a process sets up its providers,
+/// which leaves about 2.5 MiB of libcrypto resident for good, and a daemon nobody has
+/// signed in needs only the name and fingerprint. Those come from ``IdentitySummary``
+/// (`identity.cache`), which is believed only while the identity files are untouched
+/// since it was written and the certificate is not yet due for renewal; otherwise, and
+/// on the first start, the identity is loaded (made, renewed) at once, as it always was.
+public final class LocalIdentity: Sendable {
+    /// The folder holding the key, the certificate and the summary.
+    public let directory: String
+    /// The name derived from the key; it never changes while the daemon runs.
+    public let peerName: PeerName
+    private let state: Mutex<State>
+
+    private struct State {
+        var summary: IdentitySummary?
+        var identity: PeerIdentity?
+    }
+
+    /// Opens the identity kept in `directory`: from its summary when that is current at
+    /// `now` (seconds since 1970), else by loading it, or making one on first start
+    /// (``PeerIdentity/loadOrCreate(directory:)``, whose errors this throws).
+    public static func open(directory: String, now: Int64 = Int64(time(nil))) throws -> LocalIdentity {
+        if let summary = IdentitySummary.read(directory: directory),
+            summary.notAfter - now >= PeerIdentity.renewalMargin,
+            summary.matchesFiles(in: directory)
+        {
+            return LocalIdentity(directory: directory, peerName: summary.peerName, state: State(summary: summary))
+        }
+        let identity = LocalIdentity(try PeerIdentity.loadOrCreate(directory: directory, now: now))
+        identity.keepSummary()
+        return identity
+    }
+
+    /// An identity already loaded (tools and tests that hold a ``PeerIdentity``).
+    public convenience init(_ identity: PeerIdentity) {
+        self.init(directory: identity.directory, peerName: identity.peerName, state: State(identity: identity))
+    }
+
+    private init(directory: String, peerName: PeerName, state: State) {
+        self.directory = directory
+        self.peerName = peerName
+        self.state = Mutex(state)
+    }
+
+    /// Whether the key and certificate have been loaded.
+    public var isLoaded: Bool { state.withLock { $0.identity != nil } }
+
+    /// The fingerprint of the current certificate.
+    public var fingerprint: Fingerprint {
+        state.withLock { state in
+            // One of the two is always set: `open` sets the summary or loads.
+            state.identity?.fingerprint ?? state.summary!.fingerprint
+        }
+    }
+
+    /// The key and certificate, loaded on the first call (renewing the certificate if it
+    /// is due). Throws what loading throws, and ``PeerSecurityError/Code/identityChanged``
+    /// when the files now hold another key than the one this daemon started with; the
+    /// summary is then removed, so that the next start loads them afresh.
+    public func load() throws -> PeerIdentity {
+        let (identity, loadedNow) = try state.withLock { state throws -> (PeerIdentity, Bool) in
+            if let identity = state.identity { return (identity, false) }
+            let identity = try PeerIdentity.loadOrCreate(directory: directory)
+            guard identity.peerName == peerName else {
+                IdentitySummary.remove(directory: directory)
+                throw PeerSecurityError.identityChanged(directory: directory, started: peerName, found: identity.peerName)
+            }
+            state.identity = identity
+            return (identity, true)
+        }
+        if loadedNow { keepSummary() }
+        return identity
+    }
+
+    /// Writes the summary of the loaded identity when the one on disk no longer says the
+    /// same (first start, renewal, files replaced). A failure only costs the next start
+    /// the load this saves, so it is not reported.
+    private func keepSummary() {
+        state.withLock { state in
+            guard let identity = state.identity, let current = IdentitySummary(of: identity), current != state.summary else { return }
+            if (try? current.write(directory: directory)) != nil { state.summary = current }
+        }
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
