@@ -17,10 +17,10 @@ import Testing
             member: "AddContact", arguments: [.string(person.card())])
         let path = try #require(added.first?.objectPathValue)
         // Distinct values for the properties of the same type, so a swap would show.
-        try await client.call(
+        _ = try await client.call(
             destination: DaemonProcess.service, path: path, interface: "org.freedesktop.DBus.Properties", member: "Set",
             arguments: [.string(ContactCards.contactInterface), .string("Nickname"), .variant(.string("Amazing Grace"))])
-        try await client.call(
+        _ = try await client.call(
             destination: DaemonProcess.service, path: path, interface: "org.freedesktop.DBus.Properties", member: "Set",
             arguments: [.string(ContactCards.contactInterface), .string("Subscribed"), .variant(.boolean(true))])
 

@@ -40,7 +40,9 @@ final class PrivateBus: Sendable {
               </policy>
             </busconfig>
             """
-        FileManager.default.createFile(atPath: path, contents: Data(config.utf8))
+        guard FileManager.default.createFile(atPath: path, contents: Data(config.utf8)) else {
+            fatalError("cannot write the test bus configuration \(path)")
+        }
         return path
     }()
 
