@@ -5,13 +5,15 @@ Usage: Benchmarks/rss/measure.py [--runs N] [--idle SECONDS] [--sections] PEERCO
 
 For each binary (runs interleaved when several are given): a private dbus-daemon, one
 unmeasured start that makes the identity, then N starts, each timed from spawn to READY=1
-(read on a NOTIFY_SOCKET of our own); after SECONDS idle, VmRSS and /proc/PID/smaps_rollup
+(read on a NOTIFY_SOCKET of our own, which also takes the watchdog pings: WATCHDOG_USEC is
+30 s, as the unit's WatchdogSec); after SECONDS idle, VmRSS and /proc/PID/smaps_rollup
 are read, then a Properties.Get and a Peer.Ping are sent and SIGTERM must stop the daemon
 with status 0 within 10 s. Prints medians and, with --sections, which sections of the
 daemon binary are resident (pagemap; needs root).
 
-Host safety: the daemon gets --interfaces lo, --listen 127.0.0.1 and --port 0 and is never
-signed in, so it sends nothing beyond loopback.
+Host safety: the daemon gets --interfaces lo and --port 0 and is never signed in, so it
+sends nothing beyond loopback. It listens on all addresses, as installed (a listener
+only receives, and one not signed in closes every connection at once).
 """
 import argparse
 import os
@@ -30,6 +32,8 @@ from privatebus import start_bus
 SERVICE = "org.peercollab.PeerCollab1"
 ROOT = "/org/peercollab/PeerCollab1"
 MANAGER = SERVICE + ".Manager"
+# The unit's WatchdogSec=30s: the daemon pings at once and then every 15 s, as installed.
+WATCHDOG_USEC = "30000000"
 
 
 def dbus_send(bus, *args):
@@ -54,11 +58,12 @@ def one_run(binary, bus, state, idle, sections):
     env = {k: v for k, v in os.environ.items()
            if k not in ("WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS", "LISTEN_PID")}
     env["NOTIFY_SOCKET"] = notify_path
+    env["WATCHDOG_USEC"] = WATCHDOG_USEC
     log = open(os.path.join(state, "log"), "ab")
     began = time.monotonic()
     daemon = subprocess.Popen(
         [binary, "--bus", bus, "--config-dir", f"{state}/config", "--data-dir", f"{state}/data",
-         "--interfaces", "lo", "--listen", "127.0.0.1", "--port", "0"],
+         "--interfaces", "lo", "--port", "0"],
         env=env, stdout=log, stderr=log)
     ready = None
     notify.settimeout(0.5)
@@ -72,8 +77,8 @@ def one_run(binary, bus, state, idle, sections):
             continue
         if "READY=1" in message.split("\n"):
             ready = time.monotonic() - began
-    notify.close()
     if ready is None:
+        notify.close()
         daemon.kill()
         raise SystemExit(f"{binary}: no READY=1 (log: {state}/log)")
     time.sleep(idle)
@@ -103,6 +108,7 @@ def one_run(binary, bus, state, idle, sections):
     except subprocess.TimeoutExpired:
         daemon.kill()
         raise SystemExit(f"{binary}: SIGTERM did not stop it within 10 s")
+    notify.close()
     if status != 0:
         raise SystemExit(f"{binary}: exited with {status} after SIGTERM (log: {state}/log)")
     result["version"] = get.stdout.strip().split("\n")[-1].strip()
