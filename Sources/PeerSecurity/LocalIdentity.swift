@@ -15,6 +15,9 @@ public final class LocalIdentity: Sendable {
     public let directory: String
     /// The name derived from the key; it never changes while the daemon runs.
     public let peerName: PeerName
+    /// When it was opened: a later load renews nothing, so that the fingerprint, like the
+    /// name, stays what the daemon showed from the start (renewal happens at start).
+    private let openedAt: Int64
     private let state: Mutex<State>
 
     private struct State {
@@ -30,21 +33,23 @@ public final class LocalIdentity: Sendable {
             summary.notAfter - now >= PeerIdentity.renewalMargin,
             summary.matchesFiles(in: directory)
         {
-            return LocalIdentity(directory: directory, peerName: summary.peerName, state: State(summary: summary))
+            return LocalIdentity(directory: directory, peerName: summary.peerName, openedAt: now, state: State(summary: summary))
         }
-        let identity = LocalIdentity(try PeerIdentity.loadOrCreate(directory: directory, now: now))
+        let loaded = try PeerIdentity.loadOrCreate(directory: directory, now: now)
+        let identity = LocalIdentity(directory: directory, peerName: loaded.peerName, openedAt: now, state: State(identity: loaded))
         identity.keepSummary()
         return identity
     }
 
     /// An identity already loaded (tools and tests that hold a ``PeerIdentity``).
     public convenience init(_ identity: PeerIdentity) {
-        self.init(directory: identity.directory, peerName: identity.peerName, state: State(identity: identity))
+        self.init(directory: identity.directory, peerName: identity.peerName, openedAt: Int64(time(nil)), state: State(identity: identity))
     }
 
-    private init(directory: String, peerName: PeerName, state: State) {
+    private init(directory: String, peerName: PeerName, openedAt: Int64, state: State) {
         self.directory = directory
         self.peerName = peerName
+        self.openedAt = openedAt
         self.state = Mutex(state)
     }
 
@@ -59,17 +64,22 @@ public final class LocalIdentity: Sendable {
         }
     }
 
-    /// The key and certificate, loaded on the first call (renewing the certificate if it
-    /// is due). Throws what loading throws, and ``PeerSecurityError/Code/identityChanged``
-    /// when the files now hold another key than the one this daemon started with; the
-    /// summary is then removed, so that the next start loads them afresh.
+    /// The key and certificate, loaded on the first call. Throws what loading throws, and
+    /// ``PeerSecurityError/Code/identityChanged`` when the files now hold another key or
+    /// certificate than the ones this daemon started with (its name and fingerprint are
+    /// constant on the bus); the summary is then removed, so that the next start loads
+    /// them afresh.
     public func load() throws -> PeerIdentity {
         let (identity, loadedNow) = try state.withLock { state throws -> (PeerIdentity, Bool) in
             if let identity = state.identity { return (identity, false) }
-            let identity = try PeerIdentity.loadOrCreate(directory: directory)
-            guard identity.peerName == peerName else {
+            // The summary was current at `openedAt`: nothing is due for renewal then.
+            let identity = try PeerIdentity.loadOrCreate(directory: directory, now: openedAt)
+            // `open` sets the summary whenever it does not load.
+            let started = state.summary!
+            guard identity.peerName == started.peerName, identity.fingerprint == started.fingerprint else {
                 IdentitySummary.remove(directory: directory)
-                throw PeerSecurityError.identityChanged(directory: directory, started: peerName, found: identity.peerName)
+                throw PeerSecurityError.identityChanged(
+                    directory: directory, started: (started.peerName, started.fingerprint), found: (identity.peerName, identity.fingerprint))
             }
             state.identity = identity
             return (identity, true)

@@ -18,7 +18,7 @@ public struct PeerSecurityError: Error, Sendable, Hashable, CustomStringConverti
         case invalidPeerName
         /// OpenSSL refused an operation that should have worked.
         case openSSL
-        /// The identity files now hold another key than the one the daemon started with.
+        /// The identity files now hold another key or certificate than the daemon started with.
         case identityChanged
     }
 
@@ -59,8 +59,10 @@ public struct PeerSecurityError: Error, Sendable, Hashable, CustomStringConverti
         Self(code: .invalidPeerName, message: "\"\(text.prefix(80))\" is not a peer name: \(reason).")
     }
 
-    static func identityChanged(directory: String, started: PeerName, found: PeerName) -> Self {
-        Self(code: .identityChanged, message: "The identity in \(directory) was replaced while peercollab ran: it started as \(started) and the files now hold \(found). Restart peercollab to use the new identity (systemctl --user restart peercollab).")
+    static func identityChanged(
+        directory: String, started: (PeerName, Fingerprint), found: (PeerName, Fingerprint)
+    ) -> Self {
+        Self(code: .identityChanged, message: "The identity in \(directory) was replaced while peercollab ran: it started as peer name \(started.0), certificate \(started.1), and the files now hold peer name \(found.0), certificate \(found.1). Restart peercollab to use them (systemctl --user restart peercollab).")
     }
 
     static func openSSL(_ action: String) -> Self {

@@ -153,6 +153,22 @@ import Testing
         #expect(next.peerName == real.peerName)
     }
 
+    @Test func aCertificateReplacedAfterTheStartFailsTheLoadAndTheFingerprintStays() throws {
+        let folder = try TemporaryFolder()
+        _ = try LocalIdentity.open(directory: folder.path)
+        let lazy = try LocalIdentity.open(directory: folder.path)
+        let shown = lazy.fingerprint
+        // Same key, new certificate: what another program renewing it would leave.
+        var other = try PeerIdentity.loadOrCreate(directory: folder.path)
+        try other.renew()
+        #expect(other.peerName == lazy.peerName)
+        let error = #expect(throws: PeerSecurityError.self) { try lazy.load() }
+        #expect(error?.code == .identityChanged)
+        #expect(error?.message.contains(shown.description) == true)
+        #expect(lazy.fingerprint == shown)
+        #expect(try LocalIdentity.open(directory: folder.path).fingerprint == other.fingerprint)
+    }
+
     @Test func aKeyDamagedAfterTheStartFailsTheLoadWithTheReason() throws {
         let folder = try TemporaryFolder()
         _ = try LocalIdentity.open(directory: folder.path)
