@@ -45,8 +45,9 @@ struct IdentitySummary: Sendable, Equatable {
 
         init?(fields: [Substring]) {
             guard fields.count == 5,
-                let device = UInt64(fields[0]), let inode = UInt64(fields[1]), let size = Int64(fields[2]),
-                let changeSeconds = Int64(fields[3]), let changeNanoseconds = Int64(fields[4])
+                let device: UInt64 = canonicalInteger(fields[0]), let inode: UInt64 = canonicalInteger(fields[1]),
+                let size: Int64 = canonicalInteger(fields[2]),
+                let changeSeconds: Int64 = canonicalInteger(fields[3]), let changeNanoseconds: Int64 = canonicalInteger(fields[4])
             else { return nil }
             self.device = device
             self.inode = inode
@@ -87,7 +88,7 @@ struct IdentitySummary: Sendable, Equatable {
         guard let name = value(1, "peer-name"), let peerName = try? PeerName(parsing: String(name)),
             peerName.description == name,
             let fingerprintText = value(2, "fingerprint"), let fingerprint = Fingerprint(hex: fingerprintText),
-            let notAfterText = value(3, "not-after"), let notAfter = Int64(notAfterText),
+            let notAfterText = value(3, "not-after"), let notAfter: Int64 = canonicalInteger(notAfterText),
             let keyText = value(4, "key"), let key = FileStamp(fields: keyText.split(separator: " ", omittingEmptySubsequences: false)),
             let certificateText = value(5, "certificate"),
             let certificate = FileStamp(fields: certificateText.split(separator: " ", omittingEmptySubsequences: false))
@@ -134,6 +135,13 @@ struct IdentitySummary: Sendable, Equatable {
     private static func path(_ directory: String, _ name: String) -> String {
         PeerIdentity.path(directory, name)
     }
+}
+
+/// `text` as an integer only in the form `String(value)` writes: no sign on a positive
+/// number, no leading zeros, no spaces; one text per value.
+private func canonicalInteger<Value: FixedWidthInteger>(_ text: Substring) -> Value? {
+    guard let value = Value(text), String(value) == text else { return nil }
+    return value
 }
 
 #if canImport(Glibc)

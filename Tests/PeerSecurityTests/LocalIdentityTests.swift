@@ -126,6 +126,36 @@ import Testing
         #expect(IdentitySummary(parsing: good + "\n") == nil)
     }
 
+    /// The summary is a file anyone with the user's rights may have edited: random edits of
+    /// a good one never crash the parser, and whatever still parses is exactly the canonical
+    /// text of what it parsed to (so no two texts mean the same summary).
+    @Test func randomEditsOfASummaryParseOnlyToCanonicalText() throws {
+        let folder = try TemporaryFolder()
+        _ = try LocalIdentity.open(directory: folder.path)
+        let good = Array(try summaryText(folder.path).utf8)
+        var random = SplitMix64(seed: 0x5EED)
+        var parsed = 0
+        for _ in 0..<20_000 {
+            var bytes = good
+            for _ in 0...Int.random(in: 0..<3, using: &random) {
+                let position = Int.random(in: 0...bytes.count, using: &random)
+                switch Int.random(in: 0..<4, using: &random) {
+                case 0 where position < bytes.count: bytes[position] = UInt8.random(in: 0...255, using: &random)
+                case 1: bytes.insert(Array("0123456789abcdefz+- \n".utf8).randomElement(using: &random)!, at: position)
+                case 2 where position < bytes.count: bytes.remove(at: position)
+                default: bytes = Array(bytes.prefix(position))
+                }
+            }
+            let text = String(decoding: bytes, as: UTF8.self)
+            if let summary = IdentitySummary(parsing: text) {
+                parsed += 1
+                #expect(summary.encoded == text, "\(text.debugDescription)")
+            }
+        }
+        // Some edits keep it valid (a digit of a stamp changed); most do not.
+        #expect(parsed > 0 && parsed < 20_000)
+    }
+
     @Test func aSummaryThatNamesAnotherKeyFailsTheLoadAndIsRemoved() throws {
         let folder = try TemporaryFolder()
         let real = try LocalIdentity.open(directory: folder.path)
@@ -202,6 +232,20 @@ import Testing
         try await connection.channel.close()
         try await group.shutdownGracefully()
         try await server.stop()
+    }
+}
+
+/// A small deterministic generator, so random-looking tests repeat exactly (the same as
+/// CollaborationTests' own; test targets share no support module).
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }
 
