@@ -7,8 +7,9 @@ For each binary (runs interleaved when several are given): a private dbus-daemon
 unmeasured start that makes the identity, then N starts, each timed from spawn to READY=1
 (read on a NOTIFY_SOCKET of our own, which also takes the watchdog pings: WATCHDOG_USEC is
 30 s, as the unit's WatchdogSec); after SECONDS idle, VmRSS and /proc/PID/smaps_rollup
-are read, then a Properties.Get and a Peer.Ping are sent and SIGTERM must stop the daemon
-with status 0 within 10 s. Prints medians and, with --sections, which sections of the
+are read, then a Properties.Get and a Peer.Ping are sent, then what `peercollabctl status`
+and an applet's first look send (GetAll of the Manager, GetManagedObjects), VmRSS is read
+again ("after calls"), and SIGTERM must stop the daemon with status 0 within 10 s. Prints medians and, with --sections, which sections of the
 daemon binary are resident (pagemap; needs root).
 
 Host safety: the daemon gets --interfaces lo and --port 0 and is never signed in, so it
@@ -102,6 +103,13 @@ def one_run(binary, bus, state, idle, sections):
         raise SystemExit(f"{binary}: Get Version failed: {get.stderr}")
     if ping.returncode != 0:
         raise SystemExit(f"{binary}: Ping failed: {ping.stderr}")
+    for call in (["org.freedesktop.DBus.Properties.GetAll", f"string:{MANAGER}"],
+                 ["org.freedesktop.DBus.ObjectManager.GetManagedObjects"]):
+        reply = dbus_send(bus, f"--dest={SERVICE}", ROOT, *call)
+        if reply.returncode != 0:
+            raise SystemExit(f"{binary}: {call[0]} failed: {reply.stderr}")
+    time.sleep(0.5)
+    result["after_calls"] = read_kib(f"/proc/{pid}/status", "VmRSS")
     daemon.send_signal(signal.SIGTERM)
     try:
         status = daemon.wait(timeout=10)
@@ -195,9 +203,9 @@ def main():
     for binary, runs in results.items():
         print(f"== {binary} ({len(runs)} runs, {options.idle:g} s idle; {runs[0]['version']})")
         for key, label in (("vmrss", "VmRSS"), ("rss", "Rss"), ("pss", "Pss"), ("anon", "Anonymous"),
-                           ("private", "Private")):
+                           ("private", "Private"), ("after_calls", "after calls (VmRSS)")):
             values = [r[key] for r in runs]
-            print(f"  {label:10} median {statistics.median(values) / 1024:6.2f} MiB"
+            print(f"  {label:19} median {statistics.median(values) / 1024:6.2f} MiB"
                   f"  (min {min(values) / 1024:.2f}, max {max(values) / 1024:.2f})")
         ready = [r["ready_ms"] for r in runs]
         print(f"  start→READY median {statistics.median(ready):.1f} ms (min {min(ready):.1f}, max {max(ready):.1f})")

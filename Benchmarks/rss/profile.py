@@ -11,7 +11,9 @@ all addresses and with WATCHDOG_USEC of 30 s, as the installed unit runs it: eac
 two paths it would otherwise miss costs over 1 MiB of cold .text faulted in) with an
 identity made by an unprofiled start before (which also writes identity.cache, so the
 profiled start is the usual one that does not load the key): exec → READY=1 → 5 s idle,
-dumped; one Properties.Get and one Peer.Ping, dumped; SIGTERM. The input sections holding
+dumped; the first calls clients make (a Properties.Get, a Peer.Ping, and what
+`peercollabctl status` and an applet's first look send: GetAll of the Manager,
+GetManagedObjects), dumped; SIGTERM. The input sections holding
 the instructions that ran (start-up and idle of every run first, then what the calls added;
 shut-down code is left out) become an output section .text.hot placed before .text.
 
@@ -136,7 +138,7 @@ def mapped_base(pid, path):
 
 
 def profile_once(binary, profiled, sections):
-    """The functions one start runs up to idle, and those a Get and a Ping add."""
+    """The functions one start runs up to idle, and those the first calls add."""
     scratch = tempfile.mkdtemp(prefix="peercollab-order.")
     bus, bus_pid = start_bus(scratch)
     state = os.path.join(scratch, "state")
@@ -171,6 +173,8 @@ def profile_once(binary, profiled, sections):
         dbus_call(bus, "org.freedesktop.DBus.Properties.Get",
                   f"string:{SERVICE}.Manager", "string:Version")
         dbus_call(bus, "org.freedesktop.DBus.Peer.Ping")
+        dbus_call(bus, "org.freedesktop.DBus.Properties.GetAll", f"string:{SERVICE}.Manager")
+        dbus_call(bus, "org.freedesktop.DBus.ObjectManager.GetManagedObjects")
         time.sleep(1)
         subprocess.run(["callgrind_control", "--dump=calls", str(daemon.pid)], check=True,
                        capture_output=True, timeout=60)
@@ -211,7 +215,7 @@ def main():
         idle, served = profile_once(binary, profiled, sections)
         start_up.append(idle)
         calls.append(served)
-        print(f"profile: run {run + 1}: {len(idle)} sections to idle, {len(served)} for Get and Ping")
+        print(f"profile: run {run + 1}: {len(idle)} sections to idle, {len(served)} for the first calls")
     lines = []
     seen = set()
     size = 0
@@ -232,7 +236,7 @@ def main():
     print(f"profile: {len(lines)} sections, {size / 1048576:.2f} MiB → {output}")
 
 
-SCRIPT_HEAD = """/* The code peercollabd runs from exec to idle (and for a first Get and Ping), gathered
+SCRIPT_HEAD = """/* The code peercollabd runs from exec to idle (and for the first calls clients make), gathered
  * in front of the rest so that start-up faults in a few MiB instead of 64 KiB blocks all
  * over .text. Written by Benchmarks/rss/profile.py: regenerate it when the code changes
  * much (docs/benchmarks.md). A stale list costs memory, never correctness: a pattern that
