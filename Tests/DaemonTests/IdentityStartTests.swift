@@ -6,20 +6,6 @@ import Testing
 /// key (and with it OpenSSL) only when something needs it; what it shows is the same
 /// either way, and a key that went bad meanwhile fails that request, not the daemon.
 @Suite struct IdentityStartTests {
-    private func manager(_ client: DBusConnection, _ name: String) async throws -> DBusValue? {
-        try await client.call(
-            destination: DaemonProcess.service, path: DaemonProcess.root, interface: "org.freedesktop.DBus.Properties",
-            member: "Get", arguments: [.string(DaemonProcess.manager), .string(name)]
-        ).first?.variantValue
-    }
-
-    @discardableResult
-    private func managerCall(_ client: DBusConnection, _ member: String, _ arguments: [DBusValue] = []) async throws -> [DBusValue] {
-        try await client.call(
-            destination: DaemonProcess.service, path: DaemonProcess.root, interface: DaemonProcess.manager,
-            member: member, arguments: arguments, timeout: .seconds(30))
-    }
-
     /// The card's KEY line, unfolded: the certificate (endpoints and REV change between starts).
     private func certificateLine(_ card: String?) -> String? {
         card?.replacingOccurrences(of: "\r\n ", with: "").split(separator: "\r\n").first { $0.hasPrefix("KEY;") }.map(String.init)
@@ -50,20 +36,20 @@ import Testing
 
         let first = try await start(bus, client, home)
         #expect(first.log.contains("Identity loaded"), "\(first.log)")
-        let peerName = try #require(try await manager(client, "PeerName")?.stringValue)
-        let fingerprint = try #require(try await manager(client, "Fingerprint")?.stringValue)
-        let certificate = try #require(certificateLine(try await managerCall(client, "GetContactCard").first?.stringValue))
+        let peerName = try #require(try await client.managerProperty("PeerName").stringValue)
+        let fingerprint = try #require(try await client.managerProperty("Fingerprint").stringValue)
+        let certificate = try #require(certificateLine(try await client.managerCall("GetContactCard").first?.stringValue))
         try await stop(first)
         #expect(FileManager.default.fileExists(atPath: home.appendingPathComponent("data/identity.cache").path))
 
         let second = try await start(bus, client, home)
         #expect(second.log.contains("Identity known from its summary"), "\(second.log)")
-        #expect(try await manager(client, "PeerName")?.stringValue == peerName)
-        #expect(try await manager(client, "Fingerprint")?.stringValue == fingerprint)
+        #expect(try await client.managerProperty("PeerName").stringValue == peerName)
+        #expect(try await client.managerProperty("Fingerprint").stringValue == fingerprint)
         // The card needs the certificate itself: loaded now, and the same as before.
-        #expect(certificateLine(try await managerCall(client, "GetContactCard").first?.stringValue) == certificate)
-        try await managerCall(client, "SignIn", [.string("near-me")])
-        #expect(try await manager(client, "SignedIn")?.arrayElements?.compactMap(\.stringValue) == ["near-me"])
+        #expect(certificateLine(try await client.managerCall("GetContactCard").first?.stringValue) == certificate)
+        try await client.managerCall("SignIn", [.string("near-me")])
+        #expect(try await client.managerProperty("SignedIn").arrayElements?.compactMap(\.stringValue) == ["near-me"])
         try await stop(second)
     }
 
@@ -73,7 +59,7 @@ import Testing
         let home = try temporaryHome()
         try await stop(try await start(bus, client, home))
         let daemon = try await start(bus, client, home)
-        let peerName = try await manager(client, "PeerName")?.stringValue
+        let peerName = try await client.managerProperty("PeerName").stringValue
 
         // Overwritten in place (same file, same mode): the daemon has not read it yet.
         let keyPath = home.appendingPathComponent("data/key.pem").path
@@ -84,7 +70,7 @@ import Testing
 
         for (member, arguments) in [("SignIn", [DBusValue.string("near-me")]), ("GetContactCard", [])] {
             do {
-                try await managerCall(client, member, arguments)
+                try await client.managerCall(member, arguments)
                 Issue.record("\(member) succeeded with a damaged key")
             } catch let error as DBusError {
                 #expect(error.name == "org.peercollab.PeerCollab1.Error.Failed", "\(member): \(error)")
@@ -92,8 +78,8 @@ import Testing
                 #expect(error.message.contains("Move it away"), "\(member): \(error.message)")
             }
         }
-        #expect(try await manager(client, "SignedIn")?.arrayElements?.isEmpty == true)
-        #expect(try await manager(client, "PeerName")?.stringValue == peerName)
+        #expect(try await client.managerProperty("SignedIn").arrayElements?.isEmpty == true)
+        #expect(try await client.managerProperty("PeerName").stringValue == peerName)
         #expect(daemon.isRunning)
         try await stop(daemon)
     }

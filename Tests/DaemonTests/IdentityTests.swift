@@ -17,10 +17,7 @@ import Testing
     }
 
     func manager(_ name: String) async throws -> String {
-        let reply = try await client.call(
-            destination: DaemonProcess.service, path: DaemonProcess.root, interface: "org.freedesktop.DBus.Properties",
-            member: "Get", arguments: [.string(DaemonProcess.manager), .string(name)])
-        return reply.first?.variantValue?.stringValue ?? ""
+        try await client.managerProperty(name).stringValue ?? ""
     }
 
     @Test func thePeerNameStaysAcrossRestartsAndTheKeyFileIsPrivate() async throws {

@@ -25,14 +25,7 @@ struct InvitationReloadTests {
         let pair = try await InvitationPair(settingsB: #"{"invitationsPerSecondPerPeer": 1000}"#)
         let server = try await NotificationServer.start(bus: pair.b.bus.address)
         defer { server.stop() }
-        // The daemon notices the server appear (NameOwnerChanged); retry until it shows one.
-        var first: DBusObjectPath?
-        for round in 0..<50 where server.notifyCalls.isEmpty {
-            first = try await pair.invite(message: "notify \(round)")
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        let shown = try #require(server.notifyCalls.first, "no notification was shown")
-        _ = try #require(first)
+        let (shown, _) = try await pair.inviteUntilNotified(server)
         let onScreenBefore = server.onScreen.count
         #expect(onScreenBefore >= 1)
 

@@ -57,6 +57,19 @@ struct InvitationPair {
         return try #require(reply.first?.objectPathValue)
     }
 
+    /// Invites B until its notification server shows one: the daemon notices the server appear
+    /// (NameOwnerChanged), so the first invitations may come before it does. Returns the first
+    /// notification shown and the invitation sent last.
+    func inviteUntilNotified(_ server: NotificationServer) async throws -> (shown: NotificationServer.Notification, outgoing: DBusObjectPath) {
+        var last: DBusObjectPath?
+        for round in 0..<50 where server.notifyCalls.isEmpty {
+            last = try await invite(message: "notify \(round)")
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let shown = try #require(server.notifyCalls.first, "no notification was shown")
+        return (shown, try #require(last))
+    }
+
     /// The invitation objects a daemon exports now, with their properties.
     static func invitations(on daemon: LabDaemon) async throws -> [DBusObjectPath: [String: DBusValue]] {
         let reply = try await daemon.client.call(
@@ -356,16 +369,9 @@ struct InvitationTests {
         let pair = try await InvitationPair(settingsB: #"{"invitationsPerSecondPerPeer": 1000}"#)
         let server = try await NotificationServer.start(bus: pair.b.bus.address)
         defer { server.stop() }
-        // The daemon notices the server appear (NameOwnerChanged); retry until it shows one.
-        var first: DBusObjectPath?
-        for round in 0..<50 where server.notifyCalls.isEmpty {
-            first = try await pair.invite(message: "notify \(round)")
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        let shown = try #require(server.notifyCalls.first, "no notification was shown")
+        let (shown, outgoing) = try await pair.inviteUntilNotified(server)
         #expect(shown.actions == ["accept", "Accept", "decline", "Decline"])
         #expect(shown.summary.contains("invites you to Whiteboard"), "\(shown.summary)")
-        let outgoing = try #require(first)
         let message = try #require(try await InvitationPair.invitations(on: pair.a)[outgoing]?["Message"]?.stringValue)
         #expect(shown.body == message)
 

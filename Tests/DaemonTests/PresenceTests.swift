@@ -259,23 +259,17 @@ final class LocalDaemon: Sendable {
 
     @discardableResult
     func managerCall(_ member: String, _ arguments: [DBusValue] = []) async throws -> [DBusValue] {
-        try await client.call(
-            destination: DaemonProcess.service, path: DaemonProcess.root, interface: DaemonProcess.manager,
-            member: member, arguments: arguments, timeout: .seconds(30))
+        try await client.managerCall(member, arguments)
     }
 
-    func manager(_ name: String) async throws -> DBusValue { try await property(DaemonProcess.root, DaemonProcess.manager, name) }
+    func manager(_ name: String) async throws -> DBusValue { try await client.managerProperty(name) }
 
     func peerProperty(_ path: DBusObjectPath, _ name: String) async throws -> DBusValue {
         try await property(path, "org.peercollab.PeerCollab1.Peer", name)
     }
 
     func property(_ path: DBusObjectPath, _ interface: String, _ name: String) async throws -> DBusValue {
-        let reply = try await client.call(
-            destination: DaemonProcess.service, path: path, interface: "org.freedesktop.DBus.Properties",
-            member: "Get", arguments: [.string(interface), .string(name)])
-        guard let value = reply.first?.variantValue else { throw TestFailure("no value for \(name)") }
-        return value
+        try await client.daemonProperty(path, interface, name)
     }
 
     var peerName: String { get async throws { try await manager("PeerName").stringValue ?? "" } }

@@ -102,19 +102,15 @@ final class LabDaemon: Sendable {
 
     @discardableResult
     func managerCall(_ member: String, _ arguments: [DBusValue] = []) async throws -> [DBusValue] {
-        try await call(DaemonProcess.root, DaemonProcess.manager, member, arguments)
+        try await client.managerCall(member, arguments)
     }
 
     func manager(_ name: String) async throws -> DBusValue {
-        try await property(DaemonProcess.root, DaemonProcess.manager, name)
+        try await client.managerProperty(name)
     }
 
     func property(_ path: DBusObjectPath, _ interface: String, _ name: String) async throws -> DBusValue {
-        let reply = try await client.call(
-            destination: DaemonProcess.service, path: path, interface: "org.freedesktop.DBus.Properties",
-            member: "Get", arguments: [.string(interface), .string(name)])
-        guard let value = reply.first?.variantValue else { throw TestFailure("no value for \(name)") }
-        return value
+        try await client.daemonProperty(path, interface, name)
     }
 
     /// Runs `busctl` against its bus (`busctl --address=… ARGUMENTS`), as a user would.
