@@ -21,7 +21,7 @@ extension Collaboration {
             throw .invalidArgument(
                 "\(applications.count) applications are registered, the most allowed; unregister one first (peercollabctl apps).")
         }
-        if let existing, Self.sameRegistration(existing, record) { return }
+        if let existing, existing.registration == record.registration { return }
         do {
             try database.saveApplication(record)
         } catch {
@@ -64,11 +64,6 @@ extension Collaboration {
         }.map(\.id).sorted()
     }
 
-    private static func sameRegistration(_ a: ApplicationRecord, _ b: ApplicationRecord) -> Bool {
-        a.name == b.name && a.description == b.description && a.exec == b.exec && a.desktopID == b.desktopID
-            && a.data == b.data && a.scope == b.scope
-    }
-
     static func validated(id: String, _ info: ApplicationRegistration, registered: UInt64) throws(CollaborationError) -> ApplicationRecord {
         let name: String
         do {
@@ -102,14 +97,7 @@ extension Collaboration {
         }
         if !info.desktopID.isEmpty {
             let valid = info.desktopID.utf8.count <= ApplicationRegistration.maximumDesktopIDBytes
-                && info.desktopID.utf8.allSatisfy { byte in
-                    switch byte {
-                    case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                        UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "-"):
-                        true
-                    default: false
-                    }
-                } && !info.desktopID.hasPrefix(".")
+                && info.desktopID.utf8.allSatisfy(\.isIDCharacter) && !info.desktopID.hasPrefix(".")
             guard valid else {
                 throw .invalidArgument(
                     "'\(info.desktopID.prefix(300))' is not a desktop entry id: use the file name, like org.example.App.desktop.")

@@ -54,16 +54,7 @@ public enum PresenceRules {
         guard id.utf8.count <= maximumObjectIDBytes else {
             throw CollaborationError.invalidArgument("The object id is \(id.utf8.count) bytes; at most \(maximumObjectIDBytes) are allowed.")
         }
-        let allowed = id.utf8.allSatisfy { byte in
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "-"):
-                true
-            default:
-                false
-            }
-        }
-        guard allowed else {
+        guard id.utf8.allSatisfy(\.isIDCharacter) else {
             throw CollaborationError.invalidArgument("The object id '\(id)' may only contain A-Z, a-z, 0-9, '.', '_' and '-'.")
         }
     }

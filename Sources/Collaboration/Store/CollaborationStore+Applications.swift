@@ -1,16 +1,10 @@
-/// An application registered with the daemon, as stored.
+/// An application registered with the daemon, as stored: its registration, validated, under
+/// its id, with when it was registered.
 public struct ApplicationRecord: Sendable, Equatable {
     /// Reverse-DNS, ≤ 255 bytes.
     public var id: String
-    public var name: String
-    public var description: String
-    /// The command to start on accept (empty when none or when `desktopID` is used).
-    public var exec: [String]
-    /// A desktop entry id (`org.example.App.desktop`), or "".
-    public var desktopID: String
-    public var data: [UInt8]
-    /// `near-me`, `internet` or `all`.
-    public var scope: String
+    /// What was registered, as validated (the name as `DisplayName` left it).
+    public var registration: ApplicationRegistration
     /// When it was registered (µs since the epoch).
     public var registered: UInt64
 
@@ -19,14 +13,20 @@ public struct ApplicationRecord: Sendable, Equatable {
         registered: UInt64
     ) {
         self.id = id
-        self.name = name
-        self.description = description
-        self.exec = exec
-        self.desktopID = desktopID
-        self.data = data
-        self.scope = scope
+        self.registration = ApplicationRegistration(
+            name: name, description: description, exec: exec, desktopID: desktopID, data: data, scope: scope)
         self.registered = registered
     }
+
+    public var name: String { registration.name }
+    public var description: String { registration.description }
+    /// The command to start on accept (empty when none or when `desktopID` is used).
+    public var exec: [String] { registration.exec }
+    /// A desktop entry id (`org.example.App.desktop`), or "".
+    public var desktopID: String { registration.desktopID }
+    public var data: [UInt8] { registration.data }
+    /// `near-me`, `internet` or `all`.
+    public var scope: String { registration.scope }
 }
 
 extension CollaborationStore {
