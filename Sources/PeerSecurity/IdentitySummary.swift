@@ -62,8 +62,8 @@ struct IdentitySummary: Sendable, Equatable {
     /// The summary of a loaded identity, stamped with its files as they are now; nil when
     /// either file cannot be examined.
     init?(of identity: PeerIdentity) {
-        guard let key = FileStamp(path: Self.path(identity.directory, PeerIdentity.keyFileName)),
-            let certificate = FileStamp(path: Self.path(identity.directory, PeerIdentity.certificateFileName))
+        guard let key = FileStamp(path: PeerIdentity.path(identity.directory, PeerIdentity.keyFileName)),
+            let certificate = FileStamp(path: PeerIdentity.path(identity.directory, PeerIdentity.certificateFileName))
         else { return nil }
         self.init(peerName: identity.peerName, fingerprint: identity.fingerprint, notAfter: identity.notAfter, key: key, certificate: certificate)
     }
@@ -110,13 +110,13 @@ struct IdentitySummary: Sendable, Equatable {
 
     /// Whether both identity files in `directory` are still the ones this was computed from.
     func matchesFiles(in directory: String) -> Bool {
-        FileStamp(path: Self.path(directory, PeerIdentity.keyFileName)) == key
-            && FileStamp(path: Self.path(directory, PeerIdentity.certificateFileName)) == certificate
+        FileStamp(path: PeerIdentity.path(directory, PeerIdentity.keyFileName)) == key
+            && FileStamp(path: PeerIdentity.path(directory, PeerIdentity.certificateFileName)) == certificate
     }
 
     /// The summary kept in `directory`, or nil when there is none usable.
     static func read(directory: String) -> IdentitySummary? {
-        guard case .present(let bytes)? = try? IdentityFile.read(path(directory, fileName), private: false, limit: maximumSize) else {
+        guard case .present(let bytes)? = try? IdentityFile.read(PeerIdentity.path(directory, fileName), private: false, limit: maximumSize) else {
             return nil
         }
         return IdentitySummary(parsing: String(decoding: bytes, as: UTF8.self))
@@ -124,16 +124,12 @@ struct IdentitySummary: Sendable, Equatable {
 
     /// Keeps this summary in `directory` (atomically, like the identity files).
     func write(directory: String) throws {
-        try IdentityFile.writeAtomically(Array(encoded.utf8), to: Self.path(directory, Self.fileName), mode: 0o644)
+        try IdentityFile.writeAtomically(Array(encoded.utf8), to: PeerIdentity.path(directory, Self.fileName), mode: 0o644)
     }
 
     /// Forgets the summary kept in `directory`, so that the next start loads the identity.
     static func remove(directory: String) {
-        unlink(path(directory, fileName))
-    }
-
-    private static func path(_ directory: String, _ name: String) -> String {
-        PeerIdentity.path(directory, name)
+        unlink(PeerIdentity.path(directory, fileName))
     }
 }
 

@@ -20,9 +20,11 @@ public final class LocalIdentity: Sendable {
     private let openedAt: Int64
     private let state: Mutex<State>
 
-    private struct State {
-        var summary: IdentitySummary?
-        var identity: PeerIdentity?
+    private enum State {
+        /// Known from the summary on disk; the key is not loaded.
+        case summarized(IdentitySummary)
+        /// Loaded; `written` is the summary on disk that describes it, if there is one.
+        case loaded(PeerIdentity, written: IdentitySummary?)
     }
 
     /// Opens the identity kept in `directory`: from its summary when that is current at
@@ -33,17 +35,19 @@ public final class LocalIdentity: Sendable {
             summary.notAfter - now >= PeerIdentity.renewalMargin,
             summary.matchesFiles(in: directory)
         {
-            return LocalIdentity(directory: directory, peerName: summary.peerName, openedAt: now, state: State(summary: summary))
+            return LocalIdentity(directory: directory, peerName: summary.peerName, openedAt: now, state: .summarized(summary))
         }
         let loaded = try PeerIdentity.loadOrCreate(directory: directory, now: now)
-        let identity = LocalIdentity(directory: directory, peerName: loaded.peerName, openedAt: now, state: State(identity: loaded))
-        identity.keepSummary()
-        return identity
+        var state = State.loaded(loaded, written: nil)
+        keepSummary(&state, directory: directory)
+        return LocalIdentity(directory: directory, peerName: loaded.peerName, openedAt: now, state: state)
     }
 
     /// An identity already loaded (tools and tests that hold a ``PeerIdentity``).
     public convenience init(_ identity: PeerIdentity) {
-        self.init(directory: identity.directory, peerName: identity.peerName, openedAt: Int64(time(nil)), state: State(identity: identity))
+        self.init(
+            directory: identity.directory, peerName: identity.peerName, openedAt: Int64(time(nil)),
+            state: .loaded(identity, written: nil))
     }
 
     private init(directory: String, peerName: PeerName, openedAt: Int64, state: State) {
@@ -54,13 +58,17 @@ public final class LocalIdentity: Sendable {
     }
 
     /// Whether the key and certificate have been loaded.
-    public var isLoaded: Bool { state.withLock { $0.identity != nil } }
+    public var isLoaded: Bool {
+        state.withLock { if case .loaded = $0 { true } else { false } }
+    }
 
     /// The fingerprint of the current certificate.
     public var fingerprint: Fingerprint {
         state.withLock { state in
-            // One of the two is always set: `open` sets the summary or loads.
-            state.identity?.fingerprint ?? state.summary!.fingerprint
+            switch state {
+            case .summarized(let summary): summary.fingerprint
+            case .loaded(let identity, _): identity.fingerprint
+            }
         }
     }
 
@@ -70,32 +78,33 @@ public final class LocalIdentity: Sendable {
     /// constant on the bus); the summary is then removed, so that the next start loads
     /// them afresh.
     public func load() throws -> PeerIdentity {
-        let (identity, loadedNow) = try state.withLock { state throws -> (PeerIdentity, Bool) in
-            if let identity = state.identity { return (identity, false) }
-            // The summary was current at `openedAt`: nothing is due for renewal then.
-            let identity = try PeerIdentity.loadOrCreate(directory: directory, now: openedAt)
-            // `open` sets the summary whenever it does not load.
-            let started = state.summary!
-            guard identity.peerName == started.peerName, identity.fingerprint == started.fingerprint else {
-                IdentitySummary.remove(directory: directory)
-                throw PeerSecurityError.identityChanged(
-                    directory: directory, started: (started.peerName, started.fingerprint), found: (identity.peerName, identity.fingerprint))
+        try state.withLock { state throws -> PeerIdentity in
+            switch state {
+            case .loaded(let identity, _):
+                return identity
+            case .summarized(let started):
+                // The summary was current at `openedAt`: nothing is due for renewal then.
+                let identity = try PeerIdentity.loadOrCreate(directory: directory, now: openedAt)
+                guard identity.peerName == started.peerName, identity.fingerprint == started.fingerprint else {
+                    IdentitySummary.remove(directory: directory)
+                    throw PeerSecurityError.identityChanged(
+                        directory: directory, started: (started.peerName, started.fingerprint),
+                        found: (identity.peerName, identity.fingerprint))
+                }
+                state = .loaded(identity, written: started)
+                Self.keepSummary(&state, directory: directory)
+                return identity
             }
-            state.identity = identity
-            return (identity, true)
         }
-        if loadedNow { keepSummary() }
-        return identity
     }
 
-    /// Writes the summary of the loaded identity when the one on disk no longer says the
-    /// same (first start, renewal, files replaced). A failure only costs the next start
-    /// the load this saves, so it is not reported.
-    private func keepSummary() {
-        state.withLock { state in
-            guard let identity = state.identity, let current = IdentitySummary(of: identity), current != state.summary else { return }
-            if (try? current.write(directory: directory)) != nil { state.summary = current }
-        }
+    /// Writes the summary of a loaded identity when the one on disk no longer says the same
+    /// (first start, renewal, files touched). A failure only costs the next start the load
+    /// this saves, so it is not reported.
+    private static func keepSummary(_ state: inout State, directory: String) {
+        guard case .loaded(let identity, let written) = state, let current = IdentitySummary(of: identity), current != written
+        else { return }
+        if (try? current.write(directory: directory)) != nil { state = .loaded(identity, written: current) }
     }
 }
 
