@@ -33,7 +33,7 @@ public struct ContactCard: Sendable, Hashable {
 // MARK: - Limits
 
 extension ContactCard {
-    /// The largest card accepted, in UTF-8 bytes (DBUS-API.md limits).
+    /// The largest card accepted, in UTF-8 bytes (docs/dbus-api.md, Limits).
     public static let maximumCardBytes = 65_536
     /// The most content lines (after unfolding) a card may have.
     public static let maximumContentLines = 256

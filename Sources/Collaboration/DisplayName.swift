@@ -1,6 +1,6 @@
 /// The checks every human-facing name passes: display names and nicknames alike.
 public enum DisplayName {
-    /// DBUS-API.md: 1–128 characters of UTF-8.
+    /// docs/dbus-api.md: 1–128 characters of UTF-8.
     public static let maximumCharacters = 128
 
     /// Returns `text` if it is an acceptable name, else throws `InvalidArgument` saying why.

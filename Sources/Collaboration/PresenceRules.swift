@@ -1,6 +1,6 @@
 import PeerProtocol
 
-/// The limits of DBUS-API.md on presence and objects, checked on the D-Bus side (as
+/// The limits of docs/dbus-api.md on presence and objects, checked on the D-Bus side (as
 /// InvalidArgument) and applied to what peers send.
 public enum PresenceRules {
     /// The most objects I publish at once.
@@ -12,7 +12,7 @@ public enum PresenceRules {
     /// The longest presence message, in bytes of UTF-8.
     public static let maximumMessageBytes = PeerProtocolLimits.presenceMessageMaximumBytes
 
-    /// The status names of DBUS-API.md, as a user may type them.
+    /// The status names of docs/dbus-api.md, as a user may type them.
     public static var statusNames: [String] { PresenceStatus.allCases.map(\.name) }
 
     /// The status called `name`, or an error listing the valid ones.

@@ -1,7 +1,7 @@
 import PeerProtocol
 
 extension PresenceStatus {
-    /// The lowercase names of DBUS-API.md, in the wire enumeration's order.
+    /// The lowercase names of docs/dbus-api.md, in the wire enumeration's order.
     public var name: String {
         switch self {
         case .offline: "offline"

@@ -1,4 +1,4 @@
-/// Where I am visible and look for others (DBUS-API.md's scope strings).
+/// Where I am visible and look for others (docs/dbus-api.md's scope strings).
 public enum Scope: String, Sendable, Hashable, CaseIterable, Comparable {
     /// The local link: DNS-SD announcements, channels to those who answer.
     case nearMe = "near-me"

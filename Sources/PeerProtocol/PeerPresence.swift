@@ -1,6 +1,6 @@
 import NIOCore
 
-/// A peer's availability, as the People Near Me statuses (DBUS-API.md); one byte on the wire.
+/// A peer's availability, as the People Near Me statuses (docs/dbus-api.md); one byte on the wire.
 public enum PresenceStatus: UInt8, CaseIterable, Hashable, Sendable {
     /// Not available (also what a peer that signed out shows).
     case offline = 0

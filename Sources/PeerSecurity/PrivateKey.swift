@@ -6,7 +6,8 @@ import COpenSSL
 /// signature), key generation and signing are fast, signatures are
 /// deterministic (no per-signature randomness that a weak RNG could leak the key
 /// through), and there are no parameters to get wrong. TLS 1.3 with Ed25519
-/// certificates on both sides works with the system OpenSSL 3 (FIELD-NOTES).
+/// certificates on both sides works with the system OpenSSL 3 (checked on Debian 12:
+/// `openssl s_server -tls1_3 -Verify 1` negotiates TLS_AES_256_GCM_SHA384 with such a pair).
 ///
 /// `@unchecked Sendable` is safe because the `EVP_PKEY` is never modified after
 /// `init`: it is only read (signing, encoding the public key, handing it to an

@@ -2,7 +2,7 @@ import DBus
 import Foundation
 
 /// avahi-daemon on a host of a ``NetworkLab``: a private system bus for it (and for the
-/// peercollabd of that host), and a private /run, as TESTING.md describes.
+/// peercollabd of that host), and a private /run (docs/testing.md, "Avahi inside a namespace").
 final class LabAvahi: Sendable {
     let busAddress: String
     let bus: Subprocess
