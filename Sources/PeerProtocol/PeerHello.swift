@@ -17,6 +17,9 @@ public struct PeerCapability: RawRepresentable, Hashable, Sendable, Comparable, 
     public static let objects = Self(rawValue: "objects")
     /// Sends and answers invitations.
     public static let invitations = Self(rawValue: "invitations")
+    /// Says which TCP port it listens on (``PeerMessage/listeningPort(_:)``), so that the
+    /// side it dialled shows where to reach it rather than its dialling socket's port.
+    public static let listeningPort = Self(rawValue: "listening-port")
 
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
     public var description: String { rawValue }

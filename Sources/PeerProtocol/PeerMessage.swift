@@ -10,6 +10,9 @@ public enum PeerMessage: Hashable, Sendable {
     case ping(nonce: UInt64)
     /// The answer to a ping.
     case pong(nonce: UInt64)
+    /// The TCP port the sender listens on for peers (capability `listening-port`); sent
+    /// before the profile.
+    case listeningPort(UInt16)
     /// The sender's whole profile, replacing any earlier one.
     case profile(PeerProfile)
     /// Asks the receiver to send its profile again (Peer.Refresh on D-Bus). No body.
@@ -39,6 +42,7 @@ public enum PeerMessage: Hashable, Sendable {
         case .goodbye: .goodbye
         case .ping: .ping
         case .pong: .pong
+        case .listeningPort: .listeningPort
         case .profile: .profile
         case .profileRequest: .profileRequest
         case .presenceUpdate: .presenceUpdate

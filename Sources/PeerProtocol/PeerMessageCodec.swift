@@ -27,6 +27,9 @@ public enum PeerMessageCodec {
         case .hello(let hello): try hello.write(to: &buffer)
         case .goodbye(let goodbye): try goodbye.write(to: &buffer)
         case .ping(let nonce), .pong(let nonce): buffer.writeInteger(nonce, endianness: .big)
+        case .listeningPort(let port):
+            guard port != 0 else { throw .malformed("listening port", "0 is not a port") }
+            buffer.writeInteger(port, endianness: .big)
         case .profile(let profile): try profile.write(to: &buffer)
         case .profileRequest: break
         case .presenceUpdate(let presence): try presence.write(to: &buffer)
@@ -53,6 +56,10 @@ public enum PeerMessageCodec {
         case .goodbye: message = .goodbye(try PeerGoodbye(reading: &reader))
         case .ping: message = .ping(nonce: try reader.readUInt64("ping nonce"))
         case .pong: message = .pong(nonce: try reader.readUInt64("pong nonce"))
+        case .listeningPort:
+            let port = try reader.readUInt16("listening port")
+            guard port != 0 else { throw .malformed("listening port", "0 is not a port") }
+            message = .listeningPort(port)
         case .profile: message = .profile(try PeerProfile(reading: &reader))
         case .profileRequest: message = .profileRequest
         case .presenceUpdate: message = .presenceUpdate(try PeerPresence(reading: &reader))

@@ -18,6 +18,8 @@ public struct PeerMessageType: RawRepresentable, Hashable, Sendable, CustomStrin
     public static let ping = Self(rawValue: 0x0003)
     /// Keepalive answer.
     public static let pong = Self(rawValue: 0x0004)
+    /// The port the sender listens on.
+    public static let listeningPort = Self(rawValue: 0x0005)
 
     // Profile and presence: 0x01xx.
     /// The sender's whole profile.
@@ -51,6 +53,7 @@ public struct PeerMessageType: RawRepresentable, Hashable, Sendable, CustomStrin
         case .goodbye: "goodbye"
         case .ping: "ping"
         case .pong: "pong"
+        case .listeningPort: "listeningPort"
         case .profile: "profile"
         case .profileRequest: "profileRequest"
         case .presenceUpdate: "presenceUpdate"

@@ -195,7 +195,8 @@ public struct PeerSessionStateMachine: Sendable {
                         return fail(.unexpectedMessage("an object response to unknown request \(response.requestID)", state: "established"))
                     }
                     action = .deliver(message)
-                case .profile, .profileRequest, .presenceUpdate, .subscription, .objectChanged, .invitation, .invitationResponse, .invitationCancel:
+                case .listeningPort, .profile, .profileRequest, .presenceUpdate, .subscription, .objectChanged, .invitation,
+                    .invitationResponse, .invitationCancel:
                     action = .deliver(message)
                 }
             }

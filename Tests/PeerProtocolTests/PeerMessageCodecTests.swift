@@ -341,4 +341,20 @@ struct PeerMessageCodecTests {
         long.u8(0)
         expectError(.malformed, type: .subscription, long)
     }
+
+    @Test("a listening port is two bytes, 1 to 65535")
+    func listeningPortBounds() throws {
+        var port = BodyBuilder()
+        port.u16(65535)
+        #expect(try decode(type: .listeningPort, port) == .message(.listeningPort(65535)))
+        var zero = BodyBuilder()
+        zero.u16(0)
+        expectError(.malformed, type: .listeningPort, zero)
+        var short = BodyBuilder()
+        short.u8(1)
+        expectError(.truncated, type: .listeningPort, short)
+        var buffer = ByteBuffer()
+        #expect(throws: PeerProtocolError.self) { try PeerMessageCodec.encode(.listeningPort(0), into: &buffer) }
+        #expect(buffer.readableBytes == 0)
+    }
 }

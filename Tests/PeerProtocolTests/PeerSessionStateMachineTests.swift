@@ -94,6 +94,7 @@ struct PeerSessionStateMachineTests {
         #expect(machine.received(.message(.ping(nonce: 42)), now: start) == .write(.pong(nonce: 42)))
         #expect(machine.received(.message(.pong(nonce: 1)), now: start) == .none)
         #expect(machine.received(.message(.profile(SampleMessages.profile)), now: start) == .deliver(.profile(SampleMessages.profile)))
+        #expect(machine.received(.message(.listeningPort(46773)), now: start) == .deliver(.listeningPort(46773)))
         #expect(machine.received(.unknown(type: PeerMessageType(rawValue: 0x7000), flags: []), now: start) == .none)
     }
 

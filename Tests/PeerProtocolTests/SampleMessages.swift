@@ -22,6 +22,8 @@ enum SampleMessages {
         .goodbye(PeerGoodbye(reason: GoodbyeReason(rawValue: 999))),
         .ping(nonce: 0),
         .pong(nonce: .max),
+        .listeningPort(46773),
+        .listeningPort(1),
         .profile(profile),
         .profile(PeerProfile(displayName: "A", presence: PeerPresence(status: .offline))),
         .profileRequest,
