@@ -11,7 +11,8 @@ public struct DBusInterface: Sendable {
     /// Optional: the values of all ``properties``, in their order, read in one go (one hop
     /// into the actor that owns them instead of one per property). `GetAll`,
     /// `GetManagedObjects` and `InterfacesAdded` use it when it is there; `Get` and
-    /// `PropertiesChanged` always use each property's own getter, so both must agree.
+    /// `PropertiesChanged` use a property's own getter when it has one, else this, so an
+    /// interface whose properties have no getters reads everything from one place.
     /// Returning the wrong number of values, or a value of the wrong type, is answered as
     /// an internal error, as a getter's wrong type is.
     public var readAll: ReadAll?
@@ -21,6 +22,7 @@ public struct DBusInterface: Sendable {
         readAll: ReadAll? = nil
     ) {
         precondition(DBusNames.isValidInterfaceName(name), "invalid interface name \(name)")
+        precondition(readAll != nil || properties.allSatisfy { $0.get != nil }, "\(name): a property without a getter needs readAll")
         self.name = name
         self.methods = methods
         self.properties = properties
@@ -128,19 +130,31 @@ public struct DBusProperty: Sendable {
     public let name: String
     public let signature: DBusSignature
     public let changeSignal: ChangeSignal
-    public let get: Getter
+    /// nil: the value comes from the interface's ``DBusInterface/readAll``.
+    public let get: Getter?
     public let set: Setter?
 
     public init(
         _ name: String, _ signature: DBusSignature, changeSignal: ChangeSignal = .emitsValue,
         get: @escaping Getter, set: Setter? = nil
     ) {
+        self.init(name, signature, changeSignal: changeSignal, getter: get, set: set)
+    }
+
+    /// A property read, with all the others, by its interface's ``DBusInterface/readAll``:
+    /// the one read every kind of object has, so that each object costs no closure per
+    /// property.
+    public init(_ name: String, _ signature: DBusSignature, changeSignal: ChangeSignal = .emitsValue, set: Setter? = nil) {
+        self.init(name, signature, changeSignal: changeSignal, getter: nil, set: set)
+    }
+
+    private init(_ name: String, _ signature: DBusSignature, changeSignal: ChangeSignal, getter: Getter?, set: Setter?) {
         precondition(DBusNames.isValidMemberName(name), "invalid property name \(name)")
         precondition(signature.isSingleCompleteType, "property \(name) must be one complete type")
         self.name = name
         self.signature = signature
         self.changeSignal = changeSignal
-        self.get = get
+        self.get = getter
         self.set = set
     }
 

@@ -39,21 +39,54 @@ public final class DBusObjectServer: Sendable {
     /// `InterfacesAdded` when an object manager is above. Throws if one of them is already
     /// exported there.
     public func export(_ interfaces: [DBusInterface], at path: DBusObjectPath) async throws {
-        let manager = try state.withLock { state -> DBusObjectPath? in
+        let (manager, isNew) = try register(interfaces, at: path)
+        guard let manager, connection != nil else { return }
+        var values: [[DBusValue]] = []
+        for interface in interfaces { values.append(try await Self.values(of: interface)) }
+        try announce(interfaces, at: path, values: values, isNew: isNew, below: manager)
+    }
+
+    /// Exports interfaces at `path` and announces them with the property values the caller
+    /// read already (one per property of each interface, in declaration order), at once and
+    /// without calling any getter: an owner that exports as its state changes announces
+    /// exactly the state it has, before it answers the call that changed it. The values are
+    /// checked against the declarations first; nothing is exported when they do not fit.
+    public func export(_ interfaces: [DBusInterface], at path: DBusObjectPath, values: [[DBusValue]]) throws {
+        guard values.count == interfaces.count else {
+            throw DBusError.failed("Internal error: \(values.count) value lists for \(interfaces.count) interfaces at \(path)")
+        }
+        for (interface, list) in zip(interfaces, values) {
+            try Self.check(list, of: interface)
+            try Self.validate(list, in: interface.listingOrder)
+        }
+        let (manager, isNew) = try register(interfaces, at: path)
+        guard let manager else { return }
+        try announce(interfaces, at: path, values: values, isNew: isNew, below: manager)
+    }
+
+    /// Adds the interfaces at `path`; returns the object manager above it and whether the
+    /// object is new. Throws, adding nothing, if one of them is there already.
+    private func register(_ interfaces: [DBusInterface], at path: DBusObjectPath) throws -> (manager: DBusObjectPath?, isNew: Bool) {
+        try state.withLock { state in
             let existing = state.objects[path] ?? []
             for interface in interfaces where existing.contains(where: { $0.name == interface.name }) {
                 throw DBusError.failed("Interface \(interface.name) is already exported at \(path)")
             }
             state.objects[path] = existing + interfaces
-            return Self.manager(above: path, in: state.managers)
+            return (Self.manager(above: path, in: state.managers), existing.isEmpty)
         }
-        guard let manager, let connection else { return }
+    }
+
+    /// `InterfacesAdded` for interfaces just registered, with their values.
+    private func announce(
+        _ interfaces: [DBusInterface], at path: DBusObjectPath, values: [[DBusValue]], isNew: Bool, below manager: DBusObjectPath
+    ) throws {
+        guard let connection else { return }
         var entries: [DBusDictionaryEntry] = []
-        for interface in interfaces {
-            let values = try await Self.values(of: interface)
-            entries.append(DBusDictionaryEntry(.string(interface.name), Self.listing(of: interface, values, in: interface.listingOrder)))
+        for (interface, list) in zip(interfaces, values) {
+            entries.append(DBusDictionaryEntry(.string(interface.name), Self.listing(of: interface, list, in: interface.listingOrder)))
         }
-        if existingInterfaceCount(at: path) == interfaces.count {
+        if isNew {
             // A new object: name the standard interfaces too, as sd-bus and GDBus do.
             for name in Self.standardInterfaces {
                 entries.append(DBusDictionaryEntry(.string(name), .vardict([:])))
@@ -79,10 +112,6 @@ public final class DBusObjectServer: Sendable {
 
     /// The paths exported now.
     public var exportedPaths: [DBusObjectPath] { state.withLock { Array($0.objects.keys) } }
-
-    private func existingInterfaceCount(at path: DBusObjectPath) -> Int {
-        state.withLock { $0.objects[path]?.count ?? 0 }
-    }
 
     private func isExported(_ path: DBusObjectPath) -> Bool {
         state.withLock { $0.objects[path] != nil }
@@ -111,6 +140,31 @@ public final class DBusObjectServer: Sendable {
         try connection?.emitSignal(path: path, interface: interface, member: member, arguments: arguments)
     }
 
+    /// Emits `PropertiesChanged` with values the caller read already, at once, as each
+    /// property's declaration says (with the value, as invalidated, or not at all); names
+    /// the interface does not declare are ignored, and nothing is sent when nothing is left.
+    public func emitPropertiesChanged(path: DBusObjectPath, interface: String, values: [(name: String, value: DBusValue)]) throws {
+        guard let declared = interfaces(at: path)?.first(where: { $0.name == interface }) else { return }
+        var changed: [String: DBusValue] = [:]
+        var invalidated: [String] = []
+        for (name, value) in values {
+            guard let property = declared.property(named: name) else { continue }
+            guard value.signature == property.signature else {
+                throw DBusError.failed("Internal error: property \(name) produced '\(value.signature)'.")
+            }
+            switch property.changeSignal {
+            case .emitsValue: changed[name] = value
+            case .invalidates: invalidated.append(name)
+            case .constant, .none: break
+            }
+        }
+        guard !changed.isEmpty || !invalidated.isEmpty else { return }
+        for value in changed.values { try DBusMarshal.validate(value) }
+        try connection?.emitSignal(
+            path: path, interface: Self.propertiesInterface, member: "PropertiesChanged",
+            arguments: [.string(interface), .vardict(changed), .strings(invalidated)])
+    }
+
     /// Emits `PropertiesChanged` for the named properties, as each one's declaration says:
     /// with the new value, as invalidated, or not at all.
     public func emitPropertiesChanged(path: DBusObjectPath, interface: String, properties names: [String]) async throws {
@@ -120,7 +174,7 @@ public final class DBusObjectServer: Sendable {
         for name in names {
             guard let property = declared.property(named: name) else { continue }
             switch property.changeSignal {
-            case .emitsValue: changed[name] = try await Self.value(of: property)
+            case .emitsValue: changed[name] = try await Self.value(of: property, in: declared)
             case .invalidates: invalidated.append(name)
             case .constant, .none: break
             }
@@ -255,8 +309,9 @@ public final class DBusObjectServer: Sendable {
         }
         switch (member, message.signature.rawValue) {
         case ("Get", "ss"):
+            let chosen = try interface(arguments[0].stringValue!)
             let p = try property(arguments[0].stringValue!, arguments[1].stringValue!)
-            return try reply(to: message, [.variant(try await value(of: p))])
+            return try reply(to: message, [.variant(try await value(of: p, in: chosen))])
         case ("GetAll", "s"):
             let name = arguments[0].stringValue!
             // An empty name lists every interface's properties, one after the other.
@@ -292,8 +347,13 @@ public final class DBusObjectServer: Sendable {
         }
     }
 
-    private static func value(of property: DBusProperty) async throws -> DBusValue {
-        let value = try await property.get()
+    /// One property's value: from its getter, else from its interface's `readAll`.
+    private static func value(of property: DBusProperty, in interface: DBusInterface) async throws -> DBusValue {
+        guard let get = property.get else {
+            let index = interface.properties.firstIndex { $0.name == property.name }!
+            return try await values(of: interface)[index]
+        }
+        let value = try await get()
         guard value.signature == property.signature else {
             throw DBusError.failed("Internal error: property \(property.name) produced '\(value.signature)'.")
         }
@@ -306,10 +366,16 @@ public final class DBusObjectServer: Sendable {
         guard let readAll = interface.readAll else {
             var values: [DBusValue] = []
             values.reserveCapacity(interface.properties.count)
-            for property in interface.properties { values.append(try await value(of: property)) }
+            for property in interface.properties { values.append(try await value(of: property, in: interface)) }
             return values
         }
         let values = try await readAll()
+        try check(values, of: interface)
+        return values
+    }
+
+    /// Throws unless `values` has one value of the declared type per property of `interface`.
+    private static func check(_ values: [DBusValue], of interface: DBusInterface) throws {
         guard values.count == interface.properties.count else {
             throw DBusError.failed(
                 "Internal error: \(interface.name) read \(values.count) properties instead of \(interface.properties.count).")
@@ -318,7 +384,6 @@ public final class DBusObjectServer: Sendable {
             throw DBusError.failed(
                 "Internal error: property \(interface.properties[index].name) produced '\(values[index].signature)'.")
         }
-        return values
     }
 
     /// Throws what writing the listed values would throw, before any of them is written:
