@@ -37,6 +37,10 @@ let package = Package(
         // The daemon's executors and signal handling, which keep libdispatch out of it.
         .target(name: "DaemonRuntime"),
 
+        // The D-Bus API's vocabulary (bus name, paths, interfaces, property and error names),
+        // shared by the daemon, the command line and the tests; it depends on nothing.
+        .target(name: "PeerCollabAPI"),
+
         // MARK: - Peer identity and the wire
 
         .target(
@@ -81,7 +85,7 @@ let package = Package(
             name: "peercollabd",
             dependencies: [
                 "DBus", "Systemd", "Collaboration", "PeerSecurity", "PeerProtocol", "Discovery",
-                "DaemonRuntime",
+                "DaemonRuntime", "PeerCollabAPI",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -107,10 +111,11 @@ let package = Package(
                     .when(platforms: [.linux], configuration: .release)),
             ]
         ),
+        // The command line speaks only D-Bus: it links neither OpenSSL nor SQLite.
         .executableTarget(
             name: "peercollabctl",
             dependencies: [
-                "DBus", "Collaboration", "CQRencode",
+                "DBus", "PeerCollabAPI", "CQRencode",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -132,12 +137,12 @@ let package = Package(
             dependencies: ["PeerProtocol", .product(name: "NIOEmbedded", package: "swift-nio")]
         ),
         .testTarget(name: "DiscoveryTests", dependencies: ["Discovery"]),
-        .testTarget(name: "CollaborationTests", dependencies: ["Collaboration"]),
+        .testTarget(name: "CollaborationTests", dependencies: ["Collaboration", "PeerCollabAPI"]),
         .testTarget(name: "DaemonRuntimeTests", dependencies: ["DaemonRuntime"]),
         .testTarget(
             name: "DaemonTests",
             dependencies: [
-                "DBus", "Collaboration", "PeerSecurity", "peercollabd", "peercollabctl",
+                "DBus", "PeerCollabAPI", "Collaboration", "PeerSecurity", "peercollabd", "peercollabctl",
                 // A hostile peer written with the project's own channel (presence flood test).
                 "PeerProtocol", .product(name: "NIOPosix", package: "swift-nio"),
             ]),

@@ -29,7 +29,7 @@ extension Collaboration {
         }
         applications[id] = record
         logger.info(existing == nil ? "Application registered" : "Application registration replaced", metadata: ["application": "\(id)"])
-        publish(existing == nil ? .applicationAdded(id) : .applicationChanged(id))
+        announce(existing == nil ? .applicationAdded(id) : .applicationChanged(id))
         if existing == nil { broadcastProfile() }
     }
 
@@ -45,7 +45,7 @@ extension Collaboration {
         }
         applications[id] = nil
         logger.info("Application unregistered", metadata: ["application": "\(id)"])
-        publish(.applicationRemoved(id))
+        announce(.applicationRemoved(id))
         broadcastProfile()
     }
 

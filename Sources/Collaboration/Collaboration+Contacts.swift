@@ -21,7 +21,7 @@ extension Collaboration {
 
     func details(of record: ContactRecord) -> ContactDetails? {
         guard let key = contactKey(record) else { return nil }
-        let peer = peers[record.peerName]
+        let peer = shownPeer(record.peerName)
         return ContactDetails(
             record: record, fingerprint: key.fingerprint, verificationCode: key.verificationCode,
             peer: peer, lastSeen: peer?.lastSeen ?? contactLastSeen[record.peerName] ?? 0)
@@ -156,8 +156,8 @@ extension Collaboration {
         let id = record.peerName
         contacts[id] = record
         logger.info("Contact added", metadata: ["contact": "\(id)", "verified": "\(record.verified)"])
-        publish(.contactAdded(id))
-        if peers[id] != nil { publish(.peerChanged(id, [.contact])) }
+        announce(.contactAdded(id))
+        if peers[id] != nil { announce(.peerChanged(id, [.contact])) }
         contactListChanged(id)
         scheduleContactDial(id, after: .zero)
     }
@@ -176,8 +176,8 @@ extension Collaboration {
         contactLastSeen[id] = nil
         contactKeys[id] = nil
         logger.info("Contact removed", metadata: ["contact": "\(id)"])
-        publish(.contactRemoved(id))
-        if peers[id] != nil { publish(.peerChanged(id, [.contact])) }
+        announce(.contactRemoved(id))
+        if peers[id] != nil { announce(.peerChanged(id, [.contact])) }
         contactListChanged(id)
     }
 
@@ -296,7 +296,7 @@ extension Collaboration {
         }
         let before = contacts[record.peerName]
         contacts[record.peerName] = record
-        var changed: Set<ContactProperty> = []
+        var changed: Set<ContactField> = []
         if before?.displayName != record.displayName { changed.insert(.displayName) }
         if before?.nickname != record.nickname { changed.insert(.nickname) }
         if before?.email != record.email { changed.insert(.email) }
@@ -305,7 +305,7 @@ extension Collaboration {
         if before?.subscribeAllowed != record.subscribeAllowed { changed.insert(.subscribeAllowed) }
         if before?.subscribed != record.subscribed { changed.insert(.subscribed) }
         if before?.endpoints != record.endpoints { changed.insert(.endpoints) }
-        if !changed.isEmpty { publish(.contactChanged(record.peerName, changed)) }
+        if !changed.isEmpty { announce(.contactChanged(record.peerName, changed)) }
     }
 
     /// Tells the presence rules that who may see what changed (presence owns the rules).
@@ -332,8 +332,8 @@ extension Collaboration {
 
     /// The contact events a peer event implies, so D-Bus code only translates: the contact
     /// shows its peer's presence, applications and objects while connected.
-    func contactEvent(mirroring event: CollaborationEvent) -> CollaborationEvent? {
-        switch event {
+    func contactEvent(mirroring change: DomainChange) -> DomainChange? {
+        switch change {
         case .peerAdded(let id) where contacts[id] != nil:
             contactLastSeen[id] = peers[id]?.lastSeen
             return .contactChanged(id, [.online, .peer, .displayName, .presenceStatus, .presenceMessage, .applications, .objects, .lastSeen])
@@ -341,14 +341,14 @@ extension Collaboration {
             if let seen = peers[id]?.lastSeen { contactLastSeen[id] = seen }
             let mapped = Set(properties.compactMap(Self.contactProperty(for:)))
             return mapped.isEmpty ? nil : .contactChanged(id, mapped)
-        case .peerRemoved(let id) where contacts[id] != nil:
+        case .peerRemoved(let id, shown: true) where contacts[id] != nil:
             return .contactChanged(id, [.online, .peer, .displayName, .presenceStatus, .presenceMessage, .applications, .objects, .lastSeen])
         default:
             return nil
         }
     }
 
-    private static func contactProperty(for property: PeerProperty) -> ContactProperty? {
+    private static func contactProperty(for property: PeerField) -> ContactField? {
         switch property {
         case .displayName: .displayName
         case .presenceStatus: .presenceStatus

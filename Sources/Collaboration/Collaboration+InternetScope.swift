@@ -32,8 +32,8 @@ extension Collaboration {
     }
 
     /// A contact's peer came or went: reset or start the back-off.
-    func contactConnectionChanged(_ event: CollaborationEvent) {
-        switch event {
+    func contactConnectionChanged(_ change: DomainChange) {
+        switch change {
         case .peerAdded(let id) where contacts[id] != nil:
             var redial = contactRedials[id] ?? ContactRedial()
             redial.timer?.cancel()
@@ -41,7 +41,7 @@ extension Collaboration {
             redial.connectedSince = Self.microsecondsSinceEpoch()
             contactRedials[id] = redial
             contactDialQueue.removeAll { $0 == id }
-        case .peerRemoved(let id) where contacts[id] != nil && signedIn.contains(.internet):
+        case .peerRemoved(let id, _) where contacts[id] != nil && signedIn.contains(.internet):
             var redial = contactRedials[id] ?? ContactRedial()
             if let since = redial.connectedSince, Self.microsecondsSinceEpoch() - since >= ContactRedial.stableMicroseconds {
                 redial.attempts = 0

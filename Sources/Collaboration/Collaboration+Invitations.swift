@@ -22,7 +22,7 @@ extension Collaboration {
         guard policy != invitationPolicy else { return }
         try updateSettings { $0.invitationPolicy = policy }
         logger.info("Invitation policy changed", metadata: ["policy": "\(policy.rawValue)"])
-        publish(.managerChanged([.invitationPolicy]))
+        announce(.managerChanged([.invitationPolicy]))
     }
 
     /// Whether incoming invitations are shown as desktop notifications.
@@ -40,6 +40,11 @@ extension Collaboration {
     // MARK: Queries
 
     public func invitation(_ id: String) -> Invitation? { invitationBook.invitations[id] }
+
+    /// The invitation `id` as clients see it.
+    public func invitationView(_ id: String) -> InvitationView? {
+        invitationBook.invitations[id].map { InvitationView(invitation: $0, peerIsContact: contacts[$0.peerID] != nil) }
+    }
 
     public var allInvitations: [Invitation] { invitationBook.invitations.values.sorted { ($0.created, $0.id) < ($1.created, $1.id) } }
 
@@ -71,6 +76,10 @@ extension Collaboration {
         guard let peer = peers[peerID], let linkID = linkOfPeer[peerID], let link = links[linkID] else {
             throw CollaborationError(.peerUnreachable, "\(peerID) is not connected now; invite someone who is (peercollabctl near).")
         }
+        guard link.capabilities.contains(.invitations) else {
+            throw CollaborationError(
+                .notSupported, "\(peer.displayName.isEmpty ? peerID : peer.displayName) runs software that does not take invitations; they would have to update peercollab.")
+        }
         guard invitationBook.pendingOutgoingCount < Self.maximumPendingOutgoingInvitations else {
             throw CollaborationError(
                 .rateLimited, "\(Self.maximumPendingOutgoingInvitations) invitations are pending already; cancel some or wait for answers.")
@@ -85,7 +94,7 @@ extension Collaboration {
         invitationBook.invitations[id] = invitation
         armInvitationTimer(id, after: .seconds(Int64(timeout)))
         logger.info("Invitation sent", metadata: ["invitation": "\(id)", "peer": "\(peerID)", "application": "\(applicationID)"])
-        publish(.invitationAdded(id))
+        announce(.invitationAdded(id))
         link.send(.invitation(offer))
         return id
     }
@@ -297,8 +306,8 @@ extension Collaboration {
         invitationBook.incoming[key] = id
         armInvitationTimer(id, after: .seconds(Int64(offer.timeoutSeconds)))
         logger.info("Invitation received", metadata: ["invitation": "\(id)", "peer": "\(peerID)", "application": "\(offer.applicationID)"])
-        publish(.invitationAdded(id))
-        publish(.invitationReceived(id))
+        announce(.invitationAdded(id))
+        announce(.invitationReceived(id))
     }
 
     private func responseReceived(_ response: InvitationResponse, from peerID: String) {
@@ -336,18 +345,18 @@ extension Collaboration {
     /// A peer or contact event that changes how the invitations with that peer look: `Peer`
     /// switches between the peer and the contact path, `DisplayName` follows the peer's profile
     /// (called from `publish`).
-    func invitationsFollow(_ event: CollaborationEvent) {
-        switch event {
+    func invitationsFollow(_ change: DomainChange) {
+        switch change {
         case .contactAdded(let peerID), .contactRemoved(let peerID):
             for invitation in invitationBook.invitations.values where invitation.peerID == peerID {
-                publish(.invitationChanged(invitation.id, [.peer]))
+                announce(.invitationChanged(invitation.id, [.peer]))
             }
         case .peerChanged(let peerID, let properties) where properties.contains(.displayName):
             guard let name = peers[peerID]?.displayName, !name.isEmpty else { return }
             for var invitation in invitationBook.invitations.values where invitation.peerID == peerID && invitation.peerDisplayName != name {
                 invitation.peerDisplayName = name
                 invitationBook.invitations[invitation.id] = invitation
-                publish(.invitationChanged(invitation.id, [.displayName]))
+                announce(.invitationChanged(invitation.id, [.displayName]))
             }
         default:
             break
@@ -361,7 +370,7 @@ extension Collaboration {
     func invitationSettingsReloaded(from before: Settings) {
         if settings.invitationNotifications != before.invitationNotifications {
             logger.info("Invitation notifications \(invitationNotificationsEnabled ? "on" : "off")")
-            publish(.invitationNotificationsChanged(enabled: invitationNotificationsEnabled))
+            announce(.invitationNotificationsChanged(enabled: invitationNotificationsEnabled))
         }
         if settings.invitationRetentionSeconds != before.invitationRetentionSeconds {
             // Finished invitations are withdrawn when the new retention says, counted from when they ended.
@@ -392,7 +401,7 @@ extension Collaboration {
         for waiter in (invitationBook.waiters.removeValue(forKey: id) ?? [:]).values {
             waiter.continuation.resume(returning: invitation.state)
         }
-        publish(.invitationChanged(id, [.state, .reason]))
+        announce(.invitationChanged(id, [.state, .reason]))
         invitationBook.finishedAt[id] = .now
         armInvitationTimer(id, after: invitationRetention)
     }
@@ -430,7 +439,7 @@ extension Collaboration {
         for waiter in (invitationBook.waiters.removeValue(forKey: id) ?? [:]).values {
             waiter.continuation.resume(returning: invitation.state.isFinal ? invitation.state : nil)
         }
-        publish(.invitationRemoved(id))
+        announce(.invitationRemoved(id))
     }
 
     private func armInvitationTimer(_ id: String, after delay: Duration) {

@@ -36,7 +36,7 @@ extension Collaboration {
             throw CollaborationError(error)
         }
         publishedObjects[id] = record
-        publish(.managerChanged([.objects]))
+        announce(.managerChanged([.objects]))
         sendToFollowers(.objectChanged(ObjectChange(objectID: id, kind: .updated(revision: revision, size: UInt32(data.count)))))
     }
 
@@ -52,7 +52,7 @@ extension Collaboration {
             throw CollaborationError(error)
         }
         publishedObjects[id] = nil
-        publish(.managerChanged([.objects]))
+        announce(.managerChanged([.objects]))
         sendToFollowers(.objectChanged(ObjectChange(objectID: id, kind: .deleted)))
     }
 
@@ -69,6 +69,9 @@ extension Collaboration {
         try PresenceRules.checkObjectID(objectID)
         guard let linkID = linkOfPeer[id], let link = links[linkID], let peer = peers[id] else {
             throw CollaborationError(.peerUnreachable, "The peer \(id) is not connected now.")
+        }
+        guard link.capabilities.contains(.objects) else {
+            throw CollaborationError(.notSupported, "The peer \(id) runs software that does not serve objects; it would have to update.")
         }
         if let listed = peer.profile?.objects.first(where: { $0.id == objectID }),
             let data = objectFetches.cached(peer: id, object: objectID, revision: listed.revision)
@@ -115,7 +118,7 @@ extension Collaboration {
     func objectRequested(_ linkID: Int, _ request: ObjectRequest) {
         guard let link = links[linkID] else { return }
         let result: ObjectResponse.Result
-        if !maySeeMe(linkID) {
+        if !maySeeMe(linkID) || !link.capabilities.contains(.objects) {
             result = .notAllowed
         } else if let object = publishedObjects[request.objectID] {
             result = .found(revision: object.revision, data: ByteBuffer(bytes: object.data))
@@ -171,6 +174,6 @@ extension Collaboration {
         peer.profile = profile
         peer.lastSeen = Self.microsecondsSinceEpoch()
         peers[id] = peer
-        publish(.peerChanged(id, [.objects, .lastSeen]))
+        announce(.peerChanged(id, [.objects, .lastSeen]))
     }
 }

@@ -3,11 +3,6 @@ import PeerProtocol
 import PeerSecurity
 
 extension Collaboration {
-    /// What we greet every peer with.
-    public nonisolated static let hello = PeerHello(
-        versions: PeerProtocolLimits.supportedVersions, capabilities: [.presence],
-        softwareVersion: "peercollab/" + ProductVersion.current)
-
     /// What peers who may see me see of me: presence, registered applications and the
     /// objects I publish. ``profile(forPeer:)`` is what one peer is shown.
     public func localProfile() -> PeerProfile {
@@ -61,18 +56,21 @@ extension Collaboration {
         peerOfLink[link.id] = id
         linkOfPeer[id] = link.id
         let now = Self.microsecondsSinceEpoch()
-        let addresses = link.remoteEndpoint.map { [$0] } ?? []
+        // Where to reach the peer: the address I dialled; for a peer that dialled me, its
+        // listening port follows (``PeerMessage/listeningPort(_:)``), so its source port is
+        // shown only when it will not say.
+        let addresses = link.isOutgoing || !link.capabilities.contains(.listeningPort) ? link.remoteEndpoint.map { [$0] } ?? [] : []
         if var known = peers[id] {
             known.addresses = addresses
             known.lastSeen = now
             peers[id] = known
-            publish(.peerChanged(id, [.addresses, .lastSeen]))
+            announce(.peerChanged(id, [.addresses, .lastSeen]))
         } else {
+            // Shown once its profile arrives (``linkReceived(_:_:)``), complete.
             peers[id] = RemotePeer(
                 peerName: peer.peerName, certificate: peer.certificate, verificationCode: peer.verificationCode,
                 scope: scope.rawValue, addresses: addresses, profile: nil, lastSeen: now)
             logger.info("Peer connected", metadata: ["peer": "\(id)", "verification_code": "\(peer.verificationCode)"])
-            publish(.peerAdded(id))
         }
         presenceLinkEstablished(link)
         return true
@@ -82,9 +80,18 @@ extension Collaboration {
     public func linkReceived(_ linkID: Int, _ message: PeerMessage) {
         guard let id = peerOfLink[linkID], var peer = peers[id] else { return }
         switch message {
+        case .listeningPort(let port):
+            guard let link = links[linkID], !link.isOutgoing, link.capabilities.contains(.listeningPort),
+                let host = link.remoteEndpoint?.host
+            else { return }
+            let addresses = [ContactEndpoint(host: host, port: port)]
+            guard addresses != peer.addresses else { return }
+            peer.addresses = addresses
+            peers[id] = peer
+            announce(.peerChanged(id, [.addresses]))
         case .profile(let received):
             guard let profile = admitProfile(linkID, received) else { return }
-            var changed: Set<PeerProperty> = [.lastSeen]
+            var changed: Set<PeerField> = [.lastSeen]
             let before = peer.profile
             if before?.displayName != profile.displayName { changed.insert(.displayName) }
             if before?.presence.status != profile.presence.status { changed.insert(.presenceStatus) }
@@ -94,7 +101,12 @@ extension Collaboration {
             peer.profile = profile
             peer.lastSeen = Self.microsecondsSinceEpoch()
             peers[id] = peer
-            publish(.peerChanged(id, changed))
+            if before == nil {
+                announce(.peerAdded(id))
+                resumeShownWaiters(id, shown: true)
+            } else {
+                announce(.peerChanged(id, changed))
+            }
         case .presenceUpdate(let presence):
             presenceUpdateReceived(linkID, presence)
         case .subscription(let subscribed):
@@ -108,6 +120,10 @@ extension Collaboration {
         case .profileRequest:
             sendProfile(on: linkID)
         case .invitation, .invitationResponse, .invitationCancel:
+            guard links[linkID]?.capabilities.contains(.invitations) == true else {
+                logger.notice("Ignoring an invitation message from a peer whose hello lacks invitations", metadata: ["peer": "\(id)"])
+                return
+            }
             invitationMessageReceived(from: id, message)
         case .goodbye(let goodbye):
             logger.info("Peer said goodbye", metadata: ["peer": "\(id)", "reason": "\(goodbye.reason)"])
@@ -120,10 +136,11 @@ extension Collaboration {
     public func linkClosed(_ linkID: Int) {
         presenceLinkClosed(linkID)
         guard let id = detach(linkID) else { return }
-        peers[id] = nil
+        let shown = peers.removeValue(forKey: id)?.profile != nil
+        resumeShownWaiters(id, shown: false)
         invitationsPeerLeft(id)
         logger.info("Peer left", metadata: ["peer": "\(id)"])
-        publish(.peerRemoved(id))
+        announce(.peerRemoved(id, shown: shown))
     }
 
     /// Forgets a link; returns its peer's id when it was that peer's current link.
@@ -137,9 +154,21 @@ extension Collaboration {
 
     // MARK: Queries and requests from the bus
 
-    public func peer(_ id: String) -> RemotePeer? { peers[id] }
+    /// The peer `id` if it is shown: connected, and its profile arrived.
+    public func peer(_ id: String) -> RemotePeer? { shownPeer(id) }
 
-    public var allPeers: [RemotePeer] { peers.values.sorted { $0.id < $1.id } }
+    /// Every shown peer, by id.
+    public var allPeers: [RemotePeer] { peers.values.filter { $0.profile != nil }.sorted { $0.id < $1.id } }
+
+    /// The shown peer `id`, as clients see it.
+    public func peerView(_ id: String) -> PeerView? {
+        shownPeer(id).map { PeerView(peer: $0, isContact: contacts[id] != nil) }
+    }
+
+    func shownPeer(_ id: String) -> RemotePeer? {
+        guard let peer = peers[id], peer.profile != nil else { return nil }
+        return peer
+    }
 
     /// Installs how to dial peers (the network layer does, once it runs).
     public func setDialer(_ dial: @escaping @Sendable (ContactEndpoint, PeerName, Scope) async throws -> Void) {
@@ -158,10 +187,41 @@ extension Collaboration {
             throw CollaborationError(.peerUnreachable, "The daemon is not connected to the network yet.")
         }
         try await dialer(link.endpoint, link.peerName, .internet)
-        guard peers[id] != nil else {
-            throw CollaborationError(.peerUnreachable, "\(link.endpoint) proved the key of \(id), but the session closed at once.")
+        // The reply names the Peer object: wait until it is there, complete.
+        guard await waitUntilShown(id) else {
+            throw CollaborationError(.peerUnreachable, "\(link.endpoint) proved the key of \(id), but the session closed before its profile arrived.")
         }
         return id
+    }
+
+    /// How long a connected peer may take to send its profile before `Connect` gives up.
+    nonisolated static let profileTimeout: Duration = .seconds(10)
+
+    /// Whether the connected peer `id` is shown, waiting (up to ``profileTimeout``) for its
+    /// profile; false when it left or never sent one.
+    func waitUntilShown(_ id: String) async -> Bool {
+        if shownPeer(id) != nil { return true }
+        guard peers[id] != nil else { return false }
+        let token = UInt64.random(in: 0...UInt64.max)
+        let timeout = Task { [weak self] in
+            try? await Task.sleep(for: Self.profileTimeout)
+            await self?.resumeShownWaiter(id, token: token)
+        }
+        defer { timeout.cancel() }
+        return await withCheckedContinuation { continuation in
+            shownWaiters[id, default: []].append((token, continuation))
+        }
+    }
+
+    func resumeShownWaiters(_ id: String, shown: Bool) {
+        for (_, waiter) in shownWaiters.removeValue(forKey: id) ?? [] { waiter.resume(returning: shown) }
+    }
+
+    private func resumeShownWaiter(_ id: String, token: UInt64) {
+        guard let index = shownWaiters[id]?.firstIndex(where: { $0.token == token }) else { return }
+        let waiter = shownWaiters[id]!.remove(at: index).continuation
+        if shownWaiters[id]?.isEmpty == true { shownWaiters[id] = nil }
+        waiter.resume(returning: shownPeer(id) != nil)
     }
 
     /// Asks the peer for its profile again.

@@ -14,7 +14,7 @@ extension Collaboration {
     /// What I set with `setPresence`; differs from ``currentPresence`` while auto-idle holds.
     public var chosenPresence: PeerPresence { userPresence }
 
-    /// Sets my presence (a DBUS-API status name and a message of at most 1,024 bytes without
+    /// Sets my presence (a status name of docs/dbus-api.md and a message of at most 1,024 bytes without
     /// control characters) and pushes it at once to every peer that may see it. Presence is
     /// not stored: like Windows at sign-in, every start of the daemon begins `online`.
     public func setPresence(status name: String, message: String) throws {
@@ -44,11 +44,11 @@ extension Collaboration {
             effective.status = .idle
         }
         guard effective != presence else { return }
-        var changed: Set<ManagerProperty> = []
+        var changed: Set<ManagerField> = []
         if effective.status != presence.status { changed.insert(.presenceStatus) }
         if effective.message != presence.message { changed.insert(.presenceMessage) }
         presence = effective
-        publish(.managerChanged(changed))
+        announce(.managerChanged(changed))
         sendToFollowers(.presenceUpdate(effective))
     }
 
@@ -80,7 +80,7 @@ extension Collaboration {
     func applyPresence(_ linkID: Int, _ presence: PeerPresence) {
         guard let id = peerOfLink[linkID], linkOfPeer[id] == linkID, var peer = peers[id], var profile = peer.profile else { return }
         let presence = PresenceRules.sanitized(presence)
-        var changed: Set<PeerProperty> = [.lastSeen]
+        var changed: Set<PeerField> = [.lastSeen]
         if profile.presence.status != presence.status { changed.insert(.presenceStatus) }
         if profile.presence.message != presence.message { changed.insert(.presenceMessage) }
         profile.presence = presence
@@ -88,7 +88,7 @@ extension Collaboration {
         peer.lastSeen = Self.microsecondsSinceEpoch()
         peers[id] = peer
         staleLinks.remove(linkID)
-        publish(.peerChanged(id, changed))
+        announce(.peerChanged(id, changed))
     }
 
     // MARK: Online, stale, gone
@@ -98,7 +98,7 @@ extension Collaboration {
         guard let id = peerOfLink[linkID], linkOfPeer[id] == linkID, var peer = peers[id] else { return }
         peer.lastSeen = Self.microsecondsSinceEpoch()
         peers[id] = peer
-        publish(.peerChanged(id, [.lastSeen]))
+        announce(.peerChanged(id, [.lastSeen]))
     }
 
     /// The session says the peer missed a keepalive (`stale`) or answers again. A stale peer
@@ -114,7 +114,7 @@ extension Collaboration {
             logger.info("A peer answers again", metadata: ["peer": "\(id)"])
             peer.lastSeen = Self.microsecondsSinceEpoch()
             peers[id] = peer
-            publish(.peerChanged(id, [.lastSeen]))
+            announce(.peerChanged(id, [.lastSeen]))
         }
     }
 

@@ -18,8 +18,8 @@ extension Collaboration {
         _ = try loadedIdentity()
         signedIn.formUnion(added)
         logger.info("Signed in", metadata: ["scopes": "\(added.sorted().map(\.rawValue))"])
-        publish(.managerChanged([.signedIn]))
-        if added.contains(.nearMe) { publish(.nearMeChanged(signedIn: true)) }
+        announce(.managerChanged([.signedIn]))
+        if added.contains(.nearMe) { announce(.nearMeChanged(signedIn: true)) }
         if added.contains(.internet) { startInternetScope() }
     }
 
@@ -37,9 +37,9 @@ extension Collaboration {
         if removed.contains(.nearMe) {
             nearby = [:]
             deferredDials = []
-            publish(.nearMeChanged(signedIn: false))
+            announce(.nearMeChanged(signedIn: false))
         }
-        publish(.managerChanged([.signedIn]))
+        announce(.managerChanged([.signedIn]))
     }
 
     /// What to announce near me: the peer name is the instance name (unique, derived from
@@ -68,7 +68,7 @@ extension Collaboration {
             // Reached first by link or through the internet scope, and now seen on the link.
             known.scope = Scope.nearMe.rawValue
             peers[id] = known
-            publish(.peerChanged(id, [.scope]))
+            announce(.peerChanged(id, [.scope]))
         }
         dialIfNeeded(service)
     }

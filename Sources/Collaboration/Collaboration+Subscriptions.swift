@@ -92,7 +92,13 @@ extension Collaboration {
 
     /// Sends `message` to every peer that may see me.
     func sendToFollowers(_ message: PeerMessage) {
-        for (linkID, link) in links where maySeeMe(linkID) {
+        let needed: PeerCapability? =
+            switch message {
+            case .presenceUpdate: .presence
+            case .objectChanged: .objects
+            default: nil
+            }
+        for (linkID, link) in links where maySeeMe(linkID) && needed.map(link.capabilities.contains) != false {
             link.send(message)
         }
     }

@@ -17,6 +17,8 @@ public actor Collaboration {
     public nonisolated let identity: LocalIdentity
     /// Where peers reach me, as the network layer found it.
     public internal(set) var endpoints: [ContactEndpoint] = []
+    /// Who hears of every change at once (``observe(_:)``), and who reads it later (``events()``).
+    var observers: [@Sendable (CollaborationEvent) -> Void] = []
     var subscribers: [Int: AsyncStream<CollaborationEvent>.Continuation] = [:]
     var nextSubscriber = 0
     /// Peers by id (their peer name), and which link carries each.
@@ -24,6 +26,8 @@ public actor Collaboration {
     var links: [Int: any PeerLink] = [:]
     var peerOfLink: [Int: String] = [:]
     var linkOfPeer: [String: Int] = [:]
+    /// `Connect` calls waiting for a connected peer's profile, by peer id.
+    var shownWaiters: [String: [(token: UInt64, continuation: CheckedContinuation<Bool, Never>)]] = [:]
     /// Dials a peer in a scope; set by the network layer once it runs.
     var dialer: (@Sendable (ContactEndpoint, PeerName, Scope) async throws -> Void)?
     /// The scopes I am signed in to.
@@ -102,7 +106,23 @@ public actor Collaboration {
 
     // MARK: Events
 
-    /// A stream of everything that changes from now on.
+    /// Calls `observer` with every event from now on, on this actor, in order, before the
+    /// call that caused it returns (the D-Bus layer: signals go out before replies). It must
+    /// not block: it translates and queues, nothing more.
+    ///
+    /// First, in the same turn, it hears of everything there is now as if it had just been
+    /// added (applications, contacts, shown peers, invitations), so that it starts from the
+    /// same state the events then change, with nothing missed in between.
+    public func observe(_ observer: @escaping @Sendable (CollaborationEvent) -> Void) {
+        for id in applications.keys.sorted() { if let record = applications[id] { observer(.applicationAdded(record)) } }
+        for id in contacts.keys.sorted() { if let contact = contact(id) { observer(.contactAdded(contact)) } }
+        for peer in allPeers { if let view = peerView(peer.id) { observer(.peerAdded(view)) } }
+        for invitation in allInvitations { if let view = invitationView(invitation.id) { observer(.invitationAdded(view)) } }
+        observers.append(observer)
+    }
+
+    /// A stream of everything that changes from now on, for work that may wait (discovery,
+    /// notifications); what clients see goes through ``observe(_:)``.
     public func events() -> AsyncStream<CollaborationEvent> {
         let (stream, continuation) = AsyncStream<CollaborationEvent>.makeStream(bufferingPolicy: .unbounded)
         nextSubscriber += 1
@@ -118,14 +138,48 @@ public actor Collaboration {
         subscribers[id] = nil
     }
 
-    func publish(_ event: CollaborationEvent) {
-        for subscriber in subscribers.values { subscriber.yield(event) }
-        invitationsFollow(event)
-        // A contact's peer events are also the contact's (Online, PresenceStatus, Peer, …).
-        if let mirrored = contactEvent(mirroring: event) {
-            publish(mirrored)
-            contactConnectionChanged(event)
+    /// Tells observers and subscribers what changed, with views taken now, and does what
+    /// follows from it inside the domain (contacts mirror their peers, invitations follow
+    /// their peer's name, contacts' redials).
+    func announce(_ change: DomainChange) {
+        // A peer is shown once its profile arrived: nothing is said of it before.
+        if case .peerChanged(let id, _) = change, shownPeer(id) == nil { return }
+        if let event = event(for: change) {
+            for observer in observers { observer(event) }
+            for subscriber in subscribers.values { subscriber.yield(event) }
         }
+        invitationsFollow(change)
+        if let mirrored = contactEvent(mirroring: change) { announce(mirrored) }
+        contactConnectionChanged(change)
+    }
+
+    private func event(for change: DomainChange) -> CollaborationEvent? {
+        switch change {
+        case .managerChanged(let fields): .managerChanged(localUser, fields)
+        case .nearMeChanged(let signedIn): .nearMeChanged(signedIn: signedIn)
+        case .peerAdded(let id): peerView(id).map(CollaborationEvent.peerAdded)
+        case .peerChanged(let id, let fields): peerView(id).map { .peerChanged($0, fields) }
+        case .peerRemoved(let id, let shown): shown ? .peerRemoved(id) : nil
+        case .contactAdded(let id): contact(id).map(CollaborationEvent.contactAdded)
+        case .contactChanged(let id, let fields): contact(id).map { .contactChanged($0, fields) }
+        case .contactRemoved(let id): .contactRemoved(id)
+        case .applicationAdded(let id): applications[id].map(CollaborationEvent.applicationAdded)
+        case .applicationChanged(let id): applications[id].map(CollaborationEvent.applicationChanged)
+        case .applicationRemoved(let id): .applicationRemoved(id)
+        case .invitationAdded(let id): invitationView(id).map(CollaborationEvent.invitationAdded)
+        case .invitationChanged(let id, let fields): invitationView(id).map { .invitationChanged($0, fields) }
+        case .invitationRemoved(let id): .invitationRemoved(id)
+        case .invitationReceived(let id): invitationView(id).map(CollaborationEvent.invitationReceived)
+        case .invitationNotificationsChanged(let enabled): .invitationNotificationsChanged(enabled: enabled)
+        }
+    }
+
+    /// The local user as clients see it now.
+    public var localUser: LocalUserView {
+        LocalUserView(
+            peerName: identity.peerName, fingerprint: identity.fingerprint, displayName: displayName, email: email,
+            signedIn: signedIn.sorted(), presence: presence, invitationPolicy: invitationPolicy, endpoints: endpoints,
+            objectIDs: publishedObjectIDs)
     }
 
     // MARK: The local user
@@ -158,7 +212,7 @@ public actor Collaboration {
         guard name != displayName else { return }
         try updateSettings { $0.displayName = name }
         logger.info("Display name changed", metadata: ["display_name": "\(name)"])
-        publish(.managerChanged([.displayName]))
+        announce(.managerChanged([.displayName]))
         broadcastProfile()
     }
 
@@ -173,7 +227,7 @@ public actor Collaboration {
         }
         guard address != email else { return }
         try updateSettings { $0.email = address.isEmpty ? nil : address }
-        publish(.managerChanged([.email]))
+        announce(.managerChanged([.email]))
     }
 
     /// My contact card: display name, email, certificate, peer name and endpoints.
@@ -199,7 +253,7 @@ public actor Collaboration {
     public func setEndpoints(_ newEndpoints: [ContactEndpoint]) {
         guard newEndpoints != endpoints else { return }
         endpoints = newEndpoints
-        publish(.managerChanged([.endpoints]))
+        announce(.managerChanged([.endpoints]))
     }
 
     /// Re-reads the settings from disk (on reload) and announces what differs.
@@ -207,11 +261,11 @@ public actor Collaboration {
         let before = settings
         let beforeName = displayName
         settings = try store.load()
-        var changed: Set<ManagerProperty> = []
+        var changed: Set<ManagerField> = []
         if displayName != beforeName { changed.insert(.displayName) }
         if settings.email != before.email { changed.insert(.email) }
         if settings.invitationPolicy != before.invitationPolicy { changed.insert(.invitationPolicy) }
-        if !changed.isEmpty { publish(.managerChanged(changed)) }
+        if !changed.isEmpty { announce(.managerChanged(changed)) }
         if changed.contains(.displayName) { broadcastProfile() }
         invitationSettingsReloaded(from: before)
     }

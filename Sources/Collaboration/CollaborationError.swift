@@ -1,19 +1,21 @@
-/// The one error type of the domain. Each code maps to one D-Bus error name (the daemon
-/// keeps that table); the message says what was wrong in words a script's user understands.
+/// The one error type of the domain. Each code maps to one D-Bus error name (the daemon's
+/// error table); the message says what was wrong in words a script's user understands.
 public struct CollaborationError: Error, Hashable, Sendable, CustomStringConvertible {
     /// What kind of failure, stable for callers to match on.
-    public enum Code: String, Sendable, CaseIterable {
-        case invalidArgument = "InvalidArgument"
-        case notFound = "NotFound"
-        case alreadyExists = "AlreadyExists"
-        case notSignedIn = "NotSignedIn"
-        case notAllowed = "NotAllowed"
-        case invalidState = "InvalidState"
-        case peerUnreachable = "PeerUnreachable"
-        case timeout = "Timeout"
-        case invalidCard = "InvalidCard"
-        case rateLimited = "RateLimited"
-        case failed = "Failed"
+    public enum Code: Sendable, CaseIterable {
+        case invalidArgument
+        case notFound
+        case alreadyExists
+        case notSignedIn
+        case notAllowed
+        case invalidState
+        case peerUnreachable
+        /// The peer's software does not speak the feature asked for (its hello lacks it).
+        case notSupported
+        case timeout
+        case invalidCard
+        case rateLimited
+        case failed
     }
 
     public let code: Code

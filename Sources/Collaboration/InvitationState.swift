@@ -1,6 +1,6 @@
 import PeerProtocol
 
-/// Where an invitation is in its life (DBUS-API.md's invitation state strings). Every state
+/// Where an invitation is in its life (docs/dbus-api.md's invitation state strings). Every state
 /// but `pending` is final: nothing changes it again.
 public enum InvitationState: String, Sendable, Hashable, CaseIterable {
     case pending
@@ -41,12 +41,4 @@ public enum InvitationDirection: String, Sendable, Hashable {
     case incoming
     /// I invited a peer.
     case outgoing
-}
-
-/// The Invitation properties that change while the object exists.
-public enum InvitationProperty: String, Sendable, Hashable, CaseIterable {
-    case state = "State"
-    case reason = "Reason"
-    case displayName = "DisplayName"
-    case peer = "Peer"
 }

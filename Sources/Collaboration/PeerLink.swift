@@ -11,6 +11,8 @@ public protocol PeerLink: Sendable {
     var remoteEndpoint: ContactEndpoint? { get }
     /// Whether that address is on one of my own networks (the same link).
     var isOnLocalNetwork: Bool { get }
+    /// The capabilities both hellos listed: a feature is used on this link only when here.
+    var capabilities: Set<PeerCapability> { get }
     func send(_ message: PeerMessage)
     /// Says goodbye and closes.
     func close(_ goodbye: PeerGoodbye)

@@ -20,16 +20,3 @@ public struct RemotePeer: Sendable, Equatable {
     public var fingerprint: Fingerprint { certificate.fingerprint }
     public var presence: PeerPresence { profile?.presence ?? PeerPresence(status: .offline) }
 }
-
-/// The Peer properties that change while the object exists.
-public enum PeerProperty: String, Sendable, Hashable, CaseIterable {
-    case displayName = "DisplayName"
-    case addresses = "Addresses"
-    case presenceStatus = "PresenceStatus"
-    case presenceMessage = "PresenceMessage"
-    case applications = "Applications"
-    case objects = "Objects"
-    case lastSeen = "LastSeen"
-    case scope = "Scope"
-    case contact = "Contact"
-}

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DBus
+import PeerCollabAPI
 import FoundationEssentials
 
 /// `peercollabctl app register|unregister`: the applications people can invite me into.
@@ -112,6 +113,6 @@ enum DataFile {
 
 
 extension DaemonClient {
-    static let invitation = "org.peercollab.PeerCollab1.Invitation"
-    static let application = "org.peercollab.PeerCollab1.Application"
+    static let invitation = PeerCollabBus.Interface.invitation
+    static let application = PeerCollabBus.Interface.application
 }

@@ -1,7 +1,8 @@
 import DBus
+import PeerCollabAPI
 
 extension DaemonClient {
-    static let contact = "org.peercollab.PeerCollab1.Contact"
+    static let contact = PeerCollabBus.Interface.contact
 }
 
 /// The daemon's Contact objects, read with one GetManagedObjects call, and how a user names one.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DBus
+import PeerCollabAPI
 
 #if canImport(Glibc)
 import Glibc
@@ -8,10 +9,10 @@ import Glibc
 /// The daemon as the command line sees it: calls, properties, and errors turned into
 /// messages and exit statuses.
 struct DaemonClient {
-    static let service = "org.peercollab.PeerCollab1"
-    static let root: DBusObjectPath = "/org/peercollab/PeerCollab1"
-    static let manager = "org.peercollab.PeerCollab1.Manager"
-    static let peer = "org.peercollab.PeerCollab1.Peer"
+    static let service = PeerCollabBus.serviceName
+    static let root = try! DBusObjectPath(PeerCollabBus.rootPath)
+    static let manager = PeerCollabBus.Interface.manager
+    static let peer = PeerCollabBus.Interface.peer
     static let properties = "org.freedesktop.DBus.Properties"
 
     let connection: DBusConnection

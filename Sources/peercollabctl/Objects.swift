@@ -1,5 +1,5 @@
 import ArgumentParser
-import Collaboration
+import PeerCollabAPI
 import DBus
 
 #if canImport(Glibc)
@@ -12,8 +12,8 @@ struct Objects: AsyncParsableCommand {
         commandName: "object",
         abstract: "Publish data objects (an avatar, a board's summary) and fetch peers' objects.",
         discussion: """
-            Up to \(PresenceRules.maximumObjects) objects of at most 64 KiB each; ids are 1 to \
-            \(PresenceRules.maximumObjectIDBytes) bytes of A-Z, a-z, 0-9, '.', '_' and '-'. \
+            Up to \(APIValues.maximumObjects) objects of at most 64 KiB each; ids are 1 to \
+            \(APIValues.maximumObjectIDBytes) bytes of A-Z, a-z, 0-9, '.', '_' and '-'. \
             Peers near you always see them; contacts over the internet when you allow them and \
             they subscribe.
             """,
@@ -115,7 +115,7 @@ struct Objects: AsyncParsableCommand {
             throw ExitCode.validationFailure
         }
         defer { if fd != 0 { close(fd) } }
-        let limit = PresenceRules.maximumObjectBytes + 1
+        let limit = APIValues.maximumObjectBytes + 1
         var data = [UInt8](repeating: 0, count: limit)
         var total = 0
         while total < limit {

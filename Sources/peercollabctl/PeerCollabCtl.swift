@@ -1,5 +1,5 @@
 import ArgumentParser
-import Collaboration
+import PeerCollabAPI
 
 @main
 struct PeerCollabCtl: AsyncParsableCommand {

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Collaboration
+import PeerCollabAPI
 import DBus
 
 /// `peercollabctl presence [STATUS [MESSAGE]]`: show or set my presence.
@@ -7,7 +7,7 @@ struct Presence: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show your presence, or set it for everyone who may see it.",
         discussion: """
-            STATUS is one of: \(PresenceRules.statusNames.joined(separator: ", ")). MESSAGE is free \
+            STATUS is one of: \(APIValues.presenceStatuses.joined(separator: ", ")). MESSAGE is free \
             text of at most 1,024 bytes on one line ("in a meeting until 3"); without it the \
             message is cleared. Peers near you always see your presence; contacts over the \
             internet see it when you allow them and they subscribe. While the session is idle \
@@ -24,8 +24,8 @@ struct Presence: AsyncParsableCommand {
     var message: String?
 
     func validate() throws {
-        if let status, !PresenceRules.statusNames.contains(status) {
-            throw ValidationError("'\(status)' is not a presence status: use one of \(PresenceRules.statusNames.joined(separator: ", ")).")
+        if let status, !APIValues.presenceStatuses.contains(status) {
+            throw ValidationError("'\(status)' is not a presence status: use one of \(APIValues.presenceStatuses.joined(separator: ", ")).")
         }
         if message != nil, status == nil { throw ValidationError("Give a status before the message.") }
     }

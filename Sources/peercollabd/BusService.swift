@@ -2,6 +2,7 @@ import Collaboration
 import DBus
 import Discovery
 import Logging
+import PeerCollabAPI
 import ServiceLifecycle
 import Systemd
 
@@ -28,34 +29,30 @@ struct BusService: Service {
         let events = await collaboration.events()
         let discovery = self.discovery
         let collaboration = self.collaboration
-        let objects = connection.objects
-        let manager = ManagerObject(
+        let context = BusContext(
             collaboration: collaboration,
             diagnose: {
                 let report = await discovery.diagnose()
                 return DiscoveryDiagnosis(backend: report.backend, checks: await LocalChecks.run(collaboration: collaboration) + report.checks)
-            },
-            exportContact: { await ContactObject.export($0, collaboration: collaboration, on: objects) },
-            exportInvitation: { await InvitationObject.export($0, collaboration: collaboration, on: objects) })
-        // Stored contacts and applications are there before anyone can ask, and before the
-        // object manager, so that they cost no InterfacesAdded signals nobody can receive yet.
-        for id in await collaboration.contactIDs {
-            try await connection.objects.export([ContactObject(id: id, collaboration: collaboration).interface], at: BusNames.contactPath(id))
-        }
-        try await exportApplications(on: connection)
-        connection.objects.addObjectManager(at: BusNames.root)
-        try await connection.objects.export([manager.interface], at: BusNames.root)
+            })
+        // Everything the domain holds now (stored contacts and applications) is exported as
+        // the observer starts, before the object manager, so it costs no InterfacesAdded
+        // nobody can receive yet; from then on every change is exported as it happens.
+        let publisher = BusPublisher(objects: connection.objects, context: context, logger: logger)
+        await collaboration.observe(publisher.publish)
+        connection.objects.addObjectManager(at: BusPaths.root)
+        try await connection.objects.export([BusObject<ManagerKind>(id: "", context: context).interface], at: BusPaths.root)
         await invitationServices.start(connection: connection, collaboration: collaboration, logger: logger)
 
         let nameLost = try await connection.subscribe(
             to: DBusMatchRule(sender: "org.freedesktop.DBus", interface: "org.freedesktop.DBus", member: "NameLost"))
         do {
-            try await connection.requestName(BusNames.service)
+            try await connection.requestName(PeerCollabBus.serviceName)
         } catch let error as DBusError {
-            throw DaemonError("Failed to own \(BusNames.service) on the bus: \(error.message). Stop the other instance first (systemctl --user stop peercollab).")
+            throw DaemonError("Failed to own \(PeerCollabBus.serviceName) on the bus: \(error.message). Stop the other instance first (systemctl --user stop peercollab).")
         }
-        logger.info("Serving on the bus", metadata: ["name": "\(BusNames.service)", "unique_name": "\(connection.uniqueName)"])
-        _ = try? SystemdNotifier.ready(status: "Serving \(BusNames.service)")
+        logger.info("Serving on the bus", metadata: ["name": "\(PeerCollabBus.serviceName)", "unique_name": "\(connection.uniqueName)"])
+        _ = try? SystemdNotifier.ready(status: "Serving \(PeerCollabBus.serviceName)")
 
         // Outside the group below: its end must never decide how the service ends.
         let vanishedCallers = Task { await self.endWaitsOfVanishedCallers(on: connection) }
@@ -63,13 +60,15 @@ struct BusService: Service {
         let outcome = await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Ending.self) { group in
                 group.addTask {
+                    // What clients see went out already (the publisher); this is the
+                    // desktop's part: launching and notifications.
                     for await event in events {
-                        await self.publish(event, on: connection)
+                        await self.invitationServices.handle(event, collaboration: collaboration)
                     }
                     return .shutdown
                 }
                 group.addTask {
-                    for await message in nameLost where message.arguments().first?.stringValue == BusNames.service {
+                    for await message in nameLost where message.arguments().first?.stringValue == PeerCollabBus.serviceName {
                         return .nameLost
                     }
                     // The stream also ends when the bus goes away: that is busLost, not a shutdown.
@@ -89,9 +88,9 @@ struct BusService: Service {
         switch outcome {
         case .shutdown:
             logger.info("Stopping: releasing the bus name")
-            try? await connection.releaseName(BusNames.service)
+            try? await connection.releaseName(PeerCollabBus.serviceName)
         case .nameLost:
-            logger.notice("Another process took \(BusNames.service); exiting")
+            logger.notice("Another process took \(PeerCollabBus.serviceName); exiting")
         case .busLost:
             logger.notice("The bus went away; exiting")
         }
@@ -102,36 +101,18 @@ struct BusService: Service {
         case shutdown, nameLost, busLost
     }
 
-    private func publish(_ event: CollaborationEvent, on connection: DBusConnection) async {
-        do {
-            switch event {
-            case .managerChanged(let properties):
-                try await connection.objects.emitPropertiesChanged(
-                    path: BusNames.root, interface: BusNames.manager, properties: properties.map(\.rawValue).sorted())
-            case .peerAdded(let id):
-                try await connection.objects.export(
-                    [PeerObject(id: id, collaboration: collaboration, exportContact: { await ContactObject.export($0, collaboration: collaboration, on: connection.objects) }).interface],
-                    at: BusNames.peerPath(id))
-            case .peerChanged(let id, let properties):
-                try await connection.objects.emitPropertiesChanged(
-                    path: BusNames.peerPath(id), interface: BusNames.peer, properties: properties.map(\.rawValue).sorted())
-            case .peerRemoved(let id):
-                try connection.objects.unexport(BusNames.peerPath(id))
-            case .nearMeChanged:
-                break  // The discovery service acts on it.
-            case .contactAdded(let id):
-                await ContactObject.export(id, collaboration: collaboration, on: connection.objects)
-            case .contactChanged(let id, let properties):
-                try await connection.objects.emitPropertiesChanged(
-                    path: BusNames.contactPath(id), interface: BusNames.contact, properties: properties.map(\.rawValue).sorted())
-            case .contactRemoved(let id):
-                try connection.objects.unexport(BusNames.contactPath(id))
-            case .applicationAdded, .applicationChanged, .applicationRemoved, .invitationAdded, .invitationChanged,
-                .invitationRemoved, .invitationReceived, .invitationNotificationsChanged:
-                try await publishInvitationEvent(event, on: connection)
-            }
-        } catch {
-            logger.warning("Failed to emit a signal: \(error), ignoring")
+    /// Ends the waits (Wait, Accept, Decline) of callers that left the bus, so none lingers
+    /// until its invitation ends.
+    private func endWaitsOfVanishedCallers(on connection: DBusConnection) async {
+        guard let changes = try? await connection.subscribe(
+            to: DBusMatchRule(sender: "org.freedesktop.DBus", interface: "org.freedesktop.DBus", member: "NameOwnerChanged"))
+        else { return }
+        for await message in changes {
+            let arguments = message.arguments()
+            guard arguments.count == 3, let name = arguments[0].stringValue, name.hasPrefix(":"),
+                arguments[2].stringValue == ""
+            else { continue }
+            await collaboration.callerVanished(name)
         }
     }
 }

@@ -56,7 +56,7 @@ actor DiscoveryService: Service {
             await start()
         case .nearMeChanged(signedIn: false):
             await withdraw()
-        case .managerChanged(let properties) where properties.contains(.displayName) || properties.contains(.endpoints):
+        case .managerChanged(_, let fields) where fields.contains(.displayName) || fields.contains(.endpoints):
             if browsing != nil { await announce() }
         default:
             break

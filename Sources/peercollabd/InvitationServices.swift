@@ -1,6 +1,7 @@
 import Collaboration
 import DBus
 import Logging
+import PeerCollabAPI
 
 /// What invitations need from the desktop: starting the application of an accepted invitation
 /// (``ApplicationLauncher``) and a notification per incoming invitation whose Accept and
@@ -18,7 +19,7 @@ actor InvitationServices {
             let command: ApplicationLaunchRequest.Command = launch.desktopID.isEmpty ? .exec(launch.exec) : .desktopID(launch.desktopID)
             let request = ApplicationLaunchRequest(
                 applicationID: launch.applicationID, command: command,
-                invitationPath: BusNames.invitationPath(launch.invitationID).rawValue)
+                invitationPath: PeerCollabBus.invitationPath(launch.invitationID))
             do {
                 _ = try await launcher.launch(request)
                 return nil
@@ -63,8 +64,9 @@ actor InvitationServices {
     func handle(_ event: CollaborationEvent, collaboration: Collaboration) async {
         guard let notifier else { return }
         switch event {
-        case .invitationReceived(let id):
-            guard let invitation = await collaboration.invitation(id) else { return }
+        case .invitationReceived(let view):
+            // Read again: the invitation may have been answered while this waited its turn.
+            guard let invitation = await collaboration.invitation(view.id), invitation.state == .pending else { return }
             await show(invitation, notifier: notifier, collaboration: collaboration)
         case .invitationNotificationsChanged(let enabled):
             await notifier.setEnabled(enabled)
@@ -77,10 +79,9 @@ actor InvitationServices {
             where invitation.direction == .incoming && invitation.state == .pending && invitation.answer == nil && !shown.contains(invitation.id) {
                 await show(invitation, notifier: notifier, collaboration: collaboration)
             }
-        case .invitationChanged(let id, let properties) where properties.contains(.state):
-            guard shown.contains(id), await collaboration.invitation(id)?.state.isFinal ?? true else { return }
-            shown.remove(id)
-            await notifier.withdraw(invitationID: id)
+        case .invitationChanged(let view, let fields) where fields.contains(.state):
+            guard view.invitation.state.isFinal, shown.remove(view.id) != nil else { return }
+            await notifier.withdraw(invitationID: view.id)
         case .invitationRemoved(let id):
             guard shown.remove(id) != nil else { return }
             await notifier.withdraw(invitationID: id)

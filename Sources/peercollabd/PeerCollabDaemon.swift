@@ -4,6 +4,7 @@ import DBus
 @_spi(DaemonExecutors) import DaemonRuntime
 import FoundationEssentials
 import Logging
+import PeerCollabAPI
 import PeerSecurity
 import ServiceLifecycle
 import Synchronization
@@ -108,7 +109,7 @@ struct PeerCollabDaemon: AsyncParsableCommand {
 
     func run() async throws {
         if let printIntrospection {
-            let documents = try Introspection.documents()
+            let documents = Introspection.documents()
             guard let document = documents[printIntrospection] else {
                 throw ValidationError("No interface \(printIntrospection); the daemon has \(documents.keys.sorted().joined(separator: ", ")).")
             }

@@ -1,3 +1,4 @@
+import PeerCollabAPI
 import Collaboration
 import Logging
 import ServiceLifecycle
@@ -21,7 +22,7 @@ struct ReloadService: Service {
                 } catch {
                     logger.error("Failed to reload the settings: \(error), keeping the current ones")
                 }
-                _ = try? SystemdNotifier.ready(status: "Serving \(BusNames.service)")
+                _ = try? SystemdNotifier.ready(status: "Serving \(PeerCollabBus.serviceName)")
             }
         }
     }

@@ -161,8 +161,9 @@ struct PresenceLimitsTests {
         let peer = try await TestPeer(dialing: "127.0.0.1", port: try await daemon.port, expecting: try await daemon.peerName)
         defer { Task { await peer.close() } }
         let path = try DBusObjectPath("/org/peercollab/PeerCollab1/peer/\(peer.identity.peerName)")
-        try await waitUntil("the daemon shows the test peer") { (try? await daemon.peerProperty(path, "PresenceStatus")) != nil ? true : nil }
+        // A peer is shown once its profile arrived.
         peer.send(.profile(PeerProfile(displayName: "Flooder", presence: PeerPresence(status: .online))))
+        try await waitUntil("the daemon shows the test peer") { (try? await daemon.peerProperty(path, "PresenceStatus")) != nil ? true : nil }
         let signals = Mutex(0)
         let changes = try await daemon.client.subscribe(to: DBusMatchRule(
             path: path, interface: "org.freedesktop.DBus.Properties", member: "PropertiesChanged"))

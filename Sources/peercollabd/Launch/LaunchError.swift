@@ -1,4 +1,5 @@
 import DBus
+import PeerCollabAPI
 
 /// Why an invited application could not be started, in words the user can act on.
 ///
@@ -40,15 +41,15 @@ struct LaunchError: Error, Hashable, Sendable, CustomStringConvertible {
 }
 
 extension LaunchError: DBusErrorConvertible {
-    /// The API's error for this failure (DBUS-API.md, Errors), for `Accept()` to reply with.
+    /// The API's error for this failure (docs/dbus-api.md, Errors), for `Accept()` to reply with.
     var dbusError: DBusError {
-        let name: String
-        switch code {
-        case .invalidRequest, .invalidDesktopEntry: name = "InvalidArgument"
-        case .desktopEntryNotFound, .programNotFound: name = "NotFound"
-        case .startFailed: name = "Failed"
-        case .timeout: name = "Timeout"
-        }
-        return DBusError(name: BusNames.errorPrefix + name, message: message)
+        let name: PeerCollabErrorName =
+            switch code {
+            case .invalidRequest, .invalidDesktopEntry: .invalidArgument
+            case .desktopEntryNotFound, .programNotFound: .notFound
+            case .startFailed: .failed
+            case .timeout: .timeout
+            }
+        return DBusError(name: name.busName, message: message)
     }
 }

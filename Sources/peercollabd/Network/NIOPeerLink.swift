@@ -9,6 +9,7 @@ struct NIOPeerLink: PeerLink {
     let isOutgoing: Bool
     let remoteEndpoint: ContactEndpoint?
     let isOnLocalNetwork: Bool
+    let capabilities: Set<PeerCapability>
     let channel: any Channel
 
     func send(_ message: PeerMessage) {

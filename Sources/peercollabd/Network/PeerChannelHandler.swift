@@ -20,6 +20,8 @@ final class PeerChannelHandler: ChannelInboundHandler {
     private let linkID: Int
     private let isOutgoing: Bool
     private let scope: Scope?
+    /// The port I listen on, told to the peer (nil: not known).
+    private let listeningPort: UInt16?
     private let logger: Logger
     private let inbox: AsyncStream<Item>.Continuation
     private let registered: OneShot<Void>?
@@ -28,12 +30,13 @@ final class PeerChannelHandler: ChannelInboundHandler {
 
     /// `registered` is resolved once the domain took the link (or it closed before).
     init(
-        linkID: Int, isOutgoing: Bool, scope: Scope?, collaboration: Collaboration, logger: Logger,
+        linkID: Int, isOutgoing: Bool, scope: Scope?, listeningPort: UInt16?, collaboration: Collaboration, logger: Logger,
         registered: OneShot<Void>? = nil
     ) {
         self.linkID = linkID
         self.isOutgoing = isOutgoing
         self.scope = scope
+        self.listeningPort = listeningPort
         self.logger = logger
         self.registered = registered
         let (stream, continuation) = AsyncStream<Item>.makeStream()
@@ -62,11 +65,16 @@ final class PeerChannelHandler: ChannelInboundHandler {
         if let authenticated = event as? PeerAuthenticated {
             peer = authenticated
             logger.debug("Peer authenticated", metadata: ["peer": "\(authenticated.peerName)", "link": "\(linkID)"])
-        } else if case .established = event as? PeerSessionEvent, let peer {
+        } else if case .established(let parameters) = event as? PeerSessionEvent, let peer {
             let link = NIOPeerLink(
                 id: linkID, isOutgoing: isOutgoing, remoteEndpoint: ContactEndpoint(context.channel.remoteAddress),
                 isOnLocalNetwork: LocalAddresses.isOnLocalNetwork(context.channel.remoteAddress),
-                channel: context.channel)
+                capabilities: parameters.sharedCapabilities, channel: context.channel)
+            // Before anything the domain sends (the profile), so that the peer knows where
+            // to reach me by the time it shows me.
+            if parameters.sharedCapabilities.contains(.listeningPort), let listeningPort, listeningPort > 0 {
+                context.writeAndFlush(NIOAny(PeerMessage.listeningPort(listeningPort)), promise: nil)
+            }
             inbox.yield(.established(link, peer))
         } else if let session = event as? PeerSessionEvent {
             switch session {

@@ -129,9 +129,10 @@ final class PeerNetworkService: Service, Sendable {
         do {
             let sync = channel.pipeline.syncOperations
             try sync.addHandler(ByteToMessageHandler(PeerFrameDecoder()))
-            try sync.addHandler(PeerSessionHandler(hello: Collaboration.hello, configuration: session))
+            try sync.addHandler(PeerSessionHandler(hello: PeerGreeting.hello, configuration: session))
+            let listeningPort = listener.withLock { $0?.localAddress?.port }.flatMap { UInt16(exactly: $0) }
             try sync.addHandler(PeerChannelHandler(
-                linkID: linkID, isOutgoing: isOutgoing, scope: scope, collaboration: collaboration,
+                linkID: linkID, isOutgoing: isOutgoing, scope: scope, listeningPort: listeningPort, collaboration: collaboration,
                 logger: logger, registered: registered))
             return channel.eventLoop.makeSucceededVoidFuture()
         } catch {

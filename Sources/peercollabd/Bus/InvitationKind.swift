@@ -1,0 +1,58 @@
+import Collaboration
+import DBus
+import PeerCollabAPI
+
+/// `/org/peercollab/PeerCollab1/invitation/ID`: an invitation, incoming or outgoing.
+enum InvitationKind: ObjectKind {
+    static let interfaceName = PeerCollabBus.Interface.invitation
+
+    static func read(_ id: String, _ context: BusContext) async throws -> InvitationView {
+        guard let view = await context.collaboration.invitationView(id) else {
+            throw DBusError.unknownObject("The invitation \(id) was withdrawn.")
+        }
+        return view
+    }
+
+    static func property(_ field: InvitationField) -> InvitationProperty {
+        switch field {
+        case .state: .state
+        case .reason: .reason
+        case .displayName: .displayName
+        case .peer: .peer
+        }
+    }
+
+    static let properties: [PropertyRow<InvitationView, InvitationProperty>] = [
+        PropertyRow(.id, .string) { .string($0.id) },
+        PropertyRow(.direction, .string) { .string($0.invitation.direction.rawValue) },
+        PropertyRow(.peer, .objectPath) { .objectPath(BusPaths.person($0.invitation.peerID, isContact: $0.peerIsContact)) },
+        PropertyRow(.peerName, .string) { .string($0.invitation.peerID) },
+        PropertyRow(.displayName, .string) { .string($0.invitation.peerDisplayName) },
+        PropertyRow(.applicationID, .string) { .string($0.invitation.applicationID) },
+        PropertyRow(.message, .string) { .string($0.invitation.message) },
+        PropertyRow(.data, .array(of: .byte)) { .bytes($0.invitation.data) },
+        PropertyRow(.state, .string) { .string($0.invitation.state.rawValue) },
+        PropertyRow(.reason, .string) { .string($0.invitation.reason) },
+        PropertyRow(.created, .uint64) { .uint64($0.invitation.created) },
+        PropertyRow(.expires, .uint64) { .uint64($0.invitation.expires) },
+    ]
+
+    static let methods: [MethodRow] = [
+        MethodRow("Accept") { call, id, context in
+            try await ErrorTable.translating { try await context.collaboration.acceptInvitation(id, caller: call.sender) }
+            return []
+        },
+        MethodRow("Decline") { call, id, context in
+            try await ErrorTable.translating { try await context.collaboration.declineInvitation(id, caller: call.sender) }
+            return []
+        },
+        MethodRow("Cancel") { _, id, context in
+            try await ErrorTable.translating { try await context.collaboration.cancelInvitation(id) }
+            return []
+        },
+        MethodRow("Wait", out: [DBusArgument("state", .string)]) { call, id, context in
+            let state = try await ErrorTable.translating { try await context.collaboration.waitForInvitation(id, caller: call.sender) }
+            return [.string(state.rawValue)]
+        },
+    ]
+}
