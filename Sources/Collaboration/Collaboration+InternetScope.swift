@@ -15,7 +15,7 @@ extension Collaboration {
 
     /// Signed out of the internet scope: no more dials (the links close with a goodbye).
     func stopInternetScope() {
-        for redial in contactRedials.values { redial.timer?.cancel() }
+        for id in contactRedials.keys { cancelDeadline(.contactRedial(id)) }
         contactRedials = [:]
         contactDialQueue = []
     }
@@ -36,14 +36,13 @@ extension Collaboration {
         switch change {
         case .peerAdded(let id) where contacts[id] != nil:
             var redial = contactRedials[id] ?? ContactRedial()
-            redial.timer?.cancel()
-            redial.timer = nil
-            redial.connectedSince = Self.microsecondsSinceEpoch()
+            cancelDeadline(.contactRedial(id))
+            redial.connectedSince = clock.now
             contactRedials[id] = redial
             contactDialQueue.removeAll { $0 == id }
         case .peerRemoved(let id, _) where contacts[id] != nil && signedIn.contains(.internet):
             var redial = contactRedials[id] ?? ContactRedial()
-            if let since = redial.connectedSince, Self.microsecondsSinceEpoch() - since >= ContactRedial.stableMicroseconds {
+            if let since = redial.connectedSince, since.duration(to: clock.now) >= ContactRedial.stableConnection {
                 redial.attempts = 0
             }
             redial.connectedSince = nil
@@ -57,24 +56,17 @@ extension Collaboration {
     /// Dials the contact after `delay` (zero: queue it now), unless it needs no dial.
     func scheduleContactDial(_ id: String, after delay: Duration) {
         guard signedIn.contains(.internet), let record = contacts[id], !record.endpoints.isEmpty, peers[id] == nil else { return }
-        var redial = contactRedials[id] ?? ContactRedial()
-        redial.timer?.cancel()
-        redial.timer = nil
+        if contactRedials[id] == nil { contactRedials[id] = ContactRedial() }
         if delay > .zero {
-            redial.timer = Task { [weak self] in
-                try? await Task.sleep(for: delay)
-                guard !Task.isCancelled else { return }
-                await self?.contactRedialDue(id)
-            }
+            schedule(.contactRedial(id), after: delay)
+        } else {
+            cancelDeadline(.contactRedial(id))
+            enqueueContactDial(id)
         }
-        contactRedials[id] = redial
-        if delay <= .zero { enqueueContactDial(id) }
     }
 
-    private func contactRedialDue(_ id: String) {
-        // Replaced while waiting to enter the actor: the newer timer is the one that counts.
-        guard !Task.isCancelled else { return }
-        contactRedials[id]?.timer = nil
+    /// The back-off of `id` ended: its next round of dials.
+    func contactRedialDue(_ id: String) {
         enqueueContactDial(id)
     }
 

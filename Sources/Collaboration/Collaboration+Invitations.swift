@@ -92,6 +92,7 @@ extension Collaboration {
         let offer = InvitationOffer(
             invitationID: id, applicationID: applicationID, message: message, data: ByteBuffer(bytes: data), timeoutSeconds: timeout)
         invitationBook.invitations[id] = invitation
+        invitationBook.expiresAt[id] = clock.now + .seconds(Int64(timeout))
         armInvitationTimer(id, after: .seconds(Int64(timeout)))
         logger.info("Invitation sent", metadata: ["invitation": "\(id)", "peer": "\(peerID)", "application": "\(applicationID)"])
         announce(.invitationAdded(id))
@@ -179,7 +180,7 @@ extension Collaboration {
             invitation.reviseAnswer(outcome)
             invitationBook.invitations[id] = invitation
             if let message = invitation.answerMessage(reason: reason) { send(message, to: invitation.peerID) }
-            armInvitationTimer(id, at: max(monotonicDeadline(of: invitation), .now + Self.verdictGrace))
+            armInvitationTimer(id, at: max(invitationBook.expiresAt[id] ?? clock.now, clock.now + Self.verdictGrace))
             logger.info("Invitation answered", metadata: ["invitation": "\(id)", "answer": "\(outcome)"])
         }
         let final = await waitForFinalState(id, caller: caller)
@@ -269,7 +270,7 @@ extension Collaboration {
         }
         var bucket = invitationBook.rates[peerID]
             ?? TokenBucket(capacity: max(1, invitationsPerSecondPerPeer.rounded(.up)), perSecond: invitationsPerSecondPerPeer)
-        let allowed = bucket.take()
+        let allowed = bucket.take(now: clock.now)
         invitationBook.rates[peerID] = bucket
         guard allowed else {
             return refuse("too many invitations at once; at most \(Self.rateText(invitationsPerSecondPerPeer)) a second are accepted")
@@ -304,6 +305,7 @@ extension Collaboration {
             created: now, expires: now + UInt64(offer.timeoutSeconds) * 1_000_000, wireID: offer.invitationID)
         invitationBook.invitations[id] = invitation
         invitationBook.incoming[key] = id
+        invitationBook.expiresAt[id] = clock.now + .seconds(Int64(offer.timeoutSeconds))
         armInvitationTimer(id, after: .seconds(Int64(offer.timeoutSeconds)))
         logger.info("Invitation received", metadata: ["invitation": "\(id)", "peer": "\(peerID)", "application": "\(offer.applicationID)"])
         announce(.invitationAdded(id))
@@ -389,7 +391,8 @@ extension Collaboration {
         let book = invitationBook
         let pending = book.invitations.values.count { $0.state == .pending }
         return "\(book.invitations.count) invitations (\(pending) pending), \(invitationWaiterCount) callers waiting, "
-            + "\(book.timers.count) timers, \(book.incoming.count) incoming ids, \(book.rates.count) rate limits"
+            + "\(book.invitations.keys.count { timetable.deadline(of: .invitation($0)) != nil }) timers, "
+            + "\(book.incoming.count) incoming ids, \(book.rates.count) rate limits"
     }
 
     // MARK: Life cycle
@@ -402,14 +405,12 @@ extension Collaboration {
             waiter.continuation.resume(returning: invitation.state)
         }
         announce(.invitationChanged(id, [.state, .reason]))
-        invitationBook.finishedAt[id] = .now
+        invitationBook.finishedAt[id] = clock.now
         armInvitationTimer(id, after: invitationRetention)
     }
 
-    private func invitationTimerFired(_ id: String) {
-        // A timer replaced while its task waited to enter the actor was cancelled after its
-        // sleep ended: it must not act (it would withdraw an invitation that just finished).
-        guard !Task.isCancelled, var invitation = invitationBook.invitations[id] else { return }
+    func invitationTimerFired(_ id: String) {
+        guard var invitation = invitationBook.invitations[id] else { return }
         guard invitation.state == .pending else {
             withdrawInvitation(id)
             return
@@ -431,8 +432,9 @@ extension Collaboration {
 
     private func withdrawInvitation(_ id: String) {
         guard let invitation = invitationBook.invitations.removeValue(forKey: id) else { return }
-        invitationBook.timers.removeValue(forKey: id)?.cancel()
+        cancelDeadline(.invitation(id))
         invitationBook.finishedAt[id] = nil
+        invitationBook.expiresAt[id] = nil
         if invitation.direction == .incoming {
             invitationBook.incoming[InvitationBook.IncomingKey(peerID: invitation.peerID, wireID: invitation.wireID)] = nil
         }
@@ -443,26 +445,11 @@ extension Collaboration {
     }
 
     private func armInvitationTimer(_ id: String, after delay: Duration) {
-        armInvitationTimer(id, at: .now + delay)
+        schedule(.invitation(id), after: delay)
     }
 
     private func armInvitationTimer(_ id: String, at deadline: ContinuousClock.Instant) {
-        invitationBook.timers[id]?.cancel()
-        invitationBook.timers[id] = Task { [weak self] in
-            do {
-                try await Task.sleep(until: deadline, clock: .continuous)
-            } catch {
-                return  // Replaced or withdrawn.
-            }
-            await self?.invitationTimerFired(id)
-        }
-    }
-
-    /// When a pending invitation expires, on the monotonic clock.
-    private func monotonicDeadline(of invitation: Invitation) -> ContinuousClock.Instant {
-        let now = Self.microsecondsSinceEpoch()
-        let left = invitation.expires > now ? invitation.expires - now : 0
-        return .now + .microseconds(Int64(left))
+        schedule(.invitation(id), at: deadline)
     }
 
     private func existingInvitation(_ id: String) throws(CollaborationError) -> Invitation {

@@ -84,18 +84,14 @@ extension Collaboration {
         }
         let requestID = objectFetches.makeRequestID()
         return try await withCheckedThrowingContinuation { continuation in
-            let timer = Task { [weak self] in
-                try? await Task.sleep(for: Self.objectFetchTimeout)
-                guard !Task.isCancelled else { return }
-                await self?.objectFetchTimedOut(requestID)
-            }
             objectFetches.pending[requestID] = ObjectFetches.Pending(
-                linkID: linkID, peerID: id, objectID: objectID, continuation: continuation, timer: timer)
+                linkID: linkID, peerID: id, objectID: objectID, continuation: continuation)
+            schedule(.objectFetch(requestID), after: Self.objectFetchTimeout)
             link.send(.objectRequest(ObjectRequest(requestID: requestID, objectID: objectID)))
         }
     }
 
-    private func objectFetchTimedOut(_ requestID: UInt32) {
+    func objectFetchTimedOut(_ requestID: UInt32) {
         guard let pending = objectFetches.pending.removeValue(forKey: requestID) else { return }
         logger.notice("A peer did not answer an object request", metadata: ["peer": "\(pending.peerID)", "object": "\(pending.objectID)"])
         pending.continuation.resume(throwing: CollaborationError(
@@ -105,7 +101,7 @@ extension Collaboration {
     func failObjectFetches(on linkID: Int) {
         for (requestID, pending) in objectFetches.pending where pending.linkID == linkID {
             objectFetches.pending[requestID] = nil
-            pending.timer?.cancel()
+            cancelDeadline(.objectFetch(requestID))
             pending.continuation.resume(throwing: CollaborationError(
                 .peerUnreachable, "The connection to \(pending.peerID) closed before it sent the object '\(pending.objectID)'."))
         }
@@ -132,7 +128,7 @@ extension Collaboration {
     func objectResponseReceived(_ linkID: Int, _ response: ObjectResponse) {
         guard let pending = objectFetches.pending[response.requestID], pending.linkID == linkID else { return }
         objectFetches.pending[response.requestID] = nil
-        pending.timer?.cancel()
+        cancelDeadline(.objectFetch(response.requestID))
         switch response.result {
         case .found(let revision, let buffer):
             let data = Array(buffer.readableBytesView)

@@ -202,24 +202,28 @@ extension Collaboration {
     func waitUntilShown(_ id: String) async -> Bool {
         if shownPeer(id) != nil { return true }
         guard peers[id] != nil else { return false }
-        let token = UInt64.random(in: 0...UInt64.max)
-        let timeout = Task { [weak self] in
-            try? await Task.sleep(for: Self.profileTimeout)
-            await self?.resumeShownWaiter(id, token: token)
-        }
-        defer { timeout.cancel() }
+        nextShownWaiter &+= 1
+        let token = nextShownWaiter
         return await withCheckedContinuation { continuation in
             shownWaiters[id, default: []].append((token, continuation))
+            schedule(.profileWait(token: token), after: Self.profileTimeout)
         }
     }
 
     func resumeShownWaiters(_ id: String, shown: Bool) {
-        for (_, waiter) in shownWaiters.removeValue(forKey: id) ?? [] { waiter.resume(returning: shown) }
+        for (token, waiter) in shownWaiters.removeValue(forKey: id) ?? [] {
+            cancelDeadline(.profileWait(token: token))
+            waiter.resume(returning: shown)
+        }
     }
 
-    private func resumeShownWaiter(_ id: String, token: UInt64) {
-        guard let index = shownWaiters[id]?.firstIndex(where: { $0.token == token }) else { return }
-        let waiter = shownWaiters[id]!.remove(at: index).continuation
+    /// A `Connect` waited ``profileTimeout`` for a profile that did not come.
+    func profileWaitEnded(_ token: UInt64) {
+        guard let (id, waiters) = shownWaiters.first(where: { $0.value.contains { $0.token == token } }),
+            let index = waiters.firstIndex(where: { $0.token == token })
+        else { return }
+        let waiter = waiters[index].continuation
+        shownWaiters[id]!.remove(at: index)
         if shownWaiters[id]?.isEmpty == true { shownWaiters[id] = nil }
         waiter.resume(returning: shownPeer(id) != nil)
     }

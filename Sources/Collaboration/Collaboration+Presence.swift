@@ -135,6 +135,7 @@ extension Collaboration {
     /// Forgets what presence kept for a link that closed; fetches on it fail.
     func presenceLinkClosed(_ linkID: Int) {
         linkSubscriptions[linkID] = nil
+        cancelDeadline(.floodFlush(linkID: linkID))
         staleLinks.remove(linkID)
         failObjectFetches(on: linkID)
     }

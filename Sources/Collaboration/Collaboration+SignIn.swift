@@ -37,6 +37,7 @@ extension Collaboration {
         if removed.contains(.nearMe) {
             nearby = [:]
             deferredDials = []
+            cancelDeadline(.nearbyDials)
             announce(.nearMeChanged(signedIn: false))
         }
         announce(.managerChanged([.signedIn]))
@@ -82,7 +83,7 @@ extension Collaboration {
             deferredDials.remove(service.instanceName)
             return
         }
-        guard dialing.count < Self.maximumPendingDials, dialAttempts.take() else {
+        guard dialing.count < Self.maximumPendingDials, dialAttempts.take(now: clock.now) else {
             if deferredDials.insert(service.instanceName).inserted, deferredDials.count == 1 {
                 logger.notice("Connection attempts are rate-limited; queueing announced peers", metadata: ["peer": "\(id)"])
             }
@@ -97,18 +98,13 @@ extension Collaboration {
         }
     }
 
-    /// One timer at a time drains the queue as the rate limit allows (10 a second).
+    /// One deadline at a time drains the queue as the rate limit allows (10 a second).
     private func scheduleDeferredDials() {
-        guard !drainScheduled, !deferredDials.isEmpty else { return }
-        drainScheduled = true
-        Task {
-            try? await Task.sleep(for: .milliseconds(100))
-            self.drainDeferredDials()
-        }
+        guard timetable.deadline(of: .nearbyDials) == nil, !deferredDials.isEmpty else { return }
+        schedule(.nearbyDials, after: .milliseconds(100))
     }
 
-    private func drainDeferredDials() {
-        drainScheduled = false
+    func drainDeferredDials() {
         for instance in deferredDials.sorted() {
             guard let service = nearby[instance], signedIn.contains(.nearMe) else {
                 deferredDials.remove(instance)

@@ -110,39 +110,29 @@ extension Collaboration {
     func admitPushed(_ linkID: Int) -> Bool {
         guard var state = linkSubscriptions[linkID] else { return false }
         defer { linkSubscriptions[linkID] = state }
-        if state.bucket.take() { return true }
+        if state.bucket.take(now: clock.now) { return true }
         state.dropped += 1
         if !state.dropping {
             state.dropping = true
             logger.notice(
                 "A peer sends presence updates faster than \(Int(LinkSubscription.perSecond)) a second; dropping them until it slows down",
                 metadata: ["peer": "\(peerOfLink[linkID] ?? "?")"])
-            scheduleFlush(linkID, &state)
+            schedule(.floodFlush(linkID: linkID), after: .seconds(1))
         }
         return false
-    }
-
-    private func scheduleFlush(_ linkID: Int, _ state: inout LinkSubscription) {
-        guard !state.flushScheduled else { return }
-        state.flushScheduled = true
-        Task { [weak self] in
-            try? await Task.sleep(for: .seconds(1))
-            await self?.flushDropped(linkID)
-        }
     }
 
     /// Once a second while dropping: show the newest dropped presence (so the display ends
     /// on the peer's latest), and end the burst when a whole second passed without drops
     /// (then ask for the profile if object changes were lost).
-    private func flushDropped(_ linkID: Int) {
+    func flushDropped(_ linkID: Int) {
         guard var state = linkSubscriptions[linkID] else { return }
-        state.flushScheduled = false
         let presence = state.pendingPresence
         state.pendingPresence = nil
         var needsProfile = false
         if state.dropped > state.droppedAtLastFlush {
             state.droppedAtLastFlush = state.dropped
-            scheduleFlush(linkID, &state)
+            schedule(.floodFlush(linkID: linkID), after: .seconds(1))
         } else {
             logger.notice("A peer's presence flood is over", metadata: ["peer": "\(peerOfLink[linkID] ?? "?")", "dropped": "\(state.dropped)"])
             needsProfile = state.needsProfile

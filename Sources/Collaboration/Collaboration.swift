@@ -28,6 +28,7 @@ public actor Collaboration {
     var linkOfPeer: [String: Int] = [:]
     /// `Connect` calls waiting for a connected peer's profile, by peer id.
     var shownWaiters: [String: [(token: UInt64, continuation: CheckedContinuation<Bool, Never>)]] = [:]
+    var nextShownWaiter: UInt64 = 0
     /// Dials a peer in a scope; set by the network layer once it runs.
     var dialer: (@Sendable (ContactEndpoint, PeerName, Scope) async throws -> Void)?
     /// The scopes I am signed in to.
@@ -42,7 +43,6 @@ public actor Collaboration {
     var dialAttempts = TokenBucket(capacity: 10, perSecond: 10)
     /// Announced peers waiting for the rate limit, by instance name (bounded by `nearby`).
     var deferredDials: Set<String> = []
-    var drainScheduled = false
     /// Contacts by peer name (also their object id), as stored.
     var contacts: [String: ContactRecord] = [:]
     /// My presence as others see it.
@@ -68,12 +68,23 @@ public actor Collaboration {
     var contactRedials: [String: ContactRedial] = [:]
     var contactDialQueue: [String] = []
     var contactDialsUnderWay: Set<String> = []
-    /// Invitations both ways, with their timers and waiting callers (Collaboration+Invitations.swift).
+    /// Invitations both ways, with their deadlines and waiting callers (Collaboration+Invitations.swift).
     var invitationBook = InvitationBook()
+    /// The time every rule reads.
+    let clock: any DomainClock
+    /// Every deadline the domain keeps; the owner's one timer runs to the earliest.
+    var timetable = Timetable<DomainDeadline>()
+    /// Told the earliest deadline whenever it changes (the owner's timer re-arms).
+    var deadlineObserver: (@Sendable (ContinuousClock.Instant?) -> Void)?
+    private var announcedDeadline: ContinuousClock.Instant?
 
     /// Loads the settings and opens the store in `dataDirectory`; throws if either exists but
     /// cannot be read (a damaged store is moved aside and logged, a newer one refused).
-    public init(store: SettingsStore, dataDirectory: String, identity: LocalIdentity, accountName: String, logger: Logger) throws {
+    public init(
+        store: SettingsStore, dataDirectory: String, identity: LocalIdentity, accountName: String, logger: Logger,
+        clock: any DomainClock = SystemClock()
+    ) throws {
+        self.clock = clock
         self.store = store
         let database: CollaborationStore
         do {
@@ -98,6 +109,61 @@ public actor Collaboration {
         } catch {
             throw CollaborationError.failed(error.message)
         }
+    }
+
+    // MARK: Time
+
+    /// Tells `observer` the earliest deadline now and whenever it changes: the owner runs
+    /// one timer to it and calls ``deadlinesPassed()`` when it fires.
+    public func observeDeadlines(_ observer: @escaping @Sendable (ContinuousClock.Instant?) -> Void) {
+        deadlineObserver = observer
+        announcedDeadline = timetable.earliest
+        observer(announcedDeadline)
+    }
+
+    /// The earliest deadline the domain keeps, if any.
+    public var nextDeadline: ContinuousClock.Instant? { timetable.earliest }
+
+    /// Acts on every deadline that is due by the clock now.
+    public func deadlinesPassed() {
+        // Bounded: what a due deadline arms anew is for later, or waits for the next call.
+        for key in timetable.takeDue(at: clock.now) { deadlinePassed(key) }
+        // Always said, also when unchanged: the owner's timer fired and waits for its next.
+        announcedDeadline = timetable.earliest
+        deadlineObserver?(announcedDeadline)
+    }
+
+    private func deadlinePassed(_ key: DomainDeadline) {
+        switch key {
+        case .invitation(let id): invitationTimerFired(id)
+        case .objectFetch(let requestID): objectFetchTimedOut(requestID)
+        case .floodFlush(let linkID): flushDropped(linkID)
+        case .nearbyDials: drainDeferredDials()
+        case .contactRedial(let id): contactRedialDue(id)
+        case .profileWait(let token): profileWaitEnded(token)
+        }
+    }
+
+    func schedule(_ key: DomainDeadline, after delay: Duration) {
+        timetable.set(key, at: clock.now + delay)
+        deadlinesMoved()
+    }
+
+    func schedule(_ key: DomainDeadline, at deadline: ContinuousClock.Instant) {
+        timetable.set(key, at: deadline)
+        deadlinesMoved()
+    }
+
+    func cancelDeadline(_ key: DomainDeadline) {
+        timetable.cancel(key)
+        deadlinesMoved()
+    }
+
+    private func deadlinesMoved() {
+        let earliest = timetable.earliest
+        guard earliest != announcedDeadline else { return }
+        announcedDeadline = earliest
+        deadlineObserver?(earliest)
     }
 
     /// Whether incoming peer connections are welcome (signed in to some scope); callable

@@ -4,16 +4,15 @@
 struct ContactRedial {
     /// Failed rounds (every endpoint tried) since the contact was last connected for a while.
     var attempts = 0
-    /// The wait under way before the next round, if any.
-    var timer: Task<Void, Never>?
-    /// When the current connection started (µs since the epoch), to tell a connection that
-    /// held from one that drops at once (which must not reset the back-off).
-    var connectedSince: UInt64?
+    /// When the current connection started, to tell a connection that held from one that
+    /// drops at once (which must not reset the back-off). The wait before the next round is
+    /// the domain's deadline `.contactRedial`.
+    var connectedSince: ContinuousClock.Instant?
 
     static let firstDelaySeconds = 1.0
     static let longestDelaySeconds = 300.0
     /// A connection that lasted this long resets the back-off.
-    static let stableMicroseconds: UInt64 = 60_000_000
+    static let stableConnection: Duration = .seconds(60)
 
     /// The wait before round `attempts + 1`.
     static func delay(afterAttempts attempts: Int) -> Duration {

@@ -6,8 +6,10 @@ struct InvitationBook {
     /// Incoming invitations by the inviter's peer id and wire id, so a repeated offer is not
     /// shown twice.
     var incoming: [IncomingKey: String] = [:]
-    /// Each invitation's one timer: expiry while pending, then its withdrawal.
-    var timers: [String: Task<Void, Never>] = [:]
+    /// When each invitation expires if still pending, on the domain's clock. Each one's
+    /// single deadline (`.invitation`: expiry while pending, then its withdrawal) is in the
+    /// domain's timetable.
+    var expiresAt: [String: ContinuousClock.Instant] = [:]
     /// When each final invitation ended, so that a changed retention counts from then.
     var finishedAt: [String: ContinuousClock.Instant] = [:]
     /// Callers of Wait (and of Accept and Decline, waiting for the verdict), by invitation.

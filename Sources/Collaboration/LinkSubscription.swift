@@ -20,7 +20,6 @@ struct LinkSubscription: Sendable {
     var pendingPresence: PeerPresence?
     /// An object change was dropped: the whole profile is asked for when the burst is over.
     var needsProfile = false
-    var flushScheduled = false
 
     static let burst: Double = 10
     static let perSecond: Double = 5

@@ -8,7 +8,6 @@ struct ObjectFetches: Sendable {
         var peerID: String
         var objectID: String
         var continuation: CheckedContinuation<[UInt8], any Error>
-        var timer: Task<Void, Never>?
     }
 
     struct Cached: Sendable {

@@ -5,20 +5,24 @@ public struct TokenBucket: Sendable {
     public let capacity: Double
     public let perSecond: Double
     private var tokens: Double
-    private var last: ContinuousClock.Instant
+    /// When tokens were last counted; nil until the first take.
+    private var last: ContinuousClock.Instant?
 
+    /// Full at the start: the first `take` may take `capacity` at once.
     public init(capacity: Double, perSecond: Double) {
         self.capacity = capacity
         self.perSecond = perSecond
         tokens = capacity
-        last = .now
+        last = nil
     }
 
-    /// Takes a token if one is there.
-    public mutating func take(now: ContinuousClock.Instant = .now) -> Bool {
-        let elapsed = last.duration(to: now)
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        tokens = min(capacity, tokens + max(0, seconds) * perSecond)
+    /// Takes a token if one is there at `now` (the domain's clock).
+    public mutating func take(now: ContinuousClock.Instant) -> Bool {
+        if let last {
+            let elapsed = last.duration(to: now)
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            tokens = min(capacity, tokens + max(0, seconds) * perSecond)
+        }
         last = now
         guard tokens >= 1 else { return false }
         tokens -= 1

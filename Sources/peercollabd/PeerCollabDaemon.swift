@@ -185,6 +185,7 @@ struct PeerCollabDaemon: AsyncParsableCommand {
                 successTerminationBehavior: .gracefullyShutdownGroup,
                 failureTerminationBehavior: .gracefullyShutdownGroup),
             .init(service: ReloadService(collaboration: collaboration, hangups: hangups, logger: logger)),
+            .init(service: DomainTimerService(collaboration: collaboration)),
             .init(service: discovery),
             .init(
                 service: AutoIdleService(collaboration: collaboration, systemEvents: SystemEvents(bus: systemBus, logger: logger)),

@@ -40,7 +40,8 @@ import Testing
     }
 
     @Test func contactsAreDialledAtBoundedConcurrencyAgainAfterBackOffAndNotAfterSignOut() async throws {
-        let collaboration = try makeCollaboration()
+        let lab = try await DomainLab()
+        let collaboration = lab.collaboration
         let state = Mutex<(underWay: Int, most: Int, dials: [String: Int], scopes: Set<Scope>)>((0, 0, [:], []))
         await collaboration.setDialer { endpoint, name, scope in
             state.withLock {
@@ -49,7 +50,8 @@ import Testing
                 $0.dials[name.description, default: 0] += 1
                 $0.scopes.insert(scope)
             }
-            try? await Task.sleep(for: .milliseconds(20))
+            // A dial takes a while (real time, off the domain), so that dials overlap.
+            try? await Task.sleep(for: .milliseconds(5))
             state.withLock { $0.underWay -= 1 }
             throw CollaborationError(.peerUnreachable, "nobody at \(endpoint)")
         }
@@ -59,31 +61,40 @@ import Testing
             names.append(name)
             #expect(try await collaboration.addContact(card: text) == name)
         }
-        // Not signed in: nothing is dialled.
-        try await Task.sleep(for: .milliseconds(100))
+        // Not signed in: nothing is dialled, nothing planned.
+        #expect(await collaboration.nextDeadline == nil)
         #expect(state.withLock { $0.dials.isEmpty })
 
-        try await collaboration.signIn("internet")
-        let deadline = ContinuousClock.now + .seconds(20)
-        // Every contact twice over both endpoints: a first round, and one after the back-off.
-        while state.withLock({ s in names.contains { (s.dials[$0] ?? 0) < 4 } }), ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(20))
+        /// Waits (bounded) until every contact was dialled `count` times and the next round is planned.
+        func rounds(_ count: Int) async throws {
+            for _ in 0..<4_000 {
+                let done = state.withLock { s in names.allSatisfy { (s.dials[$0] ?? 0) >= count } && s.underWay == 0 }
+                if done, await collaboration.nextDeadline != nil { return }
+                try await Task.sleep(for: .milliseconds(1))
+            }
+            throw DomainLabError("never happened: \(count) dials of every contact: \(state.withLock { $0.dials })")
         }
+        try await collaboration.signIn("internet")
+        // A round tries both endpoints of every contact.
+        try await rounds(2)
+        #expect(state.withLock { $0.dials.values.reduce(0, +) } == 20)
+        // The next after 2 s ± 20 %.
+        await lab.advance(by: .milliseconds(1_590))
+        #expect(state.withLock { $0.dials.values.reduce(0, +) } == 20)
+        await lab.advance(by: .milliseconds(820))
+        try await rounds(4)
         let seen = state.withLock { $0 }
-        #expect(names.allSatisfy { (seen.dials[$0] ?? 0) >= 4 }, "\(seen.dials)")
-        #expect(seen.most <= Collaboration.maximumContactDials * 1, "dials under way at once: \(seen.most)")
+        #expect(seen.most <= Collaboration.maximumContactDials, "dials under way at once: \(seen.most)")
         #expect(seen.scopes == [.internet])
 
-        // The third round waits about 2 s; a network change dials at once instead.
-        let before = state.withLock { $0.dials.values.reduce(0, +) }
+        // The third round waits about 4 s; a network change dials at once instead.
         await collaboration.networkChanged()
-        try await Task.sleep(for: .milliseconds(400))
-        #expect(state.withLock { $0.dials.values.reduce(0, +) } >= before + 10)
+        try await rounds(6)
 
         try await collaboration.signOut("internet")
-        try await Task.sleep(for: .milliseconds(100))
+        #expect(await collaboration.nextDeadline == nil)
         let afterSignOut = state.withLock { $0.dials.values.reduce(0, +) }
-        try await Task.sleep(for: .seconds(3))
+        await lab.advance(by: .seconds(600))
         #expect(state.withLock { $0.dials.values.reduce(0, +) } == afterSignOut, "dialled after signing out")
     }
 

@@ -52,7 +52,7 @@ struct MethodRow: Sendable {
 /// applications): a static table of the interface, handlers that receive their context,
 /// and one read of the whole object (its view) from which `GetAll`, `GetManagedObjects`,
 /// `InterfacesAdded` and `PropertiesChanged` all take their values.
-protocol ObjectKind {
+protocol ObjectKind: SendableMetatype {
     associatedtype View: Sendable
     associatedtype Property: APIProperty
 

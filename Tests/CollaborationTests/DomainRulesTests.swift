@@ -1,0 +1,217 @@
+@testable import Collaboration
+import Foundation
+import PeerProtocol
+import PeerSecurity
+import Synchronization
+import Testing
+
+/// The domain's rules about time and links, on a manual clock and fake links: floods,
+/// object fetch timeouts, invitation expiry, dial rate limits and back-off, duplicates,
+/// and peers shown only when complete. No sleeping: each runs in milliseconds.
+@Suite struct DomainRulesTests {
+    /// Waits (bounded) for work the domain started off its actor (dials) to settle.
+    func settle(_ what: String, _ condition: () async -> Bool) async throws {
+        for _ in 0..<2_000 {
+            if await condition() { return }
+            try await Task.sleep(for: .milliseconds(1))
+        }
+        throw DomainLabError("never happened: \(what)")
+    }
+
+    /// The domain error `body` throws, if any.
+    func domainError(_ body: () async throws -> Void) async -> CollaborationError? {
+        do {
+            try await body()
+            return nil
+        } catch {
+            return error as? CollaborationError
+        }
+    }
+
+    func presenceMessages(_ events: [CollaborationEvent]) -> [String] {
+        events.compactMap {
+            guard case .peerChanged(let view, let fields) = $0, fields.contains(.presenceMessage) else { return nil }
+            return view.peer.presence.message
+        }
+    }
+
+    @Test func aPresenceFloodIsCutAtTheRateLimitAndEndsOnTheNewest() async throws {
+        let lab = try await DomainLab()
+        try await lab.collaboration.signIn("near-me")
+        let link = FakeLink(id: 1)
+        try await lab.connect(link)
+        _ = lab.takeEvents()
+        for index in 0..<30 {
+            await lab.collaboration.linkReceived(1, .presenceUpdate(PeerPresence(status: .busy, message: "flood \(index)")))
+        }
+        // 10 at once: the profile took the first.
+        #expect(presenceMessages(lab.takeEvents()) == (0..<9).map { "flood \($0)" })
+        await lab.advance(by: .milliseconds(999))
+        #expect(lab.takeEvents().isEmpty)
+        // After a second of dropping, the newest dropped one is shown.
+        await lab.advance(by: .milliseconds(1))
+        #expect(presenceMessages(lab.takeEvents()) == ["flood 29"])
+        // A quiet second ends the burst; then updates pass again and nothing is left to wake for.
+        await lab.advance(by: .seconds(1))
+        #expect(await lab.collaboration.nextDeadline == nil)
+        await lab.collaboration.linkReceived(1, .presenceUpdate(PeerPresence(status: .away, message: "back to normal")))
+        #expect(presenceMessages(lab.takeEvents()) == ["back to normal"])
+    }
+
+    @Test func anObjectRequestThePeerNeverAnswersTimesOutAfterTenSeconds() async throws {
+        let lab = try await DomainLab()
+        try await lab.collaboration.signIn("near-me")
+        let link = FakeLink(id: 1)
+        let peer = try await lab.connect(link).peerName.description
+        let collaboration = lab.collaboration
+        let fetch = Task { try await collaboration.object(ofPeer: peer, objectID: "board") }
+        try await settle("the request is sent") { link.sent.contains { if case .objectRequest = $0 { true } else { false } } }
+        await lab.advance(by: .milliseconds(9_999))
+        await lab.advance(by: .milliseconds(1))
+        let error = await domainError { _ = try await fetch.value }
+        #expect(error?.code == .timeout, "\(String(describing: error))")
+        #expect(await lab.collaboration.nextDeadline == nil)
+    }
+
+    @Test func anObjectFromAPeerWithoutTheObjectsCapabilityIsNotSupported() async throws {
+        let lab = try await DomainLab()
+        try await lab.collaboration.signIn("near-me")
+        let peer = try await lab.connect(FakeLink(id: 1, capabilities: [.presence])).peerName.description
+        let error = await domainError { _ = try await lab.collaboration.object(ofPeer: peer, objectID: "board") }
+        #expect(error?.code == .notSupported)
+    }
+
+    @Test func anUnansweredInvitationExpiresOnTimeAndIsWithdrawnAfterTheRetention() async throws {
+        let lab = try await DomainLab()
+        try await lab.collaboration.signIn("near-me")
+        let link = FakeLink(id: 1)
+        let peer = try await lab.connect(link).peerName.description
+        let id = try await lab.collaboration.invite(peerID: peer, applicationID: "org.example.Board", message: "", data: [], timeoutSeconds: 5)
+        await lab.advance(by: .milliseconds(4_999))
+        #expect(await lab.collaboration.invitation(id)?.state == .pending)
+        await lab.advance(by: .milliseconds(1))
+        #expect(await lab.collaboration.invitation(id)?.state == .expired)
+        #expect(link.sent.contains(.invitationResponse(InvitationResponse(invitationID: id, outcome: .expired))))
+        await lab.advance(by: .seconds(599))
+        #expect(await lab.collaboration.invitation(id) != nil)
+        await lab.advance(by: .seconds(1))
+        #expect(await lab.collaboration.invitation(id) == nil)
+        #expect(lab.takeEvents().contains(.invitationRemoved(id)))
+        #expect(await lab.collaboration.nextDeadline == nil)
+    }
+
+    @Test func invitingAPeerWhoseHelloLacksInvitationsIsNotSupported() async throws {
+        let lab = try await DomainLab()
+        try await lab.collaboration.signIn("near-me")
+        let link = FakeLink(id: 1, capabilities: [.presence, .objects])
+        let peer = try await lab.connect(link, displayName: "Old Software").peerName.description
+        let error = await domainError {
+            _ = try await lab.collaboration.invite(peerID: peer, applicationID: "org.example.Board", message: "", data: [], timeoutSeconds: 5)
+        }
+        #expect(error?.code == .notSupported)
+        #expect(error?.message.contains("Old Software") == true)
+        #expect(!link.sent.contains { if case .invitation = $0 { true } else { false } })
+    }
+
+    @Test func announcedPeersAreDialledTenAtOnceThenOneEveryHundredMilliseconds() async throws {
+        let lab = try await DomainLab()
+        let dialled = Mutex<[PeerName]>([])
+        await lab.collaboration.setDialer { _, name, _ in
+            dialled.withLock { $0.append(name) }
+            throw CollaborationError(.peerUnreachable, "nobody there")
+        }
+        try await lab.collaboration.signIn("near-me")
+        let names = (0..<30).map { PeerName(publicKeyDER: Array("peer \($0)".utf8)) }
+        for (index, name) in names.enumerated() {
+            await lab.collaboration.nearbyServiceFound(NearbyService(
+                instanceName: "instance-\(index)", claimedPeerName: name, endpoints: [ContactEndpoint(host: "192.0.2.1", port: 9)]))
+        }
+        try await settle("the first ten dials") { dialled.withLock { $0.count } == 10 }
+        for tick in 1...20 {
+            await lab.advance(by: .milliseconds(100))
+            try await settle("dial \(10 + tick)") { dialled.withLock { $0.count } == 10 + tick }
+        }
+        #expect(Set(dialled.withLock { $0 }) == Set(names))
+        await lab.advance(by: .seconds(1))
+        #expect(dialled.withLock { $0.count } == 30, "an announcement was dialled twice")
+    }
+
+    @Test func aContactThatDoesNotAnswerIsDialledAgainAfterTwoThenFourSeconds() async throws {
+        let lab = try await DomainLab()
+        let dials = Mutex(0)
+        await lab.collaboration.setDialer { _, _, _ in
+            dials.withLock { $0 += 1 }
+            throw CollaborationError(.peerUnreachable, "nobody there")
+        }
+        let (contact, _) = try lab.stranger()
+        let card = ContactCard(
+            displayName: "Grace", peerName: contact.peerName.description, certificateDER: contact.certificateDER,
+            endpoints: [ContactEndpoint(host: "192.0.2.9", port: 4000)]
+        ).encode()
+        _ = try await lab.collaboration.addContact(card: card)
+        try await lab.collaboration.signIn("internet")
+        // A round ends when the dialer failed and the next round is due at a deadline.
+        try await settle("the first round") { await lab.collaboration.nextDeadline != nil }
+        #expect(dials.withLock { $0 } == 1)
+        // After one failed round 2 s ± 20 %, after two 4 s ± 20 %.
+        await lab.advance(by: .milliseconds(1_590))
+        #expect(dials.withLock { $0 } == 1)
+        await lab.advance(by: .milliseconds(820))
+        try await settle("the second round after about two seconds") {
+            dials.withLock { $0 } == 2 ? await lab.collaboration.nextDeadline != nil : false
+        }
+        await lab.advance(by: .milliseconds(3_190))
+        #expect(dials.withLock { $0 } == 2)
+        await lab.advance(by: .milliseconds(1_620))
+        try await settle("the third round after about four seconds") { dials.withLock { $0 } == 3 }
+        try await lab.collaboration.signOut("internet")
+        #expect(await lab.collaboration.nextDeadline == nil)
+    }
+
+    @Test func aPeerIsShownOnlyOnceItsProfileArrivedAndOnlyThenSaidToLeave() async throws {
+        let lab = try await DomainLab()
+        try await lab.collaboration.signIn("near-me")
+        let (_, peer) = try lab.stranger()
+        let id = peer.peerName.description
+        let link = FakeLink(id: 1)
+        _ = lab.takeEvents()
+        #expect(await lab.collaboration.linkEstablished(link, peer: peer, scope: .nearMe))
+        await lab.collaboration.linkKeepalive(1)
+        #expect(await lab.collaboration.peer(id) == nil)
+        #expect(lab.takeEvents().isEmpty)
+        await lab.collaboration.linkReceived(1, .profile(PeerProfile(displayName: "Ada", presence: PeerPresence(status: .busy))))
+        guard case .peerAdded(let view)? = lab.takeEvents().first else { Issue.record("no peerAdded"); return }
+        #expect(view.peer.displayName == "Ada")
+        #expect(view.peer.presence.status == .busy)
+        await lab.collaboration.linkClosed(1)
+        #expect(lab.takeEvents() == [.peerRemoved(id)])
+
+        // One that never sends a profile comes and goes unseen.
+        let (_, silent) = try lab.stranger()
+        #expect(await lab.collaboration.linkEstablished(FakeLink(id: 2), peer: silent, scope: .nearMe))
+        await lab.collaboration.linkClosed(2)
+        #expect(lab.takeEvents().isEmpty)
+    }
+
+    @Test func twoLinksToOnePeerKeepTheOneDialledByTheLowerNameOnBothSides() async throws {
+        let lab = try await DomainLab()
+        try await lab.collaboration.signIn("near-me")
+        let (_, peer) = try lab.stranger()
+        let outgoing = FakeLink(id: 1, isOutgoing: true)
+        let incoming = FakeLink(id: 2, isOutgoing: false)
+        #expect(await lab.collaboration.linkEstablished(outgoing, peer: peer, scope: .nearMe))
+        await lab.collaboration.linkReceived(1, .profile(PeerProfile(displayName: "Ada", presence: PeerPresence(status: .online))))
+        let keptSecond = await lab.collaboration.linkEstablished(incoming, peer: peer, scope: .nearMe)
+        // I keep my outgoing link when my name sorts lower, else theirs.
+        let preferOutgoing = lab.identity.peerName < peer.peerName
+        #expect(keptSecond == !preferOutgoing)
+        let dropped = preferOutgoing ? incoming : outgoing
+        let kept = preferOutgoing ? outgoing : incoming
+        #expect(dropped.goodbyes.map(\.reason) == [.duplicateConnection])
+        #expect(kept.goodbyes.isEmpty)
+        // Still one peer, announced once; closing the dropped link does not make it leave.
+        await lab.collaboration.linkClosed(dropped.id)
+        #expect(await lab.collaboration.peer(peer.peerName.description) != nil)
+        #expect(lab.takeEvents().filter { if case .peerAdded = $0 { true } else { false } }.count == 1)
+    }
+}
