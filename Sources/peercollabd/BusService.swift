@@ -93,7 +93,8 @@ struct BusService: Service {
         case .nameLost:
             logger.notice("Another process took \(BusNames.service); exiting")
         case .busLost:
-            logger.notice("The bus went away; exiting")
+            await invitationServices.stop()
+            throw BusLost()
         }
         await invitationServices.stop()
     }
