@@ -235,3 +235,38 @@ final class HeldLogind: Sendable {
             arguments: [.string("org.freedesktop.login1.User"), .vardict(["IdleHint": .boolean(value)]), .strings([])])
     }
 }
+
+/// A forged NameOwnerChanged ("that caller left the bus") ends nobody's Wait().
+@Suite(.enabled(if: NetworkLab.isAvailable, "needs root and iproute2 to make network namespaces"))
+struct ForgedCallerVanishedTests {
+    @Test func aForgedNameOwnerChangedEndsNoWait() async throws {
+        let pair = try await InvitationPair()
+        let outgoing = try await pair.invite()
+        let waiter = try DBusConnection(bus: .address(pair.a.bus.address))
+        defer { waiter.close() }
+        let waiting = Task {
+            try await waiter.call(
+                destination: DaemonProcess.service, path: outgoing, interface: InvitationPair.invitation, member: "Wait",
+                timeout: .seconds(60))
+        }
+        // The waiter's next call is handled after its Wait: the wait is held by then.
+        _ = try await waiter.daemonProperty(outgoing, InvitationPair.invitation, "State")
+
+        // Another client says the waiter left, straight to the daemon and to everyone.
+        let daemonName = try #require(try await pair.a.client.nameOwner(DaemonProcess.service))
+        let forger = try DBusConnection(bus: .address(pair.a.bus.address))
+        defer { forger.close() }
+        for destination in [daemonName, nil] {
+            try forger.emitSignal(
+                path: "/org/freedesktop/DBus", interface: "org.freedesktop.DBus", member: "NameOwnerChanged",
+                arguments: [.string(waiter.uniqueName), .string(waiter.uniqueName), .string("")], destination: destination)
+        }
+        for _ in 0..<10 { _ = try await forger.managerProperty("Version") }
+        #expect(!pair.a.log.contains("Ended the waits of a caller that left the bus"), "\(pair.a.log)")
+
+        // The wait is still there and hears the outcome.
+        try await pair.call(pair.a, outgoing, "Cancel")
+        let outcome = await waiting.result
+        #expect((try? outcome.get())?.first?.stringValue == "cancelled", "\(outcome)")
+    }
+}
