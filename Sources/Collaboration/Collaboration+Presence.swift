@@ -61,9 +61,7 @@ extension Collaboration {
             linkSubscriptions[linkID]?.needsProfile = true
             return nil
         }
-        var profile = profile
-        profile.presence = PresenceRules.sanitized(profile.presence)
-        return profile
+        return PresenceRules.sanitized(profile)
     }
 
     /// A presence update from a peer (rate-limited: a flood is dropped, its newest shown

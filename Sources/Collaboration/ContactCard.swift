@@ -86,10 +86,11 @@ extension ContactCard {
         guard count <= maximumDisplayNameLength else {
             throw .invalidValue(field, line: line, "has \(count) characters; shorten it to at most \(maximumDisplayNameLength)")
         }
-        if let bad = name.unicodeScalars.first(where: isForbiddenInName) {
+        let control = name.unicodeScalars.enumerated().first { isForbiddenInName($0.element) }.map { ($0.element, $0.offset + 1) }
+        if let (bad, position) = control ?? InvisibleCharacters.first(in: name) {
             throw .invalidValue(
                 field, line: line,
-                "contains the control character \(bad.codePointDescription); remove it (names are one line of visible text)"
+                "contains \(bad.codePointDescription) at position \(position), a control character or invisible formatting character; remove it (names are one line of visible text)"
             )
         }
     }
@@ -106,7 +107,7 @@ extension ContactCard {
         guard bytes <= maximumEmailBytes else {
             throw .invalidValue(field, line: line, "is \(bytes) bytes long; at most \(maximumEmailBytes) is accepted")
         }
-        if let bad = email.unicodeScalars.first(where: { $0.properties.isWhitespace || isForbiddenInName($0) }) {
+        if let bad = email.unicodeScalars.first(where: { $0.properties.isWhitespace || isForbiddenInName($0) || InvisibleCharacters.isInvisible($0) }) {
             throw .invalidValue(field, line: line, "contains \(bad.codePointDescription); an address has no blanks or control characters")
         }
         guard let at = email.lastIndex(of: "@"), at != email.startIndex, email.index(after: at) != email.endIndex else {

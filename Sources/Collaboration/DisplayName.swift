@@ -16,6 +16,7 @@ public enum DisplayName {
         if text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
             throw CollaborationError.invalidArgument("The \(what) must not contain control characters.")
         }
+        try InvisibleCharacters.refuse(in: text, what: what)
         guard !text.trimmingWhitespace().isEmpty else {
             throw CollaborationError.invalidArgument("The \(what) must not be only white space.")
         }

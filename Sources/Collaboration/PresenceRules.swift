@@ -38,14 +38,28 @@ public enum PresenceRules {
     }
 
     /// A peer's presence as shown: control characters (which the wire allows) become U+FFFD,
-    /// so a peer cannot move a terminal's cursor or forge lines.
+    /// so a peer cannot move a terminal's cursor or forge lines, and invisible formatting
+    /// characters (``InvisibleCharacters``) go, so it cannot reorder or hide text.
     static func sanitized(_ presence: PeerPresence) -> PeerPresence {
-        guard presence.message.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else { return presence }
+        let message = InvisibleCharacters.stripped(presence.message)
+        guard message.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            return message == presence.message ? presence : PeerPresence(status: presence.status, message: message)
+        }
         var scalars = String.UnicodeScalarView()
-        for scalar in presence.message.unicodeScalars {
+        for scalar in message.unicodeScalars {
             scalars.append(scalar.properties.generalCategory == .control ? "\u{FFFD}" : scalar)
         }
         return PeerPresence(status: presence.status, message: String(scalars))
+    }
+
+    /// A peer's profile as shown: its presence sanitized and its display name without
+    /// invisible formatting characters (a name of nothing else becomes U+FFFD, never empty).
+    static func sanitized(_ profile: PeerProfile) -> PeerProfile {
+        var profile = profile
+        let name = InvisibleCharacters.stripped(profile.displayName)
+        profile.displayName = name.isEmpty ? "\u{FFFD}" : name
+        profile.presence = sanitized(profile.presence)
+        return profile
     }
 
     /// `[A-Za-z0-9._-]`, 1–128 bytes.

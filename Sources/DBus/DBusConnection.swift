@@ -29,6 +29,8 @@ public final class DBusConnection: @unchecked Sendable {
         var nextCall = 0
         var isConnected = true
         var isClosed = false
+        /// Who owns the well-known senders of `subscriptions`.
+        var owners = DBusSenderOwners()
     }
 
     private static let threadsReady: Bool = dbus_threads_init_default() != 0
@@ -247,30 +249,63 @@ public final class DBusConnection: @unchecked Sendable {
 
     /// Subscribes to signals matching `rule`: the bus is asked to route them (AddMatch) and
     /// they arrive on the returned stream until it is dropped or the connection ends.
+    ///
+    /// A well-known `sender` is resolved to the unique name owning it, and followed as it
+    /// changes hands: only signals from that owner arrive (none while nobody owns it), so
+    /// no other client can forge them by sending them to us directly. A `sender` of
+    /// `org.freedesktop.DBus` accepts only what the bus itself sends.
     public func subscribe(to rule: DBusMatchRule) async throws -> AsyncStream<DBusMessage> {
         let (stream, continuation) = AsyncStream<DBusMessage>.makeStream(bufferingPolicy: .bufferingNewest(1024))
+        let followed = rule.sender.flatMap { DBusSenderOwners.needsOwner($0) ? $0 : nil }
         let id = state.withLock { state -> Int in
             state.nextSubscription += 1
             state.subscriptions[state.nextSubscription] = (rule, continuation)
+            if let followed { state.owners.retain(followed) }
             return state.nextSubscription
         }
         continuation.onTermination = { [weak self] _ in
             guard let self else { return }
             let stillUsed = self.state.withLock { state -> Bool in
                 state.subscriptions[id] = nil
+                if let followed { state.owners.release(followed) }
                 return state.subscriptions.values.contains { $0.rule == rule }
             }
-            if !stillUsed, self.isConnected {
-                Task { try? await self.callBus("RemoveMatch", [.string(rule.description)]) }
+            if self.isConnected {
+                Task {
+                    if let followed {
+                        try? await self.callBus("RemoveMatch", [.string(DBusSenderOwners.ownerRule(followed).description)])
+                    }
+                    if !stillUsed { try? await self.callBus("RemoveMatch", [.string(rule.description)]) }
+                }
             }
         }
         do {
+            if let followed { try await followOwner(of: followed) }
             _ = try await callBus("AddMatch", [.string(rule.description)])
         } catch {
             continuation.finish()
             throw error
         }
         return stream
+    }
+
+    /// Asks for `name`'s owner changes first, then for its owner: a change in between is
+    /// seen either way. One AddMatch per subscription, removed when it ends.
+    private func followOwner(of name: String) async throws {
+        _ = try await callBus("AddMatch", [.string(DBusSenderOwners.ownerRule(name).description)])
+        let question = try DBusMessage.methodCall(
+            destination: DBusSenderOwners.bus, path: "/org/freedesktop/DBus", interface: DBusSenderOwners.bus,
+            member: "GetNameOwner")
+        try question.append([.string(name)])
+        let changesBefore = state.withLock { $0.owners.changeCount(of: name) }
+        let owner: String?
+        do {
+            owner = try await call(question).arguments().first?.stringValue
+        } catch let error as DBusError where error.name == DBusError.StandardName.nameHasNoOwner {
+            owner = nil
+        }
+        let serial = question.serial
+        state.withLock { $0.owners.resolved(name, owner: owner, serial: serial, changesBefore: changesBefore) }
     }
 
     // MARK: Incoming (event-loop thread)
@@ -280,12 +315,17 @@ public final class DBusConnection: @unchecked Sendable {
         case .methodCall:
             return objects.dispatch(message)
         case .signal:
-            if message.path == "/org/freedesktop/DBus/Local", message.member == "Disconnected" {
+            if message.path == "/org/freedesktop/DBus/Local", message.member == "Disconnected", message.sender == nil {
                 markDisconnected()
                 return false
             }
+            // An owner change is applied before anyone sees the message, so that the new
+            // owner's signals, which the bus sends after it, are accepted.
             let receivers = state.withLock { state in
-                state.subscriptions.values.filter { $0.rule.matches(message) }.map(\.continuation)
+                state.owners.observe(message)
+                return state.subscriptions.values.filter { subscription in
+                    subscription.rule.matches(message, senderOwner: subscription.rule.sender.flatMap(state.owners.owner(of:)))
+                }.map(\.continuation)
             }
             for receiver in receivers { receiver.yield(message) }
             return false

@@ -44,6 +44,7 @@ extension DBusError {
         public static let nameHasNoOwner = "org.freedesktop.DBus.Error.NameHasNoOwner"
         public static let noMemory = "org.freedesktop.DBus.Error.NoMemory"
         public static let accessDenied = "org.freedesktop.DBus.Error.AccessDenied"
+        public static let limitsExceeded = "org.freedesktop.DBus.Error.LimitsExceeded"
     }
 
     public static func failed(_ message: String) -> DBusError {
@@ -69,6 +70,9 @@ extension DBusError {
     }
     public static func disconnected(_ message: String) -> DBusError {
         DBusError(name: StandardName.disconnected, message: message)
+    }
+    public static func limitsExceeded(_ message: String) -> DBusError {
+        DBusError(name: StandardName.limitsExceeded, message: message)
     }
     public static func noMemory() -> DBusError {
         DBusError(name: StandardName.noMemory, message: "Out of memory")

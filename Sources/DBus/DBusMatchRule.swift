@@ -34,12 +34,17 @@ public struct DBusMatchRule: Hashable, Sendable, CustomStringConvertible {
         return parts.joined(separator: ",")
     }
 
-    /// Whether a received signal fits. A well-known `sender` cannot be checked locally (the
-    /// message carries the owner's unique name), so only unique names are compared here; the
-    /// bus already filtered by the rule.
-    public func matches(_ message: DBusMessage) -> Bool {
+    /// Whether a received signal fits, its sender included: a unique `sender` and the bus's
+    /// own name (`org.freedesktop.DBus`, which only the bus can send as) are compared as they
+    /// are; another well-known `sender` matches only a signal from `senderOwner`, the unique
+    /// name that owns it now (``DBusConnection/subscribe(to:)`` follows it), and nothing
+    /// when that is nil. Anyone can send a signal straight to us, whatever our rules say.
+    public func matches(_ message: DBusMessage, senderOwner: String? = nil) -> Bool {
         guard message.kind == .signal else { return false }
-        if let sender, sender.hasPrefix(":"), message.sender != sender { return false }
+        if let sender {
+            let required = DBusSenderOwners.needsOwner(sender) ? senderOwner : sender
+            guard let required, message.sender == required else { return false }
+        }
         if let path, message.path != path.rawValue { return false }
         if let pathNamespace {
             guard let messagePath = message.path, let p = try? DBusObjectPath(messagePath),
@@ -48,7 +53,7 @@ public struct DBusMatchRule: Hashable, Sendable, CustomStringConvertible {
         }
         if let interface, message.interface != interface { return false }
         if let member, message.member != member { return false }
-        if let arg0, message.arguments().first?.stringValue != arg0 { return false }
+        if let arg0, message.firstStringArgument != arg0 { return false }
         return true
     }
 }

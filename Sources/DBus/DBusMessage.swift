@@ -128,6 +128,17 @@ public final class DBusMessage: @unchecked Sendable {
         return values
     }
 
+    /// The first argument when it is a string, read without decoding the rest of the body
+    /// (which may be large and sent by anyone).
+    public var firstStringArgument: String? {
+        var iter = DBusMessageIter()
+        guard dbus_message_iter_init(raw, &iter) != 0, dbus_message_iter_get_arg_type(&iter) == DBusMarshal.typeString
+        else { return nil }
+        var text: UnsafePointer<CChar>?
+        withUnsafeMutablePointer(to: &text) { dbus_message_iter_get_basic(&iter, $0) }
+        return text.map { String(cString: $0) }
+    }
+
     /// For an error message: the error it carries (the first string argument is the text).
     public var error: DBusError? {
         guard kind == .error, let name = errorName else { return nil }

@@ -13,6 +13,20 @@ public final class DBusObjectServer: Sendable {
         weak var connection: DBusConnection?
         var objects: [DBusObjectPath: [DBusInterface]] = [:]
         var managers: Set<DBusObjectPath> = []
+        var maximumArgumentBytes = DBusObjectServer.defaultMaximumArgumentBytes
+    }
+
+    /// The default of ``maximumArgumentBytes``: 256 KiB, four times peercollab's largest
+    /// legitimate call (a 64 KiB contact card or object).
+    public static let defaultMaximumArgumentBytes = 256 * 1024
+
+    /// The most bytes of arguments (strings and byte arrays by their length) one method call
+    /// may carry; larger calls get `LimitsExceeded` without being decoded. (The bus
+    /// connection's own message limit is not lowered instead: libdbus disconnects the whole
+    /// connection from the bus when one message passes it.)
+    public var maximumArgumentBytes: Int {
+        get { state.withLock { $0.maximumArgumentBytes } }
+        set { state.withLock { $0.maximumArgumentBytes = max(0, newValue) } }
     }
 
     static let introspectableInterface = "org.freedesktop.DBus.Introspectable"
@@ -191,6 +205,13 @@ public final class DBusObjectServer: Sendable {
     func dispatch(_ message: DBusMessage) -> Bool {
         guard let connection else { return false }
         guard let pathText = message.path, let member = message.member else { return false }
+        // Measured before anything is decoded, here on the event-loop thread, so that a
+        // huge call costs others no more than reading `maximumArgumentBytes` would.
+        let limit = maximumArgumentBytes
+        guard DBusArgumentSize.measure(message, limit: limit) <= limit else {
+            return reply(message, .limitsExceeded(
+                "The arguments of \(member) are larger than \(limit / 1024) KiB, the most a call may carry; nothing was done. Send less (a contact card and an object are at most 64 KiB)."))
+        }
         let path = DBusObjectPath(unchecked: pathText)
         let interfaceName = message.interface
         let (interfaces, isManager) = state.withLock { state in

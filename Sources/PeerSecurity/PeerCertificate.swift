@@ -46,6 +46,10 @@ public struct PeerCertificate: Sendable, Hashable {
         guard let key = X509_get0_pubkey(certificate), let spki = OpenSSLSupport.subjectPublicKeyInfo(key) else {
             throw PeerSecurityError.invalidCertificate("its public key cannot be read (\(OpenSSLSupport.drainErrors()))")
         }
+        if let keyType = Self.otherKeyType(key) {
+            throw PeerSecurityError.invalidCertificate(
+                "it certifies \(keyType) key; a peer's certificate must certify an Ed25519 key (peercollab makes no other)")
+        }
         guard let notBefore = OpenSSLSupport.secondsSince1970(X509_get0_notBefore(certificate)),
             let notAfter = OpenSSLSupport.secondsSince1970(X509_get0_notAfter(certificate))
         else {
@@ -57,6 +61,23 @@ public struct PeerCertificate: Sendable, Hashable {
         self.fingerprint = Fingerprint(certificateDER: der)
         self.notBefore = notBefore
         self.notAfter = notAfter
+    }
+
+    /// Nil for an Ed25519 key, else what kind of key it is ("an RSA", "an EC"), for the
+    /// error: every peer key is Ed25519, and accepting others would only widen what a
+    /// hostile peer can make us parse and verify.
+    static func otherKeyType(_ key: OpaquePointer) -> String? {
+        let type = EVP_PKEY_get_base_id(key)
+        guard type != EVP_PKEY_ED25519 else { return nil }
+        switch type {
+        case EVP_PKEY_RSA, EVP_PKEY_RSA_PSS: return "an RSA"
+        case EVP_PKEY_EC: return "an EC"
+        case EVP_PKEY_DSA: return "a DSA"
+        case EVP_PKEY_ED448: return "an Ed448"
+        default:
+            let name = OBJ_nid2sn(type).map { String(cString: $0) } ?? "unknown"
+            return "a \(name)"
+        }
     }
 
     /// The certificate as PEM text ("BEGIN CERTIFICATE").

@@ -100,6 +100,11 @@ private let verifyPeerCertificate: @convention(c) (Int32, OpaquePointer?) -> Int
         }
     }
     guard let certificate = X509_STORE_CTX_get_current_cert(store) else { return 0 }
+    guard let key = X509_get0_pubkey(certificate) else { return 0 }
+    if let keyType = PeerCertificate.otherKeyType(key) {
+        notes?.rejection = ChannelSecurityError(code: .certificateRejected, message: "The peer's certificate certifies \(keyType) key; a peercollab peer must present an Ed25519 certificate.")
+        return 0
+    }
     let endCheck = X509_cmp_current_time(X509_get0_notAfter(certificate))
     if endCheck <= 0 {
         X509_STORE_CTX_set_error(store, endCheck == 0 ? X509_V_ERR_ERROR_IN_CERT_NOT_AFTER_FIELD : X509_V_ERR_CERT_HAS_EXPIRED)

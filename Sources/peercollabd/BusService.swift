@@ -92,7 +92,8 @@ struct BusService: Service {
         case .nameLost:
             logger.notice("Another process took \(PeerCollabBus.serviceName); exiting")
         case .busLost:
-            logger.notice("The bus went away; exiting")
+            await invitationServices.stop()
+            throw BusLost()
         }
         await invitationServices.stop()
     }

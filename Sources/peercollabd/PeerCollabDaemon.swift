@@ -131,6 +131,9 @@ struct PeerCollabDaemon: AsyncParsableCommand {
             peerTimeout: peerTimeout.map { .seconds(Int64($0)) })
         do {
             try await Self.serve(configuration, logger: logger)
+        } catch let error as BusLost {
+            logger.critical("\(error)")
+            throw ExitCode(BusLost.exitStatus)
         } catch {
             logger.critical("\(error)")
             _ = try? SystemdNotifier.status("Failed: \(error)")
@@ -151,6 +154,8 @@ struct PeerCollabDaemon: AsyncParsableCommand {
             }
         }
         defer { signals.stop() }
+        let dataFolder = try DataFolderLock(configuration.dataDirectory.path, logger: logger)
+        defer { dataFolder.release() }
         let identity: LocalIdentity
         do {
             identity = try LocalIdentity.open(directory: configuration.dataDirectory.path)

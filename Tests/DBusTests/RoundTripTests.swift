@@ -154,6 +154,7 @@ struct RoundTripTests {
     @Test("1 MiB of bytes")
     func largeBytes() async throws {
         let pair = try await BusPair.start()
+        pair.server.objects.maximumArgumentBytes = 2 << 20  // above the default limit, on purpose
         try await EchoObject.export(on: pair)
         let bytes = (0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 8) }
         let back = try #require(try await EchoObject.echo(.bytes(bytes), on: pair))

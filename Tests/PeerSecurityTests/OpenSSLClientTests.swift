@@ -7,17 +7,18 @@ import Testing
 @Suite struct OpenSSLClientTests {
     static let openssl = "/usr/bin/openssl"
 
-    /// A key and self-signed Ed25519 certificate made by the openssl command.
+    /// A key and self-signed certificate made by the openssl command: Ed25519 unless
+    /// `newkey` says otherwise (`rsa:2048`, `ec -pkeyopt ...`).
     struct CommandLineCertificate {
         let key: String
         let certificate: String
         let peerName: PeerName
 
-        init(in folder: TemporaryFolder) throws {
+        init(in folder: TemporaryFolder, newkey: [String] = ["ed25519"]) throws {
             key = folder.file("cli-key.pem")
             certificate = folder.file("cli-cert.pem")
             let made = try runProgram(OpenSSLClientTests.openssl, [
-                "req", "-x509", "-newkey", "ed25519", "-nodes", "-keyout", key, "-out", certificate,
+                "req", "-x509", "-newkey"] + newkey + ["-nodes", "-keyout", key, "-out", certificate,
                 "-days", "30", "-subj", "/CN=made by the openssl command",
             ])
             #expect(made.status == 0, "\(made.output)")
@@ -105,6 +106,33 @@ import Testing
         #expect(await eventually { server.log.failures.count == 1 })
         #expect(server.log.failures.first?.code == .applicationProtocolMismatch, "\(server.log.failures)")
         try await server.stop()
+    }
+
+    @Test(arguments: [["rsa:2048"], ["ec", "-pkeyopt", "ec_paramgen_curve:P-256"]])
+    func aClientWithAnotherKindOfCertificateIsRefused(newkey: [String]) async throws {
+        let folder = try TemporaryFolder()
+        let client = try CommandLineCertificate(in: folder, newkey: newkey)
+        let server = try await TestServer.start(identity: try makeIdentity(in: folder, "alice"))
+        let run = try await connect(server, folder: folder, arguments: ["-cert", client.certificate, "-key", client.key, "-alpn", "peercollab/1"])
+        #expect(await eventually { server.log.failures.count == 1 })
+        let failure = try #require(server.log.failures.first)
+        #expect(failure.code == .certificateRejected, "\(server.log.failures)")
+        #expect(failure.message.contains("Ed25519"), "\(failure.message)")
+        #expect(server.log.authenticated.isEmpty)
+        #expect(!run.output.contains("ping-from-s_client"))
+        try await server.stop()
+    }
+
+    @Test func aCertificateOfAnotherKeyTypeIsNotAPeerCertificate() throws {
+        let folder = try TemporaryFolder()
+        let rsa = try CommandLineCertificate(in: folder, newkey: ["rsa:2048"])
+        let pem = try String(contentsOfFile: rsa.certificate, encoding: .utf8)
+        let error = #expect(throws: PeerSecurityError.self) { try PeerCertificate(pemEncoded: pem) }
+        #expect(error?.code == .invalidCertificate)
+        #expect(error?.message.contains("an RSA key") == true && error?.message.contains("Ed25519") == true, "\(error?.message ?? "")")
+        let other = try TemporaryFolder()
+        let ed25519 = try CommandLineCertificate(in: other)
+        #expect(try PeerCertificate(pemEncoded: try String(contentsOfFile: ed25519.certificate, encoding: .utf8)).peerName == ed25519.peerName)
     }
 
     @Test func aClientWithCertificateAndALPNIsAccepted() async throws {
