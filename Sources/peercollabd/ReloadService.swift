@@ -5,8 +5,10 @@ import ServiceLifecycle
 import Systemd
 
 /// `systemctl --user reload` (SIGHUP): re-reads the settings, telling systemd RELOADING=1
-/// first and READY=1 after, as `Type=notify-reload` expects. The hang-ups come from the
-/// daemon's `SignalWatcher`.
+/// first and READY=1 after (sd_notify's reload protocol), so the unit shows "reloading"
+/// meanwhile. The unit is `Type=notify` with `ExecReload=` sending SIGHUP: Debian 12's
+/// systemd 252 predates `Type=notify-reload` (253). The hang-ups come from the daemon's
+/// `SignalWatcher`.
 struct ReloadService: Service {
     let collaboration: Collaboration
     let hangups: AsyncStream<Void>

@@ -1,12 +1,13 @@
 import DBus
 import Foundation
 import Testing
+import PeerCollabAPI
 
 /// RegisterApplication and the Application objects on a real bus, and that they survive a restart.
 @Suite struct ApplicationRegistrationTests {
     let bus: PrivateBus
     let client: DBusConnection
-    static let application = "org.peercollab.PeerCollab1.Application"
+    static let application = PeerCollabBus.Interface.application
 
     init() throws {
         bus = try PrivateBus()
@@ -40,7 +41,7 @@ import Testing
             _ = try await register(id, info)
             Issue.record("\(id) \(info) was accepted", sourceLocation: sourceLocation)
         } catch let error as DBusError {
-            #expect(error.name == "org.peercollab.PeerCollab1.Error.InvalidArgument", "\(error)", sourceLocation: sourceLocation)
+            #expect(error.name == PeerCollabErrorName.invalidArgument.busName, "\(error)", sourceLocation: sourceLocation)
             #expect(error.message.contains(fragment), "\(error.message)", sourceLocation: sourceLocation)
         } catch {
             Issue.record("\(error)", sourceLocation: sourceLocation)

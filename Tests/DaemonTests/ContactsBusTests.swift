@@ -1,13 +1,14 @@
 import DBus
 import Foundation
 import Testing
+import PeerCollabAPI
 
 /// The contact list on a real daemon on a real private bus, driven with busctl, peercollabctl
 /// and plain D-Bus calls; the store is the daemon's own SQLite file.
 @Suite struct ContactsBusTests {
     let bus: PrivateBus
     let client: DBusConnection
-    static let errorPrefix = "org.peercollab.PeerCollab1.Error."
+    static let errorPrefix = PeerCollabBus.errorPrefix
 
     init() throws {
         bus = try PrivateBus()
@@ -126,7 +127,7 @@ import Testing
             arguments: [.string("peercollab:\(name)@127.0.0.1:\(port)")]
         ).first?.objectPathValue)
         let peerChanges = try await client.subscribe(to: DBusMatchRule(path: peerPath, interface: "org.freedesktop.DBus.Properties", member: "PropertiesChanged"))
-        let added = try await busctl(["call", DaemonProcess.service, peerPath.rawValue, "org.peercollab.PeerCollab1.Peer", "AddToContacts"])
+        let added = try await busctl(["call", DaemonProcess.service, peerPath.rawValue, PeerCollabBus.Interface.peer, "AddToContacts"])
         #expect(added.standardOutput == "o \"\(ContactCards.contactPath(name).rawValue)\"\n", "\(added.standardError)")
         let signal = try await firstElement(of: peerChanges, what: "Peer.Contact changed") {
             $0.arguments().dropFirst().first?.vardictValue?["Contact"] != nil
@@ -141,18 +142,18 @@ import Testing
         // The code of the pinned key is the code of the session.
         let sessionCode = try await client.call(
             destination: DaemonProcess.service, path: peerPath, interface: "org.freedesktop.DBus.Properties", member: "Get",
-            arguments: [.string("org.peercollab.PeerCollab1.Peer"), .string("VerificationCode")]
+            arguments: [.string(PeerCollabBus.Interface.peer), .string("VerificationCode")]
         ).first?.variantValue?.stringValue
         #expect(contact["VerificationCode"]?.stringValue == sessionCode)
         // Again: the same contact, nothing new.
-        let again = try await busctl(["call", DaemonProcess.service, peerPath.rawValue, "org.peercollab.PeerCollab1.Peer", "AddToContacts"])
+        let again = try await busctl(["call", DaemonProcess.service, peerPath.rawValue, PeerCollabBus.Interface.peer, "AddToContacts"])
         #expect(again.standardOutput == added.standardOutput)
 
         // Removed: the peer stays, and no longer points at a contact.
         _ = try await busctl(["call", DaemonProcess.service, ContactCards.contactPath(name).rawValue, ContactCards.contactInterface, "Remove"])
         let contactNow = try await client.call(
             destination: DaemonProcess.service, path: peerPath, interface: "org.freedesktop.DBus.Properties", member: "Get",
-            arguments: [.string("org.peercollab.PeerCollab1.Peer"), .string("Contact")]
+            arguments: [.string(PeerCollabBus.Interface.peer), .string("Contact")]
         ).first?.variantValue?.objectPathValue
         #expect(contactNow == DBusObjectPath.root)
     }
@@ -162,7 +163,7 @@ import Testing
         try await daemon.waitUntilServing(client)
         let bea = try ContactCards.person("Bea")
         let path = try await client.addContact(bea.card())
-        try await InterfaceFiles.expectMatch("org.peercollab.PeerCollab1.Contact", at: path, on: client)
+        try await InterfaceFiles.expectMatch(PeerCollabBus.Interface.contact, at: path, on: client)
     }
 
     @Test func endpointsAreValidatedAndBounded() async throws {

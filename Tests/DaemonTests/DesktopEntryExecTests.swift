@@ -2,6 +2,7 @@ import DBus
 import Testing
 
 @testable import peercollabd
+import PeerCollabAPI
 
 /// The Exec= rules of the Desktop Entry Specification, and the key-file reading around them,
 /// on well-formed, odd and hostile lines.
@@ -150,10 +151,10 @@ import Testing
 
     @Test func launchErrorsBecomeTheAPIsBusErrors() {
         #expect(LaunchError.programNotFound("org.example.A: /x: no such file").dbusError
-            == DBusError(name: "org.peercollab.PeerCollab1.Error.NotFound", message: "org.example.A: /x: no such file"))
-        #expect(LaunchError.invalidDesktopEntry("m").dbusError.name == "org.peercollab.PeerCollab1.Error.InvalidArgument")
-        #expect(LaunchError.startFailed("m").dbusError.name == "org.peercollab.PeerCollab1.Error.Failed")
-        #expect(LaunchError.timeout("m").dbusError.name == "org.peercollab.PeerCollab1.Error.Timeout")
+            == DBusError(name: PeerCollabErrorName.notFound.busName, message: "org.example.A: /x: no such file"))
+        #expect(LaunchError.invalidDesktopEntry("m").dbusError.name == PeerCollabErrorName.invalidArgument.busName)
+        #expect(LaunchError.startFailed("m").dbusError.name == PeerCollabErrorName.failed.busName)
+        #expect(LaunchError.timeout("m").dbusError.name == PeerCollabErrorName.timeout.busName)
     }
 
     @Test func unitObjectPathsEscapeAsSystemdDoes() {

@@ -1,5 +1,6 @@
 import Collaboration
 import DBus
+import PeerCollabAPI
 import Foundation
 import PeerProtocol
 import Synchronization
@@ -116,7 +117,7 @@ import Testing
             ("A\u{200F}da", "U+200F", 2), ("Ada\u{FEFF}", "U+FEFF", 4), ("A\u{00AD}da", "U+00AD", 2),
         ] {
             let error = await #expect(throws: DBusError.self) { try await Self.setDisplayName(name, on: daemon.client) }
-            #expect(error?.name == "org.peercollab.PeerCollab1.Error.InvalidArgument")
+            #expect(error?.name == PeerCollabErrorName.invalidArgument.busName)
             #expect(error?.message.contains("\(character) at position \(position)") == true, "\(error?.message ?? "")")
         }
         #expect(try await daemon.manager("DisplayName").stringValue?.unicodeScalars.contains { $0.properties.generalCategory == .format } == false)
@@ -124,8 +125,8 @@ import Testing
         // A peer's name and presence message lose them.
         let peer = try await TestPeer(dialing: "127.0.0.1", port: try await daemon.port, expecting: try await daemon.peerName)
         defer { Task { await peer.close() } }
-        let path = try DBusObjectPath("/org/peercollab/PeerCollab1/peer/\(peer.identity.peerName)")
-        try await waitUntil("the daemon shows the test peer") { (try? await daemon.peerProperty(path, "PresenceStatus")) != nil ? true : nil }
+        let path = try DBusObjectPath(PeerCollabBus.peerPath("\(peer.identity.peerName)"))
+        // The peer is shown once this first profile arrived.
         peer.send(.profile(PeerProfile(
             displayName: "Mallory\u{202E}gnp.exe", presence: PeerPresence(status: .busy, message: "in a\u{200B} meet\u{2067}ing"))))
         try await waitUntil("the peer's profile shown") {
@@ -163,7 +164,7 @@ import Testing
             endpoints: [ContactEndpoint(host: "192.0.2.9", port: 4000)]
         ).encode()
         let error = await #expect(throws: DBusError.self) { _ = try await daemon.client.addContact(card) }
-        #expect(error?.name == "org.peercollab.PeerCollab1.Error.InvalidCard", "\(String(describing: error))")
+        #expect(error?.name == PeerCollabErrorName.invalidCard.busName, "\(String(describing: error))")
         #expect(error?.message.contains("RSA") == true && error?.message.contains("Ed25519") == true, "\(error?.message ?? "")")
         #expect(try await daemon.client.contacts().isEmpty)
     }

@@ -1,6 +1,7 @@
 import DBus
 import Foundation
 import Testing
+import PeerCollabAPI
 
 /// A started daemon knows its peer name and fingerprint from `identity.cache` and loads its
 /// key (and with it OpenSSL) only when something needs it; what it shows is the same
@@ -73,7 +74,7 @@ import Testing
                 try await client.managerCall(member, arguments)
                 Issue.record("\(member) succeeded with a damaged key")
             } catch let error as DBusError {
-                #expect(error.name == "org.peercollab.PeerCollab1.Error.Failed", "\(member): \(error)")
+                #expect(error.name == PeerCollabErrorName.failed.busName, "\(member): \(error)")
                 #expect(error.message.contains(keyPath), "\(member): \(error.message)")
                 #expect(error.message.contains("Move it away"), "\(member): \(error.message)")
             }

@@ -1,12 +1,13 @@
 import DBus
 import Foundation
 import Testing
+import PeerCollabAPI
 
 /// Hosts on different subnets, joined by a router: no multicast crosses, so people near me
 /// stay on their link and the internet scope (contact links) is the only way across.
 @Suite(.enabled(if: NetworkLab.isAvailable, "needs root and iproute2 to make network namespaces"))
 struct InternetScopeLabTests {
-    static let peerError = "org.peercollab.PeerCollab1.Error."
+    static let peerError = PeerCollabBus.errorPrefix
 
     // MARK: The lab itself
 

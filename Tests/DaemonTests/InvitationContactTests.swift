@@ -1,6 +1,7 @@
 import DBus
 import Foundation
 import Testing
+import PeerCollabAPI
 
 /// Invitations and contacts between two namespaced daemons: the `contacts` policy takes a
 /// contact (verified by card or added unverified from a peer), and an invitation's `Peer` and
@@ -63,7 +64,7 @@ struct InvitationContactTests {
 
         // Peer.AddToContacts makes an unverified contact: that counts for the policy too, and
         // the retained invitation points at the contact again.
-        let unverified = try #require(try await pair.b.call(pair.aOnB, "org.peercollab.PeerCollab1.Peer", "AddToContacts").first?.objectPathValue)
+        let unverified = try #require(try await pair.b.call(pair.aOnB, PeerCollabBus.Interface.peer, "AddToContacts").first?.objectPathValue)
         #expect(unverified == contactA)
         #expect(try await pair.b.client.contactProperty(nameA, "Verified")?.boolValue == false)
         try await Self.change(changesOnB, of: byCardOnB, "Peer to the contact path on B") { $0["Peer"]?.objectPathValue == contactA }
@@ -73,7 +74,7 @@ struct InvitationContactTests {
 
         // On A's side too: B becomes a contact of A's while A's invitation is pending.
         #expect(try await pair.a.property(asUnverified, InvitationPair.invitation, "Peer").objectPathValue == pair.bOnA)
-        _ = try await pair.a.call(pair.bOnA, "org.peercollab.PeerCollab1.Peer", "AddToContacts")
+        _ = try await pair.a.call(pair.bOnA, PeerCollabBus.Interface.peer, "AddToContacts")
         try await Self.change(changesOnA, of: asUnverified, "Peer to the contact path on A") {
             $0["Peer"]?.objectPathValue == ContactCards.contactPath(nameB)
         }

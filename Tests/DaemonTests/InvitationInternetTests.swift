@@ -1,6 +1,7 @@
 import DBus
 import Foundation
 import Testing
+import PeerCollabAPI
 
 /// Inviting a contact that is not connected, across a router (no multicast between the two):
 /// signed in to the internet scope, its endpoints are dialled first; PeerUnreachable says why
@@ -18,7 +19,7 @@ struct InvitationInternetTests {
             try await body()
             Issue.record("expected PeerUnreachable, the call succeeded")
         } catch let error as DBusError {
-            #expect(error.name == "org.peercollab.PeerCollab1.Error.PeerUnreachable", "\(error)")
+            #expect(error.name == PeerCollabErrorName.peerUnreachable.busName, "\(error)")
             return error.message
         } catch {
             Issue.record("expected PeerUnreachable, got \(error)")

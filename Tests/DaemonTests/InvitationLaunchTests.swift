@@ -1,6 +1,7 @@
 import DBus
 import Foundation
 import Testing
+import PeerCollabAPI
 
 /// Accepting an invitation starts the application under a real `systemd --user`: a transient
 /// unit of its own, PEERCOLLAB_INVITATION set, and the program reads the invitation over D-Bus.
@@ -68,7 +69,7 @@ struct InvitationLaunchTests {
             try await pair.call(pair.b, incoming, "Accept")
             Issue.record("Accept succeeded although the program does not exist")
         } catch let error as DBusError {
-            #expect(error.name == "org.peercollab.PeerCollab1.Error.Failed", "\(error)")
+            #expect(error.name == PeerCollabErrorName.failed.busName, "\(error)")
             #expect(error.message.contains("/nonexistent/whiteboard"), "\(error.message)")
         }
         try await pair.waitForState(pair.a, outgoing, "failed")

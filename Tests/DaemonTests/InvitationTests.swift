@@ -1,6 +1,7 @@
 import DBus
 import Foundation
 import Testing
+import PeerCollabAPI
 
 /// Two daemons signed in near me in a namespace lab, inviting each other the way applications
 /// and scripts do: over D-Bus, with the answer seen on both sides.
@@ -12,8 +13,8 @@ struct InvitationPair {
     let bOnA: DBusObjectPath
     let aOnB: DBusObjectPath
 
-    static let invitation = "org.peercollab.PeerCollab1.Invitation"
-    static let application = "org.peercollab.PeerCollab1.Application"
+    static let invitation = PeerCollabBus.Interface.invitation
+    static let application = PeerCollabBus.Interface.application
     static let app = "org.example.Whiteboard"
 
     /// `settingsB` is written to B's settings.json before it starts.
@@ -130,7 +131,7 @@ struct InvitationPair {
             try await body()
             Issue.record("expected \(name), the call succeeded", sourceLocation: sourceLocation)
         } catch let error as DBusError {
-            #expect(error.name == "org.peercollab.PeerCollab1.Error." + name, "\(error)", sourceLocation: sourceLocation)
+            #expect(error.name == PeerCollabBus.errorPrefix + name, "\(error)", sourceLocation: sourceLocation)
         } catch {
             Issue.record("expected \(name), got \(error)", sourceLocation: sourceLocation)
         }

@@ -1,6 +1,7 @@
 import DBus
 import Foundation
 import Testing
+import PeerCollabAPI
 
 /// The daemon on a real private bus, driven the way users and scripts drive it.
 @Suite struct ManagerBusTests {
@@ -79,7 +80,7 @@ import Testing
             #expect(output.standardError.contains(expected), "\(arguments): \(output.standardError)")
         }
         // The domain's errors carry the API's error names.
-        await #expect(throws: DBusError(name: "org.peercollab.PeerCollab1.Error.InvalidArgument", message: "The display name must not be empty.")) {
+        await #expect(throws: DBusError(name: PeerCollabErrorName.invalidArgument.busName, message: "The display name must not be empty.")) {
             _ = try await client.call(
                 destination: DaemonProcess.service, path: DaemonProcess.root,
                 interface: "org.freedesktop.DBus.Properties", member: "Set",

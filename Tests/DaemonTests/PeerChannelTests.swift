@@ -1,6 +1,7 @@
 import DBus
 import Foundation
 import Testing
+import PeerCollabAPI
 
 /// Daemons on hosts of their own (network namespaces), reaching each other over real TCP
 /// with TLS 1.3, as issue 4 asks.
@@ -28,7 +29,7 @@ struct PeerChannelTests {
         #expect(peerOnB["VerificationCode"]?.stringValue == code)
         // The fingerprint a peer shows is that of the certificate the other one has.
         #expect(peerOnA["Fingerprint"]?.stringValue == (try await b.manager("Fingerprint")).stringValue)
-        try await InterfaceFiles.expectMatch("org.peercollab.PeerCollab1.Peer", at: path, on: a.client)
+        try await InterfaceFiles.expectMatch(PeerCollabBus.Interface.peer, at: path, on: a.client)
         // Display names travel in the profile, after the channel proved the key.
         _ = try await a.waitForPeers("A learns B's display name") { $0[path]?["DisplayName"]?.stringValue?.isEmpty == false }
     }
@@ -44,7 +45,7 @@ struct PeerChannelTests {
             _ = try await b.connect(link)
         } throws: { error in
             guard let error = error as? DBusError else { return false }
-            return error.name == "org.peercollab.PeerCollab1.Error.PeerUnreachable" && error.message.contains("someone else")
+            return error.name == PeerCollabErrorName.peerUnreachable.busName && error.message.contains("someone else")
         }
         #expect(try await b.peers().isEmpty)
         // B can still reach the real A.

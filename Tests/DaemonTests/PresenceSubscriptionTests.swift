@@ -1,11 +1,12 @@
 import DBus
 import Foundation
 import Testing
+import PeerCollabAPI
 
 /// Presence over the internet scope goes only to contacts I allow who subscribed.
 @Suite(.enabled(if: NetworkLab.isAvailable, "needs root and iproute2 to make network namespaces"))
 struct PresenceSubscriptionTests {
-    static let contact = "org.peercollab.PeerCollab1.Contact"
+    static let contact = PeerCollabBus.Interface.contact
 
     private func addContact(_ owner: LabDaemon, cardOf other: LabDaemon) async throws -> DBusObjectPath {
         let card = try #require(try await other.managerCall("GetContactCard").first?.stringValue)
@@ -55,7 +56,7 @@ struct PresenceSubscriptionTests {
             try await c.call(aOnC, Self.contact, "GetObject", [.string("board")])
             Issue.record("C, not allowed, got A's object")
         } catch let error as DBusError {
-            #expect(error.name == "org.peercollab.PeerCollab1.Error.NotAllowed", "\(error)")
+            #expect(error.name == PeerCollabErrorName.notAllowed.busName, "\(error)")
         }
         #expect(try await b.call(aOnB, Self.contact, "GetObject", [.string("board")]).first?.bytesValue == [1, 2, 3])
 

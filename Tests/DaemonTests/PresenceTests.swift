@@ -3,20 +3,21 @@ import Foundation
 import PeerProtocol
 import Synchronization
 import Testing
+import PeerCollabAPI
 
 /// Presence and objects between real daemons: pushed as they change, fetched over the
 /// channel, limits refused with InvalidArgument, floods rate-limited.
 @Suite(.enabled(if: NetworkLab.isAvailable, "needs root and iproute2 to make network namespaces"))
 struct PresenceNearMeTests {
-    static let error = "org.peercollab.PeerCollab1.Error."
+    static let error = PeerCollabBus.errorPrefix
 
     @Test func aPresenceChangeReachesTheNearbyPeerAsPropertiesChanged() async throws {
         let lab = try NetworkLab(hosts: 2)
         let daemons = try await LabDaemon.start(in: lab, signIn: "near-me")
         let (a, b) = (daemons[0], daemons[1])
-        let pathOnB = try DBusObjectPath("/org/peercollab/PeerCollab1/peer/\(try await a.peerName)")
+        let pathOnB = try DBusObjectPath(PeerCollabBus.peerPath("\(try await a.peerName)"))
         _ = try await b.waitForPeers("B sees A near it") { $0[pathOnB]?["DisplayName"]?.stringValue?.isEmpty == false }
-        #expect(try await b.property(pathOnB, "org.peercollab.PeerCollab1.Peer", "PresenceStatus").stringValue == "online")
+        #expect(try await b.property(pathOnB, PeerCollabBus.Interface.peer, "PresenceStatus").stringValue == "online")
 
         let changes = try await b.client.subscribe(to: DBusMatchRule(
             path: pathOnB, interface: "org.freedesktop.DBus.Properties", member: "PropertiesChanged"))
@@ -36,7 +37,7 @@ struct PresenceNearMeTests {
         _ = try await firstElement(of: changes, what: "away reaches B") {
             $0.arguments().dropFirst().first?.vardictValue?["PresenceStatus"]?.stringValue == "away"
         }
-        #expect(try await b.property(pathOnB, "org.peercollab.PeerCollab1.Peer", "PresenceMessage").stringValue == "")
+        #expect(try await b.property(pathOnB, PeerCollabBus.Interface.peer, "PresenceMessage").stringValue == "")
         let wrong = try await a.ctl(["presence", "sleeping"])
         #expect(wrong.status == 64)
         #expect(wrong.standardError.contains("on-the-phone"), "the error lists the statuses: \(wrong.standardError)")
@@ -47,20 +48,20 @@ struct PresenceNearMeTests {
         let daemons = try await LabDaemon.start(in: lab, signIn: "near-me")
         let (a, b) = (daemons[0], daemons[1])
         let nameA = try await a.peerName
-        let pathOnB = try DBusObjectPath("/org/peercollab/PeerCollab1/peer/\(nameA)")
+        let pathOnB = try DBusObjectPath(PeerCollabBus.peerPath("\(nameA)"))
         _ = try await b.waitForPeers("B sees A") { $0[pathOnB] != nil }
 
         let first = (0..<5000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
         try await a.managerCall("SetObject", [.string("avatar.png"), .bytes(first)])
         _ = try await b.waitForPeers("B lists A's object") { $0[pathOnB]?["Objects"]?.stringArrayValue == ["avatar.png"] }
-        let fetched = try await b.call(pathOnB, "org.peercollab.PeerCollab1.Peer", "GetObject", [.string("avatar.png")])
+        let fetched = try await b.call(pathOnB, PeerCollabBus.Interface.peer, "GetObject", [.string("avatar.png")])
         #expect(fetched.first?.bytesValue == first)
 
         // A new revision is fetched anew, not taken from the copy B kept.
         let second = Array("version two".utf8)
         try await a.managerCall("SetObject", [.string("avatar.png"), .bytes(second)])
         try await waitUntil("B gets the new revision") {
-            let data = try? await b.call(pathOnB, "org.peercollab.PeerCollab1.Peer", "GetObject", [.string("avatar.png")])
+            let data = try? await b.call(pathOnB, PeerCollabBus.Interface.peer, "GetObject", [.string("avatar.png")])
             return data?.first?.bytesValue == second ? true : nil
         }
         // peercollabctl on B lists and fetches it too.
@@ -72,10 +73,10 @@ struct PresenceNearMeTests {
         try await a.managerCall("DeleteObject", [.string("avatar.png")])
         _ = try await b.waitForPeers("B sees A's object go") { $0[pathOnB]?["Objects"]?.stringArrayValue == [] }
         await #expect(throws: DBusError.self) {
-            _ = try await b.call(pathOnB, "org.peercollab.PeerCollab1.Peer", "GetObject", [.string("avatar.png")])
+            _ = try await b.call(pathOnB, PeerCollabBus.Interface.peer, "GetObject", [.string("avatar.png")])
         }
         do {
-            _ = try await b.call(pathOnB, "org.peercollab.PeerCollab1.Peer", "GetObject", [.string("avatar.png")])
+            _ = try await b.call(pathOnB, PeerCollabBus.Interface.peer, "GetObject", [.string("avatar.png")])
         } catch let error as DBusError {
             #expect(error.name == Self.error + "NotFound", "\(error)")
         }
@@ -112,7 +113,7 @@ struct PresenceNearMeTests {
 
 /// Limits, floods and auto-idle against one daemon on the host (loopback only).
 struct PresenceLimitsTests {
-    static let invalidArgument = "org.peercollab.PeerCollab1.Error.InvalidArgument"
+    static let invalidArgument = PeerCollabErrorName.invalidArgument.busName
 
     private func expectError(_ name: String, _ daemon: LocalDaemon, _ member: String, _ arguments: [DBusValue], sourceLocation: SourceLocation = #_sourceLocation) async {
         do {
@@ -136,7 +137,7 @@ struct PresenceLimitsTests {
         await expectError(Self.invalidArgument, daemon, "SetObject", [.string("one-too-many"), .bytes([0])])
         // Replacing one of the 128 is fine.
         try await daemon.managerCall("SetObject", [.string("o1"), .bytes([9, 9])])
-        await expectError("org.peercollab.PeerCollab1.Error.NotFound", daemon, "DeleteObject", [.string("never-published")])
+        await expectError(PeerCollabErrorName.notFound.busName, daemon, "DeleteObject", [.string("never-published")])
 
         await expectError(Self.invalidArgument, daemon, "SetPresence", [.string("sleeping"), .string("")])
         await expectError(Self.invalidArgument, daemon, "SetPresence", [.string("busy"), .string("line\nbreak")])
@@ -160,7 +161,7 @@ struct PresenceLimitsTests {
         let daemon = try await LocalDaemon(signIn: "internet")
         let peer = try await TestPeer(dialing: "127.0.0.1", port: try await daemon.port, expecting: try await daemon.peerName)
         defer { Task { await peer.close() } }
-        let path = try DBusObjectPath("/org/peercollab/PeerCollab1/peer/\(peer.identity.peerName)")
+        let path = try DBusObjectPath(PeerCollabBus.peerPath("\(peer.identity.peerName)"))
         // A peer is shown once its profile arrived.
         peer.send(.profile(PeerProfile(displayName: "Flooder", presence: PeerPresence(status: .online))))
         try await waitUntil("the daemon shows the test peer") { (try? await daemon.peerProperty(path, "PresenceStatus")) != nil ? true : nil }
@@ -266,7 +267,7 @@ final class LocalDaemon: Sendable {
     func manager(_ name: String) async throws -> DBusValue { try await client.managerProperty(name) }
 
     func peerProperty(_ path: DBusObjectPath, _ name: String) async throws -> DBusValue {
-        try await property(path, "org.peercollab.PeerCollab1.Peer", name)
+        try await property(path, PeerCollabBus.Interface.peer, name)
     }
 
     func property(_ path: DBusObjectPath, _ interface: String, _ name: String) async throws -> DBusValue {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import PeerCollabAPI
 
 #if canImport(Glibc)
 import Glibc
@@ -16,8 +17,8 @@ import Glibc
     .enabled(if: UserManager.unavailableReason == nil, "needs /lib/systemd/systemd, dbus-user-session and root"))
 struct SystemdUnitTests {
     static let status = "Serving org.peercollab.PeerCollab1"
-    static let root = "/org/peercollab/PeerCollab1"
-    static let manager = "org.peercollab.PeerCollab1.Manager"
+    static let root = PeerCollabBus.rootPath
+    static let manager = PeerCollabBus.Interface.manager
 
     let systemd: UserManager
 

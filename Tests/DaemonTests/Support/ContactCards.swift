@@ -1,5 +1,6 @@
 import Collaboration
 import DBus
+import PeerCollabAPI
 import Foundation
 import PeerSecurity
 
@@ -26,10 +27,10 @@ enum ContactCards {
     }
 
     static func contactPath(_ peerName: String) -> DBusObjectPath {
-        DBusObjectPath(stringLiteral: "/org/peercollab/PeerCollab1/contact/\(peerName)")
+        DBusObjectPath(stringLiteral: PeerCollabBus.contactPath(peerName))
     }
 
-    static let contactInterface = "org.peercollab.PeerCollab1.Contact"
+    static let contactInterface = PeerCollabBus.Interface.contact
 }
 
 extension DBusConnection {

@@ -1,5 +1,6 @@
 import DBus
 import Foundation
+import PeerCollabAPI
 
 /// One peercollabd on a private bus, with its own folders, as a test drives it.
 final class DaemonProcess: Sendable {
@@ -8,9 +9,9 @@ final class DaemonProcess: Sendable {
     let home: URL
     let logURL: URL
 
-    static let service = "org.peercollab.PeerCollab1"
-    static let root: DBusObjectPath = "/org/peercollab/PeerCollab1"
-    static let manager = "org.peercollab.PeerCollab1.Manager"
+    static let service = PeerCollabBus.serviceName
+    static let root = try! DBusObjectPath(PeerCollabBus.rootPath)
+    static let manager = PeerCollabBus.Interface.manager
 
     var configDirectory: URL { home.appendingPathComponent("config") }
     var dataDirectory: URL { home.appendingPathComponent("data") }

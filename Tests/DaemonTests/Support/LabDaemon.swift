@@ -1,6 +1,7 @@
 import DBus
 import Foundation
 import Synchronization
+import PeerCollabAPI
 
 /// A daemon on one host of a ``NetworkLab``, with its own bus, its own folders and a client
 /// connection to it. It can be restarted (same folders, so the same identity) and killed.
@@ -156,7 +157,7 @@ final class LabDaemon: Sendable {
         var result: [DBusObjectPath: [String: DBusValue]] = [:]
         for entry in entries {
             guard let path = entry.key.objectPathValue, case .dictionary(_, _, let interfaces) = entry.value else { continue }
-            for interface in interfaces where interface.key.stringValue == "org.peercollab.PeerCollab1.Peer" {
+            for interface in interfaces where interface.key.stringValue == PeerCollabBus.Interface.peer {
                 result[path] = interface.value.vardictValue
             }
         }

@@ -1,4 +1,5 @@
 import Foundation
+import PeerCollabAPI
 
 #if canImport(Glibc)
 import Glibc
@@ -12,7 +13,7 @@ final class UserManager: Sendable {
     /// dbus-user-session's socket unit, which gives the manager a session bus at `$XDG_RUNTIME_DIR/bus`.
     static let busSocketUnit = "/usr/lib/systemd/user/dbus.socket"
     static let unit = "peercollab.service"
-    static let busName = "org.peercollab.PeerCollab1"
+    static let busName = PeerCollabBus.serviceName
 
     /// The manager of the suite running now (see ``UserManagerTrait``).
     @TaskLocal static var current: UserManager?
