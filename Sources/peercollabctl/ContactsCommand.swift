@@ -175,7 +175,14 @@ struct ContactCommand: AsyncParsableCommand {
                 }
             }
             if !yes {
-                print("Does \(person.shownName) see the same code? [y/N] ", terminator: "")
+                // With --json, stdout is for the answer only: the question goes to the terminal on stderr.
+                let question = "Does \(person.shownName) see the same code (\(code))? [y/N] "
+                if options.json {
+                    var standardError = StandardError()
+                    print(question, terminator: "", to: &standardError)
+                } else {
+                    print(question, terminator: "")
+                }
                 let answer = readLine()?.lowercased() ?? ""
                 guard answer == "y" || answer == "yes" else {
                     try await ContactCommand.report(entry.path, client, options, "Not marked verified.")

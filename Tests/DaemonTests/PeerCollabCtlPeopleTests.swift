@@ -113,7 +113,8 @@ import Testing
         let second = try await a.ctl(["invite", "Bob Babbage", app, "--message", "go?"])
         let secondPath = second.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
         let incomingSecond = try await invitation(on: b, "B has the second invitation") { $0["Message"] as? String == "go?" }
-        #expect(try await b.ctl(["accept", incomingSecond]).standardOutput == "Accepted.\n")
+        let accepted = try await b.ctl(["accept", incomingSecond, "--json"])
+        #expect(try CtlShape.object(accepted.standardOutput, CtlShape.invitation, "accept --json")["State"] as? String == "accepted")
         #expect(try await a.ctl(["wait", secondPath]).status == 0)
 
         // 4: cancelled from the command line.

@@ -51,6 +51,8 @@ import Testing
         #expect(((qr as? [String: Any])?["Links"] as? [String])?.first?.hasPrefix("peercollab:\(me)@") == true)
         try await both(host, ["near"], CtlShape.peer, array: true) { $0.contains("Nobody reachable yet") }
         try await both(host, ["invitations"], CtlShape.invitation, array: true) { $0 == "No invitations.\n" }
+        let doctorText = try await host.ctl(["doctor"])
+        #expect(doctorText.standardOutput.hasPrefix("Discovery backend:"), "\(doctorText.standardOutput)")
         let doctor = try await host.ctl(["doctor", "--json"])
         #expect(doctor.status == 0 || doctor.status == 1, "\(doctor.standardError)")
         let report = try #require(try JSONSerialization.jsonObject(with: Data(doctor.standardOutput.utf8)) as? [String: Any])
@@ -65,6 +67,7 @@ import Testing
         let file = host.daemon.home.appendingPathComponent("ada.vcf")
         try ada.card().write(to: file, atomically: true, encoding: .utf8)
         try await both(host, ["contact", "add", file.path], CtlShape.contact) { $0.contains("Added Ada Lovelace (\(ada.peerName)), verified.") }
+        try await both(host, ["card", "import", file.path], CtlShape.contact) { $0.contains("Added Ada Lovelace") }
         try await both(host, ["contacts"], CtlShape.contact, array: true) { $0.contains("Ada Lovelace") && $0.contains(ada.peerName) }
         // "ada", the man page's own example, is the start of the display name.
         try await both(host, ["contact", "show", "ada"], CtlShape.contact) { $0.contains("Verification code:") }
