@@ -66,3 +66,26 @@ import Testing
         #expect((object["message"] as? String)?.contains("Cannot reach") == true)
     }
 }
+
+/// docs/cli.md states the JSON shapes in words; they must be the shapes the tests check.
+@Suite struct PeerCollabCtlDocsTests {
+    @Test func theDocumentedShapesAreTheAPIsPropertiesPlusPath() throws {
+        let page = try String(contentsOf: ProcessRunner.repositoryRoot.appendingPathComponent("docs/cli.md"), encoding: .utf8)
+        let shapes: [(String, Set<String>)] = [
+            ("Manager", CtlShape.manager), ("Peer", CtlShape.peer), ("Contact", CtlShape.contact),
+            ("Invitation", CtlShape.invitation), ("Application", CtlShape.application),
+        ]
+        for (kind, shape) in shapes {
+            let row = try #require(page.split(separator: "\n").first { $0.hasPrefix("| \(kind) | `Path`") }, "no row for \(kind)")
+            let keys = try #require(row.split(separator: "|").dropFirst().first).split(separator: " and ", maxSplits: 1).last ?? ""
+            let listed = Set(keys.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }).union(["Path"])
+            #expect(listed == shape, "docs/cli.md lists for \(kind): \(listed.sorted())")
+        }
+        // The exit statuses of --help are those of the page and the man page.
+        let manual = try String(contentsOf: ProcessRunner.repositoryRoot.appendingPathComponent("dist/man/peercollabctl.1"), encoding: .utf8)
+        for status in ["0", "1", "2, 3, 4, 5", "64", "69"] {
+            #expect(page.contains("| \(status) |"), "docs/cli.md lacks exit status \(status)")
+            #expect(manual.contains(".B \(status)\n"), "the man page lacks exit status \(status)")
+        }
+    }
+}
