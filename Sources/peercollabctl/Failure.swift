@@ -48,7 +48,7 @@ struct Failure: Error {
 /// Whether this run prints JSON: decided once from the command line, before parsing, so
 /// that usage errors are JSON too.
 enum OutputMode {
-    nonisolated(unsafe) static var json = false
+    static let json = detect(CommandLine.arguments)
 
     /// `--json` anywhere before `--` or `--exec` (whose words belong to the command).
     static func detect(_ arguments: [String]) -> Bool {

@@ -38,7 +38,6 @@ struct PeerCollabCtl: AsyncParsableCommand {
     /// ArgumentParser's main, with every failure reported one way (``Failure``): text or
     /// JSON on stderr, and the documented exit status.
     static func main() async {
-        OutputMode.json = OutputMode.detect(CommandLine.arguments)
         do {
             try checkHelpTopic(Array(CommandLine.arguments.dropFirst()))
             var command = try await asyncParseAsRoot(nil)
