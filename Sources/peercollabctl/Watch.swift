@@ -29,53 +29,48 @@ struct Watch: AsyncParsableCommand {
         var mark: String { ["added": "+", "removed": "-", "changed": "~", "stopped": "!", "started": "!"][rawValue]! }
     }
 
-    /// A signal from the daemon, or the daemon's name changing hands.
-    enum Input: Sendable {
-        case daemon(DBusMessage)
-        case owner(String)
-    }
-
     func run() async throws {
         let client = try DaemonClient(options: options)
-        let objects = try await client.connection.subscribe(to: DBusMatchRule(sender: DaemonClient.service, pathNamespace: DaemonClient.root))
+        // Two rules ask the bus for the daemon's signals and for its name changing hands. One
+        // stream must carry both, in the order the bus sent them, or a last change of the
+        // daemon could print after "stopped": the stream of the rule with the well-known
+        // sender is that stream, because a well-known sender cannot be checked locally (the
+        // messages carry unique names), so it receives every signal routed to this connection.
         let owners = try await client.connection.subscribe(to: DBusMatchRule(
-            sender: "org.freedesktop.DBus", interface: "org.freedesktop.DBus", member: "NameOwnerChanged", arg0: DaemonClient.service))
-        let (inputs, sink) = AsyncStream<Input>.makeStream(bufferingPolicy: .bufferingNewest(4096))
-        let forwarders = Task {
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask { for await message in objects { sink.yield(.daemon(message)) } }
-                group.addTask {
-                    for await message in owners {
-                        sink.yield(.owner(message.arguments().dropFirst(2).first?.stringValue ?? ""))
-                    }
-                }
-                await group.waitForAll()
-            }
-            sink.finish()
-        }
-        defer { forwarders.cancel() }
-
+            sender: Self.bus, interface: Self.bus, member: "NameOwnerChanged", arg0: DaemonClient.service))
+        let signals = try await client.connection.subscribe(to: DBusMatchRule(sender: DaemonClient.service))
+        // The first rule's own stream is not read, but ending it would remove the rule.
+        defer { withExtendedLifetime(owners) {} }
         do {
             try await snapshot(client)
         } catch let failure as Failure where follow && failure.status == ExitStatus.unavailable {
             emit(.stopped, DaemonClient.root, nil, [:])
         }
-        for await input in inputs {
-            switch input {
-            case .owner(let owner) where owner.isEmpty:
-                guard follow else {
-                    throw Failure.unavailable(PeerCollabErrorName.failed.busName, "peercollabd stopped. Start it again with 'systemctl --user start peercollab', or watch with --follow to wait for it.")
+        for await message in signals {
+            if message.sender == Self.bus {
+                guard message.member == "NameOwnerChanged", message.arguments().first?.stringValue == DaemonClient.service else { continue }
+                guard message.arguments().dropFirst(2).first?.stringValue?.isEmpty == false else {
+                    guard follow else {
+                        throw Failure.unavailable(
+                            PeerCollabErrorName.failed.busName,
+                            "peercollabd stopped. Start it again with 'systemctl --user start peercollab', or watch with --follow to wait for it.")
+                    }
+                    emit(.stopped, DaemonClient.root, nil, [:])
+                    continue
                 }
-                emit(.stopped, DaemonClient.root, nil, [:])
-            case .owner:
                 emit(.started, DaemonClient.root, nil, [:])
                 try? await snapshot(client)
-            case .daemon(let message):
+            } else if let path = message.path.flatMap({ try? DBusObjectPath($0) }),
+                path == DaemonClient.root || path.isDescendant(of: DaemonClient.root)
+            {
                 handle(message)
             }
         }
         throw Failure.unavailable(DBusError.StandardName.disconnected, "The bus went away.")
     }
+
+    /// The bus itself: its name, interface and the sender of its signals.
+    static let bus = "org.freedesktop.DBus"
 
     /// The peers reachable and the invitations there now, as `+` lines.
     private func snapshot(_ client: DaemonClient) async throws {
