@@ -1,7 +1,6 @@
 import ArgumentParser
 import DBus
 import PeerCollabAPI
-import FoundationEssentials
 
 /// `peercollabctl app register|unregister`: the applications people can invite me into.
 struct App: AsyncParsableCommand {
@@ -47,8 +46,8 @@ struct App: AsyncParsableCommand {
             let client = try DaemonClient(options: options)
             let reply = try await client.call(
                 path: DaemonClient.root, interface: DaemonClient.manager, member: "RegisterApplication", [.string(id), .vardict(info)])
-            let path = reply.first?.objectPathValue?.rawValue ?? ""
-            print(options.json ? JSONText.object([("Path", .string(path)), ("Id", .string(id))]) : "Registered \(id) (\(path)).")
+            guard let path = reply.first?.objectPathValue else { throw Failure.refused(Failure.Name.failed, "The daemon gave no application.") }
+            print(options.json ? try await client.objectJSON(path, DaemonClient.application) : "Registered \(id) (\(path)).")
         }
     }
 
@@ -56,12 +55,17 @@ struct App: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Unregister an application; invitations into it are refused from now on.")
 
         @OptionGroup var options: GlobalOptions
-        @Argument(help: "The application id.") var id: String
+        @Argument(help: ArgumentHelp("The application id."), completion: .applications) var id: String
 
         func run() async throws {
             let client = try DaemonClient(options: options)
+            // What it was, for --json: it is gone after the call.
+            let path = (try? DBusObjectPath(PeerCollabBus.applicationPath(id))) ?? DBusObjectPath.root
+            let before = try? await client.connection.call(
+                destination: DaemonClient.service, path: path, interface: DaemonClient.properties, member: "GetAll",
+                arguments: [.string(DaemonClient.application)]).first?.vardictValue
             _ = try await client.call(path: DaemonClient.root, interface: DaemonClient.manager, member: "UnregisterApplication", [.string(id)])
-            if !options.json { print("Unregistered \(id).") }
+            print(options.json ? ManagedObjects.json(path, before ?? [:]) : "Unregistered \(id).")
         }
     }
 }
@@ -75,9 +79,9 @@ struct Apps: AsyncParsableCommand {
     func run() async throws {
         let client = try DaemonClient(options: options)
         let apps = try await ManagedObjects.fetch(client, interface: DaemonClient.application)
-            .sorted { ($0.properties["Id"]?.stringValue ?? "") < ($1.properties["Id"]?.stringValue ?? "") }
+            .sorted { ($0.properties[ApplicationProperty.id.rawValue]?.stringValue ?? "") < ($1.properties[ApplicationProperty.id.rawValue]?.stringValue ?? "") }
         if options.json {
-            print("[" + apps.map { ManagedObjects.json($0) }.joined(separator: ",") + "]")
+            print(ManagedObjects.jsonArray(apps))
             return
         }
         guard !apps.isEmpty else {
@@ -87,32 +91,21 @@ struct Apps: AsyncParsableCommand {
         TextTable.printRows(
             [["ID", "NAME", "STARTS", "SCOPE"]]
                 + apps.map { app in
-                    let exec = app.properties["Exec"]?.stringArrayValue ?? []
-                    let desktop = app.properties["DesktopId"]?.stringValue ?? ""
+                    let exec = app.properties[ApplicationProperty.exec.rawValue]?.stringArrayValue ?? []
+                    let desktop = app.properties[ApplicationProperty.desktopID.rawValue]?.stringValue ?? ""
                     return [
-                        app.properties["Id"]?.stringValue ?? "", app.properties["Name"]?.stringValue ?? "",
+                        app.properties[ApplicationProperty.id.rawValue]?.stringValue ?? "", app.properties[ApplicationProperty.name.rawValue]?.stringValue ?? "",
                         !exec.isEmpty ? exec.joined(separator: " ") : desktop.isEmpty ? "(nothing)" : desktop,
-                        app.properties["Scope"]?.stringValue ?? "",
+                        app.properties[ApplicationProperty.scope.rawValue]?.stringValue ?? "",
                     ]
                 })
     }
 }
 
-/// A file given on the command line, read whole (the daemon checks the size limit).
+/// A data file given on the command line: read up to one byte over the API's 64 KiB, so
+/// that an over-long file is refused by the daemon (exit 1), like an over-long message.
 enum DataFile {
     static func read(_ path: String) throws -> [UInt8] {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ValidationError("Cannot read \(path).")
-        }
-        guard data.count <= 64 * 1024 else {
-            throw ValidationError("\(path) is \(data.count) bytes; at most 65536 (64 KiB) can be sent.")
-        }
-        return Array(data)
+        try InputFile.read(path, limit: APIValues.maximumObjectBytes + 1)
     }
-}
-
-
-extension DaemonClient {
-    static let invitation = PeerCollabBus.Interface.invitation
-    static let application = PeerCollabBus.Interface.application
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DBus
+import PeerCollabAPI
 
 #if canImport(Glibc)
 import Glibc
@@ -49,42 +50,56 @@ struct CardExport: AsyncParsableCommand {
 
     func run() async throws {
         let client = try DaemonClient(options: options)
-        var text: String
-        if link || qr {
-            let properties = try await client.properties(of: DaemonClient.manager)
-            let name = properties["PeerName"]?.stringValue ?? ""
-            let endpoints = (properties["Endpoints"]?.arrayElements ?? []).compactMap { item -> String? in
-                guard let fields = item.structureFields, fields.count == 2, let host = fields[0].stringValue,
-                    let port = fields[1].uint16Value
-                else { return nil }
-                return "peercollab:\(name)@\(TextTable.endpoint(host, port))"
-            }
-            guard !endpoints.isEmpty else {
-                DaemonClient.fail("The daemon has no endpoint where peers can reach it (no network address).")
-                throw ExitStatus.refused
-            }
-            text = options.json
-                ? "[" + endpoints.map(JSONText.quote).joined(separator: ",") + "]\n"
-                : endpoints.joined(separator: "\n") + "\n"
-            if qr {
-                // The first address that is not loopback is the one another device can reach.
-                let chosen = endpoints.first { !$0.contains("@127.") && !$0.contains("@[::1]") } ?? endpoints[0]
-                guard let code = QRCode(text: chosen) else {
-                    DaemonClient.fail("The contact link is too long for a QR code.")
-                    throw ExitCode.failure
-                }
-                text = code.terminalText() + chosen + "\n"
-            }
-        } else {
+        let properties = try await client.properties(of: DaemonClient.manager)
+        let name = properties[ManagerProperty.peerName.rawValue]?.stringValue ?? ""
+        guard link || qr else {
             let card = try await client.call(path: DaemonClient.root, interface: DaemonClient.manager, member: "GetContactCard")
             let vcard = card.first?.stringValue ?? ""
-            text = options.json ? JSONText.object([("card", .string(vcard))]) + "\n" : vcard
-        }
-        guard let output else {
-            print(text, terminator: "")
+            try Self.emit(Self.json(peerName: name, card: vcard, links: Self.links(name, properties)), text: vcard, options: options, to: output)
             return
         }
-        try Self.write(text, to: output)
+        let links = Self.links(name, properties)
+        guard !links.isEmpty else {
+            throw Failure.refused(Failure.Name.failed, "The daemon has no endpoint where peers can reach it (no network address).")
+        }
+        var text = links.joined(separator: "\n") + "\n"
+        if qr && !options.json {
+            // The first address that is not loopback is the one another device can reach.
+            let chosen = links.first { !$0.contains("@127.") && !$0.contains("@[::1]") } ?? links[0]
+            guard let code = QRCode(text: chosen) else {
+                throw Failure.refused(Failure.Name.failed, "The contact link is too long for a QR code.")
+            }
+            text = code.terminalText() + chosen + "\n"
+        }
+        try Self.emit(Self.json(peerName: name, card: nil, links: links), text: text, options: options, to: output)
+    }
+
+    /// Contact links, one per endpoint: `peercollab:PEERNAME@HOST:PORT`.
+    static func links(_ name: String, _ properties: [String: DBusValue]) -> [String] {
+        (properties[ManagerProperty.endpoints.rawValue]?.arrayElements ?? []).compactMap { item -> String? in
+            guard let fields = item.structureFields, fields.count == 2, let host = fields[0].stringValue,
+                let port = fields[1].uint16Value
+            else { return nil }
+            return "peercollab:\(name)@\(TextTable.endpoint(host, port))"
+        }
+    }
+
+    /// The Card shape (docs/cli.md): the peer name, the vCard (when asked for) and the links.
+    static func json(peerName: String, card: String?, links: [String]) -> String {
+        var members: [(String, DBusValue)] = [("PeerName", .string(peerName))]
+        if let card { members.append(("Card", .string(card))) }
+        members.append(("Links", .strings(links)))
+        return JSONText.object(members) + "\n"
+    }
+
+    /// Prints `text` (or the JSON with --json) to standard output or a file.
+    static func emit(_ json: String, text: String, options: GlobalOptions, to output: String?) throws {
+        let chosen = options.json ? json : text
+        guard let output else {
+            print(chosen, terminator: "")
+            return
+        }
+        try write(chosen, to: output)
     }
 
     /// Writes the file readable by others (a card is public), replacing it atomically.
@@ -92,16 +107,14 @@ struct CardExport: AsyncParsableCommand {
         let temporary = path + ".tmp-\(getpid())"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
-            DaemonClient.fail("Cannot write \(path): \(String(cString: strerror(errno)))")
-            throw ExitCode.failure
+            throw Failure.file("Cannot write \(path): \(String(cString: strerror(errno)))")
         }
         let bytes = Array(text.utf8)
         let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
         close(fd)
         guard written == bytes.count, rename(temporary, path) == 0 else {
             unlink(temporary)
-            DaemonClient.fail("Cannot write \(path): \(String(cString: strerror(errno)))")
-            throw ExitCode.failure
+            throw Failure.file("Cannot write \(path): \(String(cString: strerror(errno)))")
         }
     }
 }

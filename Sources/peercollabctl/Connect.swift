@@ -1,5 +1,6 @@
 import ArgumentParser
 import DBus
+import PeerCollabAPI
 
 /// `peercollabctl connect LINK`: reach someone by contact link and prove their key.
 struct Connect: AsyncParsableCommand {
@@ -19,16 +20,54 @@ struct Connect: AsyncParsableCommand {
     func run() async throws {
         let client = try DaemonClient(options: options)
         let reply = try await client.call(path: DaemonClient.root, interface: DaemonClient.manager, member: "Connect", [.string(link)])
-        guard let path = reply.first?.objectPathValue else { throw ExitStatus.refused }
+        guard let path = reply.first?.objectPathValue else { throw Failure.refused(Failure.Name.failed, "The daemon gave no peer.") }
+        try await Connect.showPeer(path, client, options)
+    }
+
+    /// A Peer object: the Peer shape with --json, else who it is and its code.
+    static func showPeer(_ path: DBusObjectPath, _ client: DaemonClient, _ options: GlobalOptions) async throws {
         let properties = try await client.properties(of: DaemonClient.peer, at: path)
         if options.json {
-            print(JSONText.object([("Peer", .objectPath(path))] + properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }))
+            print(ManagedObjects.json(path, properties))
             return
         }
-        TextTable.printProperties(properties, [
-            ("DisplayName", "Display name"), ("PeerName", "Peer name"), ("VerificationCode", "Verification code"),
-            ("Addresses", "Address"), ("PresenceStatus", "Presence"),
-        ])
+        let rows: [(PeerProperty, String)] = [
+            (.displayName, "Display name"), (.peerName, "Peer name"), (.verificationCode, "Verification code"),
+            (.addresses, "Address"), (.presenceStatus, "Presence"),
+        ]
+        TextTable.printProperties(properties, rows.map { ($0.0.rawValue, $0.1) })
         print("Object: \(path)")
+    }
+}
+
+/// `peercollabctl refresh PERSON`: ask a connected peer for its profile again, or dial a
+/// contact who is not connected (signed in to the internet scope).
+struct Refresh: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Reconnect or refresh someone: ask a connected peer for its profile again, or dial a contact now.",
+        discussion: """
+            A contact not connected is dialled at its endpoints while you are signed in to the \
+            internet scope; the verb returns once connected, or fails with what each endpoint said.
+            """,
+        aliases: ["reconnect"])
+
+    @OptionGroup var options: GlobalOptions
+    @Argument(help: ArgumentHelp("Who: a peer name, nickname, display name or object path.", valueName: "person"), completion: .people)
+    var person: String
+
+    func run() async throws {
+        let client = try DaemonClient(options: options)
+        let found = try await People.resolve(person, need: .anyone, client)
+        if let contact = found.contact {
+            _ = try await client.call(path: contact.path, interface: DaemonClient.contact, member: "Refresh", timeout: .seconds(120))
+        } else {
+            _ = try await client.call(path: found.path, interface: DaemonClient.peer, member: "Refresh")
+        }
+        let now = try await People.resolve(found.peerName, need: .anyone, client)
+        if options.json {
+            print(ManagedObjects.json(now.peer ?? now.contact!))
+        } else {
+            print("\(now.shownName.isEmpty ? now.peerName : now.shownName) is \(now.peer != nil ? "connected" : "not connected").")
+        }
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DBus
+import PeerCollabAPI
 
 /// `peercollabctl contacts`: the contact list.
 struct Contacts: AsyncParsableCommand {
@@ -15,17 +16,22 @@ struct Contacts: AsyncParsableCommand {
 
     func run() async throws {
         let client = try DaemonClient(options: options)
-        let contacts = try await ContactsList.fetch(client)
+        let contacts = try await People.fetch(client).compactMap(\.contact)
         if options.json {
-            print("[" + contacts.map(ContactsList.json).joined(separator: ",") + "]")
+            print(ManagedObjects.jsonArray(contacts))
             return
         }
         guard !contacts.isEmpty else {
-            print("No contacts yet. Import someone's card with 'peercollabctl contact add FILE'.")
+            print("No contacts yet. Import someone's card with 'peercollabctl contact add FILE', or add someone near with 'peercollabctl contact add-peer PERSON'.")
             return
         }
+        func text(_ contact: ManagedObjects.Entry, _ property: ContactProperty) -> String { contact.properties[property.rawValue]?.stringValue ?? "" }
+        func flag(_ contact: ManagedObjects.Entry, _ property: ContactProperty) -> String { contact.properties[property.rawValue]?.boolValue == true ? "yes" : "no" }
         let rows = [["NAME", "ONLINE", "PRESENCE", "VERIFIED", "PEER NAME"]]
-            + contacts.map { [$0.shownName.isEmpty ? "?" : $0.shownName, $0.online ? "yes" : "no", $0.presence, $0.verified ? "yes" : "no", $0.peerName] }
+            + contacts.map { contact in
+                let name = text(contact, .nickname).isEmpty ? text(contact, .displayName) : text(contact, .nickname)
+                return [name.isEmpty ? "?" : name, flag(contact, .online), text(contact, .presenceStatus), flag(contact, .verified), text(contact, .peerName)]
+            }
         TextTable.printRows(rows)
     }
 }

@@ -7,22 +7,31 @@ import Glibc
 #endif
 
 /// The daemon as the command line sees it: calls, properties, and errors turned into
-/// messages and exit statuses.
+/// ``Failure``s (a message and an exit status).
 struct DaemonClient {
     static let service = PeerCollabBus.serviceName
     static let root = try! DBusObjectPath(PeerCollabBus.rootPath)
     static let manager = PeerCollabBus.Interface.manager
     static let peer = PeerCollabBus.Interface.peer
+    static let contact = PeerCollabBus.Interface.contact
+    static let invitation = PeerCollabBus.Interface.invitation
+    static let application = PeerCollabBus.Interface.application
     static let properties = "org.freedesktop.DBus.Properties"
+    static let objectManager = "org.freedesktop.DBus.ObjectManager"
 
     let connection: DBusConnection
 
     init(options: GlobalOptions) throws {
+        connection = try Self.connect(options.busAddress)
+    }
+
+    static func connect(_ address: String?) throws -> DBusConnection {
         do {
-            connection = try DBusConnection(bus: options.busAddress.map(DBusBusAddress.address) ?? .session)
+            return try DBusConnection(bus: address.map(DBusBusAddress.address) ?? .session)
         } catch let error as DBusError {
-            Self.fail("Cannot reach the session bus: \(error.message)\nIs this a desktop session? Set DBUS_SESSION_BUS_ADDRESS or pass --bus.")
-            throw ExitStatus.unavailable
+            throw Failure.unavailable(
+                error.name,
+                "Cannot reach the session bus: \(error.message)\nIs this a desktop session? Set DBUS_SESSION_BUS_ADDRESS or pass --bus.")
         }
     }
 
@@ -36,32 +45,43 @@ struct DaemonClient {
         _ = try await call(path: path, interface: Self.properties, member: "Set", [.string(interface), .string(name), .variant(value)])
     }
 
-    /// Calls a method of the daemon; errors become a message on stderr and an exit status.
-    func call(path: DBusObjectPath, interface: String, member: String, _ arguments: [DBusValue] = []) async throws
-        -> [DBusValue]
-    {
+    /// Calls a method of the daemon; errors become ``Failure``s.
+    func call(
+        path: DBusObjectPath, interface: String, member: String, _ arguments: [DBusValue] = [],
+        timeout: Duration = .seconds(25)
+    ) async throws -> [DBusValue] {
         do {
             return try await connection.call(
-                destination: Self.service, path: path, interface: interface, member: member, arguments: arguments)
+                destination: Self.service, path: path, interface: interface, member: member, arguments: arguments,
+                timeout: timeout)
         } catch let error as DBusError {
-            switch error.name {
-            case DBusError.StandardName.serviceUnknown, DBusError.StandardName.nameHasNoOwner:
-                Self.fail("peercollabd is not running and D-Bus could not start it.\nStart it with 'systemctl --user start peercollab', or install it first (see the README).")
-                throw ExitStatus.unavailable
-            case DBusError.StandardName.noReply, DBusError.StandardName.timeout, DBusError.StandardName.timedOut,
-                DBusError.StandardName.disconnected:
-                Self.fail("peercollabd did not answer: \(error.message)")
-                throw ExitStatus.unavailable
-            default:
-                Self.fail(error.message)
-                throw ExitStatus.refused
-            }
+            throw Self.failure(error)
         }
     }
 
-    static func fail(_ message: String) {
-        var standardError = StandardError()
-        print("peercollabctl: \(message)", to: &standardError)
+    /// What a D-Bus error means for the person at the terminal.
+    static func failure(_ error: DBusError) -> Failure {
+        switch error.name {
+        case DBusError.StandardName.serviceUnknown, DBusError.StandardName.nameHasNoOwner:
+            return .unavailable(error.name, "peercollabd is not running and D-Bus could not start it.\nStart it with 'systemctl --user start peercollab', or install it first (see the README).")
+        case DBusError.StandardName.noReply, DBusError.StandardName.timeout, DBusError.StandardName.timedOut,
+            DBusError.StandardName.disconnected:
+            return .unavailable(error.name, "peercollabd did not answer: \(error.message)")
+        default:
+            return .refused(error.name, error.message)
+        }
+    }
+
+    // MARK: Output
+
+    /// The Manager's properties in the Manager shape (docs/cli.md).
+    func managerJSON() async throws -> String {
+        ManagedObjects.json(Self.root, try await properties(of: Self.manager))
+    }
+
+    /// One object's properties in the shape of its kind.
+    func objectJSON(_ path: DBusObjectPath, _ interface: String) async throws -> String {
+        ManagedObjects.json(path, try await properties(of: interface, at: path))
     }
 }
 

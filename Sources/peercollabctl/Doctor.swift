@@ -20,7 +20,12 @@ struct Doctor: AsyncParsableCommand {
             return (subject, ok, detail, advice)
         }
         if options.json {
-            print(JSONText.encode(.vardict(report)))
+            // The checks as objects, so scripts read them by name.
+            var members = report.filter { $0.key != "checks" }.sorted { $0.key < $1.key }.map { ($0.key, JSONText.encode($0.value)) }
+            members.append(("checks", JSONText.array(checks.map { check in
+                JSONText.object([("subject", .string(check.0)), ("ok", .boolean(check.1)), ("detail", .string(check.2)), ("advice", .string(check.3))])
+            })))
+            print(JSONText.encoded(members))
         } else {
             print("Discovery backend: \(report["backend"]?.stringValue ?? "?")")
             for (subject, ok, detail, advice) in checks {
@@ -28,6 +33,6 @@ struct Doctor: AsyncParsableCommand {
                 if !ok, !advice.isEmpty { print("        → \(advice)") }
             }
         }
-        if checks.contains(where: { !$0.1 }) { throw ExitStatus.refused }
+        if checks.contains(where: { !$0.1 }) { throw ExitCode(ExitStatus.refused) }
     }
 }

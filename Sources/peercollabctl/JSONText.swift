@@ -53,3 +53,13 @@ enum JSONText {
         return out + "\""
     }
 }
+
+extension JSONText {
+    /// An object of members whose values are JSON text already.
+    static func encoded(_ members: [(String, String)]) -> String {
+        "{" + members.map { quote($0.0) + ":" + $0.1 }.joined(separator: ",") + "}"
+    }
+
+    /// An array of JSON texts.
+    static func array(_ items: [String]) -> String { "[" + items.joined(separator: ",") + "]" }
+}

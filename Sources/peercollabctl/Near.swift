@@ -1,5 +1,6 @@
 import ArgumentParser
 import DBus
+import PeerCollabAPI
 
 /// `peercollabctl near`: the people reachable now.
 struct Near: AsyncParsableCommand {
@@ -14,20 +15,39 @@ struct Near: AsyncParsableCommand {
 
     func run() async throws {
         let client = try DaemonClient(options: options)
-        let peers = try await PeerList.fetch(client)
+        let peers = try await ManagedObjects.fetch(client, interface: DaemonClient.peer).sorted {
+            (Self.text($0, .displayName), Self.text($0, .peerName)) < (Self.text($1, .displayName), Self.text($1, .peerName))
+        }
         if options.json {
-            print("[" + peers.map(PeerList.json).joined(separator: ",") + "]")
+            print(ManagedObjects.jsonArray(peers))
             return
         }
         guard !peers.isEmpty else {
-            let signedIn = try await client.properties(of: DaemonClient.manager)["SignedIn"]?.stringArrayValue ?? []
+            let signedIn = try await client.properties(of: DaemonClient.manager)[ManagerProperty.signedIn.rawValue]?.stringArrayValue ?? []
             print(signedIn.isEmpty
                 ? "Nobody: you are not signed in. Sign in with 'peercollabctl signin'."
                 : "Nobody reachable yet. 'peercollabctl doctor' checks what may stand in the way.")
             return
         }
         let rows = [["NAME", "PRESENCE", "CONTACT", "ADDRESS", "PEER NAME"]]
-            + peers.map { [$0.displayName.isEmpty ? "?" : $0.displayName, $0.presence, $0.isContact ? "yes" : "no", $0.address, $0.peerName] }
+            + peers.map { peer in
+                let contact = peer.properties[PeerProperty.contact.rawValue]?.objectPathValue.map { $0 != DBusObjectPath.root } ?? false
+                let name = Self.text(peer, .displayName)
+                return [name.isEmpty ? "?" : name, Self.text(peer, .presenceStatus), contact ? "yes" : "no",
+                        Self.address(peer), Self.text(peer, .peerName)]
+            }
         TextTable.printRows(rows)
+    }
+
+    static func text(_ peer: ManagedObjects.Entry, _ property: PeerProperty) -> String {
+        peer.properties[property.rawValue]?.stringValue ?? ""
+    }
+
+    /// The first address, host:port.
+    static func address(_ peer: ManagedObjects.Entry) -> String {
+        guard let first = peer.properties[PeerProperty.addresses.rawValue]?.arrayElements?.first?.structureFields, first.count == 2,
+            let host = first[0].stringValue, let port = first[1].uint16Value
+        else { return "" }
+        return TextTable.endpoint(host, port)
     }
 }

@@ -30,7 +30,7 @@ struct Objects: AsyncParsableCommand {
             let data = try Objects.read(file)
             let client = try DaemonClient(options: options)
             _ = try await client.call(path: DaemonClient.root, interface: DaemonClient.manager, member: "SetObject", [.string(id), .bytes(data)])
-            if options.json { print(JSONText.object([("Id", .string(id)), ("Size", .uint32(UInt32(data.count)))])) }
+            if options.json { print(try await client.managerJSON()) }
         }
     }
 
@@ -38,7 +38,8 @@ struct Objects: AsyncParsableCommand {
     struct Get: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Fetch a peer's object (to standard output, or to a file with --output).")
         @OptionGroup var options: GlobalOptions
-        @Argument(help: "The peer: its peer name, display name or object path (see 'peercollabctl near').") var peer: String
+        @Argument(help: ArgumentHelp("Who: a peer name, nickname, display name or object path of someone connected.", valueName: "person"), completion: .people)
+        var peer: String
         @Argument(help: "The object id.") var id: String
         @Option(name: .shortAndLong, help: ArgumentHelp("Write the data to this file.", valueName: "file")) var output: String?
 
@@ -47,11 +48,10 @@ struct Objects: AsyncParsableCommand {
             let path = try await Objects.peerPath(peer, client)
             let reply = try await client.call(path: path, interface: DaemonClient.peer, member: "GetObject", [.string(id)])
             let data = reply.first?.bytesValue ?? []
-            if let output {
-                try Objects.write(data, to: output)
-            } else if options.json {
-                print(JSONText.object([("Id", .string(id)), ("Data", .bytes(data))]))
-            } else {
+            if let output { try Objects.write(data, to: output) }
+            if options.json {
+                print(JSONText.object([("Id", .string(id)), ("Size", .uint32(UInt32(data.count))), ("Data", .bytes(data))]))
+            } else if output == nil {
                 try Objects.write(data, to: nil)
             }
         }
@@ -66,6 +66,7 @@ struct Objects: AsyncParsableCommand {
         func run() async throws {
             let client = try DaemonClient(options: options)
             _ = try await client.call(path: DaemonClient.root, interface: DaemonClient.manager, member: "DeleteObject", [.string(id)])
+            if options.json { print(try await client.managerJSON()) }
         }
     }
 
@@ -73,69 +74,36 @@ struct Objects: AsyncParsableCommand {
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the objects you publish, or those a peer publishes.")
         @OptionGroup var options: GlobalOptions
-        @Argument(help: "The peer (default: yourself).") var peer: String?
+        @Argument(help: ArgumentHelp("Who (default: yourself).", valueName: "person"), completion: .people) var peer: String?
 
         func run() async throws {
             let client = try DaemonClient(options: options)
-            let ids: [String]
-            if let peer {
-                let path = try await Objects.peerPath(peer, client)
-                ids = try await client.properties(of: DaemonClient.peer, at: path)["Objects"]?.stringArrayValue ?? []
-            } else {
-                ids = try await client.properties(of: DaemonClient.manager)["Objects"]?.stringArrayValue ?? []
-            }
+            var path = DaemonClient.root
+            if let peer { path = try await Objects.peerPath(peer, client) }
+            let properties = try await client.properties(of: peer == nil ? DaemonClient.manager : DaemonClient.peer, at: path)
+            let ids = properties[PeerProperty.objects.rawValue]?.stringArrayValue ?? []
             if options.json {
-                print(JSONText.encode(.strings(ids)))
+                // The Manager shape for mine, the Peer shape for a peer's.
+                print(ManagedObjects.json(path, properties))
             } else {
                 for id in ids { print(id) }
             }
         }
     }
 
-    /// A peer named by object path, peer name or (unique) display name.
+    /// The Peer object of someone connected, named as every verb names people.
     static func peerPath(_ text: String, _ client: DaemonClient) async throws -> DBusObjectPath {
-        let peers = try await PeerList.fetch(client)
-        if let match = peers.first(where: { $0.path.rawValue == text || $0.peerName == text }) { return match.path }
-        let named = peers.filter { $0.displayName == text }
-        guard named.count == 1 else {
-            DaemonClient.fail(named.isEmpty
-                ? "No peer '\(text)' is connected; 'peercollabctl near' lists them."
-                : "\(named.count) peers are called '\(text)'; give the peer name instead.")
-            throw ExitStatus.refused
-        }
-        return named[0].path
+        try await People.resolve(text, need: .peer, client).peer!.path
     }
 
     /// At most 64 KiB and one byte, so an oversized file is refused by the daemon with its
     /// message rather than read whole.
-    static func read(_ file: String) throws -> [UInt8] {
-        let fd = file == "-" ? 0 : open(file, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            DaemonClient.fail("Cannot open \(file): \(String(cString: strerror(errno)))")
-            throw ExitCode.validationFailure
-        }
-        defer { if fd != 0 { close(fd) } }
-        let limit = APIValues.maximumObjectBytes + 1
-        var data = [UInt8](repeating: 0, count: limit)
-        var total = 0
-        while total < limit {
-            let count = data.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + total, limit - total) }
-            if count < 0, errno == EINTR { continue }
-            guard count >= 0 else {
-                DaemonClient.fail("Cannot read \(file): \(String(cString: strerror(errno)))")
-                throw ExitCode.validationFailure
-            }
-            if count == 0 { break }
-            total += count
-        }
-        return Array(data[0..<total])
-    }
+    static func read(_ file: String) throws -> [UInt8] { try DataFile.read(file) }
 
     static func write(_ data: [UInt8], to file: String?) throws {
         let fd = file.map { open($0, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) } ?? 1
         guard fd >= 0 else {
-            DaemonClient.fail("Cannot write \(file ?? "-"): \(String(cString: strerror(errno)))")
-            throw ExitStatus.refused
+            throw Failure.file("Cannot write \(file ?? "-"): \(String(cString: strerror(errno)))")
         }
         defer { if fd != 1 { close(fd) } }
         var offset = 0
@@ -143,8 +111,7 @@ struct Objects: AsyncParsableCommand {
             let written = data.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
             if written < 0, errno == EINTR { continue }
             guard written > 0 else {
-                DaemonClient.fail("Cannot write \(file ?? "-"): \(String(cString: strerror(errno)))")
-                throw ExitStatus.refused
+                throw Failure.file("Cannot write \(file ?? "-"): \(String(cString: strerror(errno)))")
             }
             offset += written
         }

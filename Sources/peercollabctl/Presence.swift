@@ -38,10 +38,10 @@ struct Presence: AsyncParsableCommand {
                 [.string(status), .string(message ?? "")])
         }
         let properties = try await client.properties(of: DaemonClient.manager)
-        let current = properties["PresenceStatus"]?.stringValue ?? ""
-        let text = properties["PresenceMessage"]?.stringValue ?? ""
+        let current = properties[ManagerProperty.presenceStatus.rawValue]?.stringValue ?? ""
+        let text = properties[ManagerProperty.presenceMessage.rawValue]?.stringValue ?? ""
         if options.json {
-            print(JSONText.object([("PresenceStatus", .string(current)), ("PresenceMessage", .string(text))]))
+            print(ManagedObjects.json(DaemonClient.root, properties))
         } else if status == nil {
             print(text.isEmpty ? current : "\(current): \(text)")
         }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DBus
+import PeerCollabAPI
 
 /// The scopes `signin` and `signout` take.
 enum ScopeArgument: String, ExpressibleByArgument, CaseIterable {
@@ -28,11 +29,11 @@ struct SignIn: AsyncParsableCommand {
 
     static func report(_ client: DaemonClient, _ options: GlobalOptions) async throws {
         let properties = try await client.properties(of: DaemonClient.manager)
-        let scopes = properties["SignedIn"] ?? .strings([])
+        let scopes = properties[ManagerProperty.signedIn.rawValue] ?? .strings([])
         if options.json {
-            print(JSONText.object([("SignedIn", scopes)]))
+            print(ManagedObjects.json(DaemonClient.root, properties))
         } else {
-            print("Signed in: " + TextTable.text("SignedIn", scopes))
+            print("Signed in: " + TextTable.text(ManagerProperty.signedIn.rawValue, scopes))
         }
     }
 }

@@ -1,4 +1,5 @@
 import DBus
+import PeerCollabAPI
 
 /// Aligned "Label: value" lines, the layout of `status` and `whoami`.
 enum TextTable {
@@ -15,7 +16,7 @@ enum TextTable {
     static func text(_ name: String, _ value: DBusValue) -> String {
         switch value {
         case .string(let text): return text.isEmpty ? "(none)" : text
-        case .array(_, let items) where items.isEmpty: return name == "SignedIn" ? "no" : "(none)"
+        case .array(_, let items) where items.isEmpty: return name == ManagerProperty.signedIn.rawValue ? "no" : "(none)"
         case .array(_, let items):
             return items.map { item -> String in
                 if let fields = item.structureFields, fields.count == 2, let host = fields[0].stringValue,

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DBus
+import PeerCollabAPI
 
 /// `peercollabctl watch`: changes as they happen, one line each.
 struct Watch: AsyncParsableCommand {
@@ -7,62 +8,136 @@ struct Watch: AsyncParsableCommand {
         abstract: "Print who comes, goes and changes, and invitations, one line per change, until interrupted.",
         discussion: """
             Lines start with + (appeared), - (left) or ~ (changed); the people reachable and \
-            the invitations there when it starts are printed first as +. Invitations appear \
-            under …/invitation/ID, change State as they are answered, and leave when withdrawn. \
-            With --json each line is a JSON object with "event", "path" and the properties.
+            the invitations there when it starts are printed first as +. Contacts, \
+            applications and your own settings (the root object) show as they change. By \
+            default only what a person notices is shown: LastSeen (which moves with every \
+            keepalive) and a contact's copy of its connected peer's presence are left out; \
+            --all shows every property. With --json each line is a JSON object with "event" \
+            (added, removed, changed, stopped, started), "path", "interface" and the properties.
+
+            When the daemon stops, watch says so and exits with status 69; with --follow it \
+            waits for the daemon to come back and goes on, as 'journalctl -f' does.
             """)
 
-    /// The objects whose coming, going and changes are shown (the Manager's changes too).
-    static let watched = [DaemonClient.peer, DaemonClient.invitation]
-
     @OptionGroup var options: GlobalOptions
+    @Flag(help: "Show every property change, LastSeen included.") var all = false
+    @Flag(help: "When the daemon stops, wait for it to start again instead of exiting.") var follow = false
+
+    /// What a line is about.
+    enum Event: String {
+        case added, removed, changed, stopped, started
+        var mark: String { ["added": "+", "removed": "-", "changed": "~", "stopped": "!", "started": "!"][rawValue]! }
+    }
 
     func run() async throws {
         let client = try DaemonClient(options: options)
-        let rule = DBusMatchRule(sender: DaemonClient.service, pathNamespace: DaemonClient.root)
-        let signals = try await client.connection.subscribe(to: rule)
-        for peer in try await PeerList.fetch(client) {
-            emit("+", peer.path, peer.properties)
-        }
-        for invitation in try await ManagedObjects.fetch(client, interface: DaemonClient.invitation) {
-            emit("+", invitation.path, invitation.properties)
+        // Two rules ask the bus for the daemon's signals and for its name changing hands. One
+        // stream must carry both, in the order the bus sent them, or a last change of the
+        // daemon could print after "stopped": the stream of the rule with the well-known
+        // sender is that stream, because a well-known sender cannot be checked locally (the
+        // messages carry unique names), so it receives every signal routed to this connection.
+        let owners = try await client.connection.subscribe(to: DBusMatchRule(
+            sender: Self.bus, interface: Self.bus, member: "NameOwnerChanged", arg0: DaemonClient.service))
+        let signals = try await client.connection.subscribe(to: DBusMatchRule(sender: DaemonClient.service))
+        // The first rule's own stream is not read, but ending it would remove the rule.
+        defer { withExtendedLifetime(owners) {} }
+        do {
+            try await snapshot(client)
+        } catch let failure as Failure where follow && failure.status == ExitStatus.unavailable {
+            emit(.stopped, DaemonClient.root, nil, [:])
         }
         for await message in signals {
-            let arguments = message.arguments()
-            switch (message.interface, message.member) {
-            case ("org.freedesktop.DBus.ObjectManager", "InterfacesAdded"):
-                guard let path = arguments.first?.objectPathValue, case .dictionary(_, _, let interfaces)? = arguments.dropFirst().first,
-                    let properties = interfaces.first(where: { Self.watched.contains($0.key.stringValue ?? "") })?.value.vardictValue
-                else { continue }
-                emit("+", path, properties)
-            case ("org.freedesktop.DBus.ObjectManager", "InterfacesRemoved"):
-                guard let path = arguments.first?.objectPathValue,
-                    arguments.dropFirst().first?.stringArrayValue?.contains(where: Self.watched.contains) == true
-                else { continue }
-                emit("-", path, [:])
-            case ("org.freedesktop.DBus.Properties", "PropertiesChanged"):
-                guard let path = message.path.flatMap({ try? DBusObjectPath($0) }), let changed = arguments.dropFirst().first?.vardictValue
-                else { continue }
-                let interface = arguments.first?.stringValue ?? ""
-                guard Self.watched.contains(interface) || interface == DaemonClient.manager else { continue }
-                emit("~", path, changed)
-            default:
-                continue
+            if message.sender == Self.bus {
+                guard message.member == "NameOwnerChanged", message.arguments().first?.stringValue == DaemonClient.service else { continue }
+                guard message.arguments().dropFirst(2).first?.stringValue?.isEmpty == false else {
+                    guard follow else {
+                        throw Failure.unavailable(
+                            PeerCollabErrorName.failed.busName,
+                            "peercollabd stopped. Start it again with 'systemctl --user start peercollab', or watch with --follow to wait for it.")
+                    }
+                    emit(.stopped, DaemonClient.root, nil, [:])
+                    continue
+                }
+                emit(.started, DaemonClient.root, nil, [:])
+                try? await snapshot(client)
+            } else if let path = message.path.flatMap({ try? DBusObjectPath($0) }),
+                path == DaemonClient.root || path.isDescendant(of: DaemonClient.root)
+            {
+                handle(message)
             }
         }
-        DaemonClient.fail("The daemon went away.")
-        throw ExitStatus.unavailable
+        throw Failure.unavailable(DBusError.StandardName.disconnected, "The bus went away.")
     }
 
-    private func emit(_ event: String, _ path: DBusObjectPath, _ properties: [String: DBusValue]) {
+    /// The bus itself: its name, interface and the sender of its signals.
+    static let bus = "org.freedesktop.DBus"
+
+    /// The peers reachable and the invitations there now, as `+` lines.
+    private func snapshot(_ client: DaemonClient) async throws {
+        let all = try await ManagedObjects.fetchAll(client)
+        for interface in [DaemonClient.peer, DaemonClient.invitation] {
+            for entry in (all[interface] ?? []).sorted(by: { $0.path.rawValue < $1.path.rawValue }) {
+                emit(.added, entry.path, interface, shown(interface, entry.properties))
+            }
+        }
+    }
+
+    private func handle(_ message: DBusMessage) {
+        let arguments = message.arguments()
+        switch (message.interface, message.member) {
+        case (DaemonClient.objectManager, "InterfacesAdded"):
+            guard let path = arguments.first?.objectPathValue, case .dictionary(_, _, let interfaces)? = arguments.dropFirst().first else { return }
+            for entry in interfaces {
+                guard let interface = entry.key.stringValue, Self.kinds.contains(interface), let properties = entry.value.vardictValue else { continue }
+                emit(.added, path, interface, shown(interface, properties))
+            }
+        case (DaemonClient.objectManager, "InterfacesRemoved"):
+            guard let path = arguments.first?.objectPathValue else { return }
+            for interface in arguments.dropFirst().first?.stringArrayValue ?? [] where Self.kinds.contains(interface) {
+                emit(.removed, path, interface, [:])
+            }
+        case (DaemonClient.properties, "PropertiesChanged"):
+            guard let path = message.path.flatMap({ try? DBusObjectPath($0) }), let interface = arguments.first?.stringValue,
+                Self.kinds.contains(interface) || interface == DaemonClient.manager,
+                let changed = arguments.dropFirst().first?.vardictValue
+            else { return }
+            let kept = shown(interface, changed)
+            if !kept.isEmpty { emit(.changed, path, interface, kept) }
+        default:
+            return
+        }
+    }
+
+    /// The child objects watched.
+    static let kinds = PeerCollabBus.ObjectKind.allCases.map(\.interface)
+
+    /// Properties left out by default: LastSeen moves with every keepalive, and a contact's
+    /// presence, applications and objects repeat those of its Peer object.
+    static let quiet: [String: Set<String>] = [
+        DaemonClient.peer: [PeerProperty.lastSeen.rawValue],
+        DaemonClient.contact: Set([ContactProperty.lastSeen, .online, .presenceStatus, .presenceMessage, .peer, .applications, .objects].map(\.rawValue)),
+    ]
+
+    private func shown(_ interface: String, _ properties: [String: DBusValue]) -> [String: DBusValue] {
+        guard !all, let quiet = Self.quiet[interface] else { return properties }
+        return properties.filter { !quiet.contains($0.key) }
+    }
+
+    private func emit(_ event: Event, _ path: DBusObjectPath, _ interface: String?, _ properties: [String: DBusValue]) {
         if options.json {
-            let name = ["+": "added", "-": "removed", "~": "changed"][event] ?? event
-            print(JSONText.object([("event", .string(name)), ("path", .objectPath(path))] + properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }))
+            var members: [(String, DBusValue)] = [("event", .string(event.rawValue)), ("path", .objectPath(path))]
+            if let interface { members.append(("interface", .string(interface))) }
+            print(JSONText.object(members + properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }))
+        } else if event == .stopped || event == .started {
+            print("! peercollabd \(event == .stopped ? "stopped; waiting for it to start again" : "started")")
         } else {
-            let what = properties.sorted { $0.key < $1.key }.filter { $0.key != "Applications" && $0.key != "Objects" && $0.key != "Data" }
+            let what = properties.sorted { $0.key < $1.key }.filter { !Self.long.contains($0.key) }
                 .map { "\($0.key)=\(TextTable.text($0.key, $0.value))" }.joined(separator: " ")
-            print("\(event) \(path.rawValue)\(what.isEmpty ? "" : " " + what)")
+            print("\(event.mark) \(path.rawValue)\(what.isEmpty ? "" : " " + what)")
         }
         fflushStandardOutput()
     }
+
+    /// Properties too long for a line of text (JSON has them).
+    static let long: Set<String> = [PeerProperty.applications.rawValue, PeerProperty.objects.rawValue, InvitationProperty.data.rawValue, ApplicationProperty.exec.rawValue]
 }
