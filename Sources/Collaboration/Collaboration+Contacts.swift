@@ -157,7 +157,8 @@ extension Collaboration {
         contacts[id] = record
         logger.info("Contact added", metadata: ["contact": "\(id)", "verified": "\(record.verified)"])
         announce(.contactAdded(id))
-        if peers[id] != nil { announce(.peerChanged(id, [.contact])) }
+        peerChanged(id, [.contact])
+        invitationsFollowContacts(of: id)
         contactListChanged(id)
         scheduleContactDial(id, after: .zero)
     }
@@ -177,7 +178,8 @@ extension Collaboration {
         contactKeys[id] = nil
         logger.info("Contact removed", metadata: ["contact": "\(id)"])
         announce(.contactRemoved(id))
-        if peers[id] != nil { announce(.peerChanged(id, [.contact])) }
+        peerChanged(id, [.contact])
+        invitationsFollowContacts(of: id)
         contactListChanged(id)
     }
 
@@ -330,22 +332,35 @@ extension Collaboration {
         return pinned.publicKeyDER == peer.certificate.publicKeyDER
     }
 
-    /// The contact events a peer event implies, so D-Bus code only translates: the contact
-    /// shows its peer's presence, applications and objects while connected.
-    func contactEvent(mirroring change: DomainChange) -> DomainChange? {
-        switch change {
-        case .peerAdded(let id) where contacts[id] != nil:
-            contactLastSeen[id] = peers[id]?.lastSeen
-            return .contactChanged(id, [.online, .peer, .displayName, .presenceStatus, .presenceMessage, .applications, .objects, .lastSeen])
-        case .peerChanged(let id, let properties) where contacts[id] != nil:
-            if let seen = peers[id]?.lastSeen { contactLastSeen[id] = seen }
-            let mapped = Set(properties.compactMap(Self.contactProperty(for:)))
-            return mapped.isEmpty ? nil : .contactChanged(id, mapped)
-        case .peerRemoved(let id, shown: true) where contacts[id] != nil:
-            return .contactChanged(id, [.online, .peer, .displayName, .presenceStatus, .presenceMessage, .applications, .objects, .lastSeen])
-        default:
-            return nil
-        }
+    // MARK: A contact mirrors its peer
+
+    /// Its peer was shown: the contact shows it online with its presence, applications and
+    /// objects; only what differs from the offline contact is signalled.
+    func contactMirrorsPeerArriving(_ id: String) {
+        guard let record = contacts[id], var before = details(of: record), let after = contact(id) else { return }
+        before.peer = nil
+        before.lastSeen = contactLastSeen[id] ?? 0
+        contactLastSeen[id] = peers[id]?.lastSeen
+        let fields = after.fields(differingFrom: before)
+        if !fields.isEmpty { announce(.contactChanged(id, fields)) }
+    }
+
+    /// Parts of its peer changed: the same parts of the contact did.
+    func contactMirrorsPeerChange(_ id: String, _ fields: Set<PeerField>) {
+        guard contacts[id] != nil else { return }
+        if let seen = peers[id]?.lastSeen { contactLastSeen[id] = seen }
+        let mapped = Set(fields.compactMap(Self.contactProperty(for:)))
+        if !mapped.isEmpty { announce(.contactChanged(id, mapped)) }
+    }
+
+    /// Its peer, shown as `peer`, left: the contact is offline again.
+    func contactMirrorsPeerLeaving(_ id: String, _ peer: RemotePeer) {
+        guard contacts[id] != nil, let after = contact(id) else { return }
+        var before = after
+        before.peer = peer
+        before.lastSeen = peer.lastSeen
+        let fields = after.fields(differingFrom: before)
+        if !fields.isEmpty { announce(.contactChanged(id, fields)) }
     }
 
     private static func contactProperty(for property: PeerField) -> ContactField? {

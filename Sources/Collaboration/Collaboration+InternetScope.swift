@@ -31,26 +31,27 @@ extension Collaboration {
         }
     }
 
-    /// A contact's peer came or went: reset or start the back-off.
-    func contactConnectionChanged(_ change: DomainChange) {
-        switch change {
-        case .peerAdded(let id) where contacts[id] != nil:
-            var redial = contactRedials[id] ?? ContactRedial()
-            cancelDeadline(.contactRedial(id))
-            redial.connectedSince = clock.now
-            contactRedials[id] = redial
-            contactDialQueue.removeAll { $0 == id }
-        case .peerRemoved(let id, _) where contacts[id] != nil && signedIn.contains(.internet):
-            var redial = contactRedials[id] ?? ContactRedial()
-            if let since = redial.connectedSince, since.duration(to: clock.now) >= ContactRedial.stableConnection {
-                redial.attempts = 0
-            }
-            redial.connectedSince = nil
-            contactRedials[id] = redial
-            scheduleContactDial(id, after: ContactRedial.delay(afterAttempts: redial.attempts))
-        default:
-            break
+    /// A contact's peer is shown: no dial is needed; the connection's age will tell whether
+    /// it resets the back-off.
+    func contactConnected(_ id: String) {
+        guard contacts[id] != nil else { return }
+        var redial = contactRedials[id] ?? ContactRedial()
+        cancelDeadline(.contactRedial(id))
+        redial.connectedSince = clock.now
+        contactRedials[id] = redial
+        contactDialQueue.removeAll { $0 == id }
+    }
+
+    /// A contact's link closed: dial it again after the back-off (reset if it had held).
+    func contactDisconnected(_ id: String) {
+        guard contacts[id] != nil, signedIn.contains(.internet) else { return }
+        var redial = contactRedials[id] ?? ContactRedial()
+        if let since = redial.connectedSince, since.duration(to: clock.now) >= ContactRedial.stableConnection {
+            redial.attempts = 0
         }
+        redial.connectedSince = nil
+        contactRedials[id] = redial
+        scheduleContactDial(id, after: ContactRedial.delay(afterAttempts: redial.attempts))
     }
 
     /// Dials the contact after `delay` (zero: queue it now), unless it needs no dial.

@@ -344,24 +344,21 @@ extension Collaboration {
 
     // MARK: Following the peer
 
-    /// A peer or contact event that changes how the invitations with that peer look: `Peer`
-    /// switches between the peer and the contact path, `DisplayName` follows the peer's profile
-    /// (called from `publish`).
-    func invitationsFollow(_ change: DomainChange) {
-        switch change {
-        case .contactAdded(let peerID), .contactRemoved(let peerID):
-            for invitation in invitationBook.invitations.values where invitation.peerID == peerID {
-                announce(.invitationChanged(invitation.id, [.peer]))
-            }
-        case .peerChanged(let peerID, let properties) where properties.contains(.displayName):
-            guard let name = peers[peerID]?.displayName, !name.isEmpty else { return }
-            for var invitation in invitationBook.invitations.values where invitation.peerID == peerID && invitation.peerDisplayName != name {
-                invitation.peerDisplayName = name
-                invitationBook.invitations[invitation.id] = invitation
-                announce(.invitationChanged(invitation.id, [.displayName]))
-            }
-        default:
-            break
+    /// The peer became or stopped being a contact: the invitations with it point at the
+    /// contact's object or the peer's now.
+    func invitationsFollowContacts(of peerID: String) {
+        for invitation in invitationBook.invitations.values where invitation.peerID == peerID {
+            announce(.invitationChanged(invitation.id, [.peer]))
+        }
+    }
+
+    /// The peer's display name changed: the invitations with it show the new one.
+    func invitationsFollowName(of peerID: String) {
+        guard let name = peers[peerID]?.displayName, !name.isEmpty else { return }
+        for var invitation in invitationBook.invitations.values where invitation.peerID == peerID && invitation.peerDisplayName != name {
+            invitation.peerDisplayName = name
+            invitationBook.invitations[invitation.id] = invitation
+            announce(.invitationChanged(invitation.id, [.displayName]))
         }
     }
 

@@ -170,6 +170,6 @@ extension Collaboration {
         peer.profile = profile
         peer.lastSeen = Self.microsecondsSinceEpoch()
         peers[id] = peer
-        announce(.peerChanged(id, [.objects, .lastSeen]))
+        peerChanged(id, [.objects, .lastSeen])
     }
 }

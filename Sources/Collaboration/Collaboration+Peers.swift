@@ -64,7 +64,7 @@ extension Collaboration {
             known.addresses = addresses
             known.lastSeen = now
             peers[id] = known
-            announce(.peerChanged(id, [.addresses, .lastSeen]))
+            peerChanged(id, [.addresses, .lastSeen])
         } else {
             // Shown once its profile arrives (``linkReceived(_:_:)``), complete.
             peers[id] = RemotePeer(
@@ -88,7 +88,7 @@ extension Collaboration {
             guard addresses != peer.addresses else { return }
             peer.addresses = addresses
             peers[id] = peer
-            announce(.peerChanged(id, [.addresses]))
+            peerChanged(id, [.addresses])
         case .profile(let received):
             guard let profile = admitProfile(linkID, received) else { return }
             var changed: Set<PeerField> = [.lastSeen]
@@ -102,10 +102,9 @@ extension Collaboration {
             peer.lastSeen = Self.microsecondsSinceEpoch()
             peers[id] = peer
             if before == nil {
-                announce(.peerAdded(id))
-                resumeShownWaiters(id, shown: true)
+                peerShown(id)
             } else {
-                announce(.peerChanged(id, changed))
+                peerChanged(id, changed)
             }
         case .presenceUpdate(let presence):
             presenceUpdateReceived(linkID, presence)
@@ -136,11 +135,14 @@ extension Collaboration {
     public func linkClosed(_ linkID: Int) {
         presenceLinkClosed(linkID)
         guard let id = detach(linkID) else { return }
-        let shown = peers.removeValue(forKey: id)?.profile != nil
+        let removed = peers.removeValue(forKey: id)
+        let shown = removed?.profile == nil ? nil : removed
         resumeShownWaiters(id, shown: false)
         invitationsPeerLeft(id)
         logger.info("Peer left", metadata: ["peer": "\(id)"])
         announce(.peerRemoved(id, shown: shown))
+        if let shown { contactMirrorsPeerLeaving(id, shown) }
+        contactDisconnected(id)
     }
 
     /// Forgets a link; returns its peer's id when it was that peer's current link.
@@ -159,6 +161,26 @@ extension Collaboration {
 
     /// Every shown peer, by id.
     public var allPeers: [RemotePeer] { peers.values.filter { $0.profile != nil }.sorted { $0.id < $1.id } }
+
+    // MARK: What follows a peer's change
+
+    /// The peer's profile arrived: clients see it, complete; its contact comes online, its
+    /// redial back-off ends, and a `Connect` waiting for it replies.
+    func peerShown(_ id: String) {
+        announce(.peerAdded(id))
+        contactMirrorsPeerArriving(id)
+        contactConnected(id)
+        resumeShownWaiters(id, shown: true)
+    }
+
+    /// Parts of a shown peer changed (nothing is said of a peer before it is shown): its
+    /// contact mirrors them and invitations with it follow its name.
+    func peerChanged(_ id: String, _ fields: Set<PeerField>) {
+        guard shownPeer(id) != nil else { return }
+        announce(.peerChanged(id, fields))
+        contactMirrorsPeerChange(id, fields)
+        if fields.contains(.displayName) { invitationsFollowName(of: id) }
+    }
 
     /// The shown peer `id`, as clients see it.
     public func peerView(_ id: String) -> PeerView? {

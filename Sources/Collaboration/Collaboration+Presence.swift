@@ -86,7 +86,7 @@ extension Collaboration {
         peer.lastSeen = Self.microsecondsSinceEpoch()
         peers[id] = peer
         staleLinks.remove(linkID)
-        announce(.peerChanged(id, changed))
+        peerChanged(id, changed)
     }
 
     // MARK: Online, stale, gone
@@ -96,7 +96,7 @@ extension Collaboration {
         guard let id = peerOfLink[linkID], linkOfPeer[id] == linkID, var peer = peers[id] else { return }
         peer.lastSeen = Self.microsecondsSinceEpoch()
         peers[id] = peer
-        announce(.peerChanged(id, [.lastSeen]))
+        peerChanged(id, [.lastSeen])
     }
 
     /// The session says the peer missed a keepalive (`stale`) or answers again. A stale peer
@@ -112,7 +112,7 @@ extension Collaboration {
             logger.info("A peer answers again", metadata: ["peer": "\(id)"])
             peer.lastSeen = Self.microsecondsSinceEpoch()
             peers[id] = peer
-            announce(.peerChanged(id, [.lastSeen]))
+            peerChanged(id, [.lastSeen])
         }
     }
 

@@ -69,7 +69,7 @@ extension Collaboration {
             // Reached first by link or through the internet scope, and now seen on the link.
             known.scope = Scope.nearMe.rawValue
             peers[id] = known
-            announce(.peerChanged(id, [.scope]))
+            peerChanged(id, [.scope])
         }
         dialIfNeeded(service)
     }

@@ -204,19 +204,13 @@ public actor Collaboration {
         subscribers[id] = nil
     }
 
-    /// Tells observers and subscribers what changed, with views taken now, and does what
-    /// follows from it inside the domain (contacts mirror their peers, invitations follow
-    /// their peer's name, contacts' redials).
+    /// Tells observers and subscribers what changed, with views taken now. Only that: what
+    /// follows from a change inside the domain (a contact mirroring its peer, invitations
+    /// following a name, a redial) is called by the method that made the change.
     func announce(_ change: DomainChange) {
-        // A peer is shown once its profile arrived: nothing is said of it before.
-        if case .peerChanged(let id, _) = change, shownPeer(id) == nil { return }
-        if let event = event(for: change) {
-            for observer in observers { observer(event) }
-            for subscriber in subscribers.values { subscriber.yield(event) }
-        }
-        invitationsFollow(change)
-        if let mirrored = contactEvent(mirroring: change) { announce(mirrored) }
-        contactConnectionChanged(change)
+        guard let event = event(for: change) else { return }
+        for observer in observers { observer(event) }
+        for subscriber in subscribers.values { subscriber.yield(event) }
     }
 
     private func event(for change: DomainChange) -> CollaborationEvent? {
@@ -225,7 +219,7 @@ public actor Collaboration {
         case .nearMeChanged(let signedIn): .nearMeChanged(signedIn: signedIn)
         case .peerAdded(let id): peerView(id).map(CollaborationEvent.peerAdded)
         case .peerChanged(let id, let fields): peerView(id).map { .peerChanged($0, fields) }
-        case .peerRemoved(let id, let shown): shown ? .peerRemoved(id) : nil
+        case .peerRemoved(let id, let shown): shown == nil ? nil : .peerRemoved(id)
         case .contactAdded(let id): contact(id).map(CollaborationEvent.contactAdded)
         case .contactChanged(let id, let fields): contact(id).map { .contactChanged($0, fields) }
         case .contactRemoved(let id): .contactRemoved(id)

@@ -98,8 +98,8 @@ enum DomainChange: Sendable, Equatable {
     case nearMeChanged(signedIn: Bool)
     case peerAdded(String)
     case peerChanged(String, Set<PeerField>)
-    /// `shown`: whether the peer had been shown (its profile had arrived).
-    case peerRemoved(String, shown: Bool)
+    /// `shown`: the peer as it was shown (nil: its profile never arrived).
+    case peerRemoved(String, shown: RemotePeer?)
     case contactAdded(String)
     case contactChanged(String, Set<ContactField>)
     case contactRemoved(String)

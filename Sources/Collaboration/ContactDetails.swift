@@ -29,3 +29,27 @@ public struct ContactDetails: Sendable, Equatable {
     public var applicationIDs: [String] { peer?.profile?.applicationIDs ?? [] }
     public var objectIDs: [String] { peer?.profile?.objects.map(\.id) ?? [] }
 }
+
+extension ContactDetails {
+    /// The parts whose values differ between `self` and `other`: what a change from one to
+    /// the other must signal, and nothing more.
+    func fields(differingFrom other: ContactDetails) -> Set<ContactField> {
+        var fields: Set<ContactField> = []
+        if displayName != other.displayName { fields.insert(.displayName) }
+        if record.nickname != other.record.nickname { fields.insert(.nickname) }
+        if record.email != other.record.email { fields.insert(.email) }
+        if fingerprint != other.fingerprint { fields.insert(.fingerprint) }
+        if record.verified != other.record.verified { fields.insert(.verified) }
+        if record.subscribeAllowed != other.record.subscribeAllowed { fields.insert(.subscribeAllowed) }
+        if record.subscribed != other.record.subscribed { fields.insert(.subscribed) }
+        if isOnline != other.isOnline { fields.insert(.online); fields.insert(.peer) }
+        if presence.status != other.presence.status { fields.insert(.presenceStatus) }
+        if presence.message != other.presence.message { fields.insert(.presenceMessage) }
+        if record.endpoints != other.record.endpoints { fields.insert(.endpoints) }
+        if applicationIDs != other.applicationIDs { fields.insert(.applications) }
+        if objectIDs != other.objectIDs { fields.insert(.objects) }
+        if lastSeen != other.lastSeen { fields.insert(.lastSeen) }
+        return fields
+    }
+}
+

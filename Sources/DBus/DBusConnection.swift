@@ -19,7 +19,7 @@ public final class DBusConnection: @unchecked Sendable {
     private let state = Mutex(ConnectionState())
 
     private struct ConnectionState {
-        var subscriptions: [Int: (rule: DBusMatchRule, continuation: AsyncStream<DBusMessage>.Continuation)] = [:]
+        var subscriptions: [Int: (rules: [DBusMatchRule], continuation: AsyncStream<DBusMessage>.Continuation)] = [:]
         var nextSubscription = 0
         var disconnectWaiters: [Int: CheckedContinuation<Void, Never>] = [:]
         var nextWaiter = 0
@@ -255,33 +255,40 @@ public final class DBusConnection: @unchecked Sendable {
     /// no other client can forge them by sending them to us directly. A `sender` of
     /// `org.freedesktop.DBus` accepts only what the bus itself sends.
     public func subscribe(to rule: DBusMatchRule) async throws -> AsyncStream<DBusMessage> {
+        try await subscribe(to: [rule])
+    }
+
+    /// Subscribes to signals matching any of `rules`, on one stream in the order they
+    /// arrived (each message once): a client that must see, say, a service's signals and
+    /// its name changing hands in their true order reads both from here.
+    public func subscribe(to rules: [DBusMatchRule]) async throws -> AsyncStream<DBusMessage> {
         let (stream, continuation) = AsyncStream<DBusMessage>.makeStream(bufferingPolicy: .bufferingNewest(1024))
-        let followed = rule.sender.flatMap { DBusSenderOwners.needsOwner($0) ? $0 : nil }
+        let followed = rules.compactMap { rule in rule.sender.flatMap { DBusSenderOwners.needsOwner($0) ? $0 : nil } }
         let id = state.withLock { state -> Int in
             state.nextSubscription += 1
-            state.subscriptions[state.nextSubscription] = (rule, continuation)
-            if let followed { state.owners.retain(followed) }
+            state.subscriptions[state.nextSubscription] = (rules, continuation)
+            for name in followed { state.owners.retain(name) }
             return state.nextSubscription
         }
         continuation.onTermination = { [weak self] _ in
             guard let self else { return }
-            let stillUsed = self.state.withLock { state -> Bool in
+            let unused = self.state.withLock { state -> [DBusMatchRule] in
                 state.subscriptions[id] = nil
-                if let followed { state.owners.release(followed) }
-                return state.subscriptions.values.contains { $0.rule == rule }
+                for name in followed { state.owners.release(name) }
+                return rules.filter { rule in !state.subscriptions.values.contains { $0.rules.contains(rule) } }
             }
             if self.isConnected {
                 Task {
-                    if let followed {
-                        try? await self.callBus("RemoveMatch", [.string(DBusSenderOwners.ownerRule(followed).description)])
+                    for name in followed {
+                        _ = try? await self.callBus("RemoveMatch", [.string(DBusSenderOwners.ownerRule(name).description)])
                     }
-                    if !stillUsed { try? await self.callBus("RemoveMatch", [.string(rule.description)]) }
+                    for rule in unused { _ = try? await self.callBus("RemoveMatch", [.string(rule.description)]) }
                 }
             }
         }
         do {
-            if let followed { try await followOwner(of: followed) }
-            _ = try await callBus("AddMatch", [.string(rule.description)])
+            for name in followed { try await followOwner(of: name) }
+            for rule in rules { _ = try await callBus("AddMatch", [.string(rule.description)]) }
         } catch {
             continuation.finish()
             throw error
@@ -324,7 +331,9 @@ public final class DBusConnection: @unchecked Sendable {
             let receivers = state.withLock { state in
                 state.owners.observe(message)
                 return state.subscriptions.values.filter { subscription in
-                    subscription.rule.matches(message, senderOwner: subscription.rule.sender.flatMap(state.owners.owner(of:)))
+                    subscription.rules.contains { rule in
+                        rule.matches(message, senderOwner: rule.sender.flatMap(state.owners.owner(of:)))
+                    }
                 }.map(\.continuation)
             }
             for receiver in receivers { receiver.yield(message) }

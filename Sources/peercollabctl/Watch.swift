@@ -31,16 +31,13 @@ struct Watch: AsyncParsableCommand {
 
     func run() async throws {
         let client = try DaemonClient(options: options)
-        // Two rules ask the bus for the daemon's signals and for its name changing hands. One
-        // stream must carry both, in the order the bus sent them, or a last change of the
-        // daemon could print after "stopped": the stream of the rule with the well-known
-        // sender is that stream, because a well-known sender cannot be checked locally (the
-        // messages carry unique names), so it receives every signal routed to this connection.
-        let owners = try await client.connection.subscribe(to: DBusMatchRule(
-            sender: Self.bus, interface: Self.bus, member: "NameOwnerChanged", arg0: DaemonClient.service))
-        let signals = try await client.connection.subscribe(to: DBusMatchRule(sender: DaemonClient.service))
-        // The first rule's own stream is not read, but ending it would remove the rule.
-        defer { withExtendedLifetime(owners) {} }
+        // The daemon's signals and its name changing hands, on one stream in the order the
+        // bus sent them, so that no last change of the daemon prints after "stopped". Each
+        // rule takes only what its true sender sent (the D-Bus library checks senders).
+        let signals = try await client.connection.subscribe(to: [
+            DBusMatchRule(sender: Self.bus, interface: Self.bus, member: "NameOwnerChanged", arg0: DaemonClient.service),
+            DBusMatchRule(sender: DaemonClient.service),
+        ])
         do {
             try await snapshot(client)
         } catch let failure as Failure where follow && failure.status == ExitStatus.unavailable {

@@ -214,4 +214,28 @@ import Testing
         #expect(await lab.collaboration.peer(peer.peerName.description) != nil)
         #expect(lab.takeEvents().filter { if case .peerAdded = $0 { true } else { false } }.count == 1)
     }
+
+    @Test func aContactComingOnlineAndLeavingSignalsOnlyWhatChanged() async throws {
+        let lab = try await DomainLab()
+        try await lab.collaboration.signIn("near-me")
+        let (identity, peer) = try lab.stranger()
+        let card = ContactCard(
+            displayName: "Ada", peerName: identity.peerName.description, certificateDER: identity.certificateDER,
+            endpoints: [ContactEndpoint(host: "192.0.2.9", port: 4000)]
+        ).encode()
+        let id = try await lab.collaboration.addContact(card: card)
+        _ = lab.takeEvents()
+        func contactFields(_ events: [CollaborationEvent]) -> [Set<ContactField>] {
+            events.compactMap { if case .contactChanged(_, let fields) = $0 { fields } else { nil } }
+        }
+        #expect(await lab.collaboration.linkEstablished(FakeLink(id: 1), peer: peer, scope: .nearMe))
+        // The same name it has on its card, and no applications or objects: those do not change.
+        await lab.collaboration.linkReceived(1, .profile(PeerProfile(displayName: "Ada", presence: PeerPresence(status: .busy))))
+        let online = contactFields(lab.takeEvents())
+        #expect(online == [[.online, .peer, .presenceStatus, .lastSeen]], "\(online)")
+        await lab.collaboration.linkClosed(1)
+        let offline = contactFields(lab.takeEvents())
+        #expect(offline == [[.online, .peer, .presenceStatus]], "\(offline)")
+        #expect(await lab.collaboration.contact(id)?.isOnline == false)
+    }
 }

@@ -20,6 +20,8 @@ import Testing
         host.daemon.signal(SIGTERM)
         _ = try await host.daemon.waitForExit()
         let (_, error) = watch.readOutputs(until: .now + .seconds(20))
+        // Its output closed because it exited, or the deadline passed and it still runs.
+        try #require(!watch.isRunning, "watch did not exit within 20 s of the daemon's stop")
         #expect(watch.wait() == 69)
         #expect(error.contains("peercollabd stopped"), "\(error)")
     }
