@@ -71,6 +71,30 @@ struct AutoDiscoveryLabTests {
         }
         let settled = try await Self.checks(a)
         #expect(settled.checks.values.allSatisfy { $0.ok || $0.detail.contains("firewall") }, "\(settled)")
+
+        // avahi-daemon stops and stays away: after the fallback delay (30 s) the built-in
+        // responder takes over, and B sees A again through it.
+        system.stopAvahi()
+        var fallen = try await Self.checks(a)
+        for _ in 0..<450 where fallen.backend != "builtin" {
+            try await Task.sleep(for: .milliseconds(100))
+            fallen = try await Self.checks(a)
+        }
+        #expect(fallen.backend == "builtin", "\(fallen)")
+        #expect(fallen.checks["discovery backend"]?.detail.contains("avahi-daemon left the system bus") == true, "\(fallen)")
+        #expect(try await Self.socketsOn5353(lab, 0) > 0)
+        _ = try await b.waitForPeers("B sees A through the built-in responder again", timeout: .seconds(30)) {
+            $0.values.contains { $0["PeerName"]?.stringValue == nameA }
+        }
+        // And back to Avahi when it returns.
+        try await system.startAvahi()
+        var back = try await Self.checks(a)
+        for _ in 0..<100 where back.backend != "avahi" {
+            try await Task.sleep(for: .milliseconds(100))
+            back = try await Self.checks(a)
+        }
+        #expect(back.backend == "avahi", "\(back)")
+        #expect(back.checks["discovery backend"]?.detail.contains("moved 3 time(s)") == true, "\(back)")
     }
 
     @Test func doctorSaysWhenTheBuiltInResponderSharesPort5353WithAvahi() async throws {

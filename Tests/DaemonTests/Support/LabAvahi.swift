@@ -89,6 +89,13 @@ final class LabAvahi: Sendable {
         }
     }
 
+    /// Stops avahi-daemon (SIGTERM, as systemctl stop does: it says goodbye) and waits for it.
+    func stopAvahi() {
+        guard let avahi = daemon.withLock({ current -> Subprocess? in defer { current = nil }; return current }) else { return }
+        avahi.signal(SIGTERM)
+        _ = avahi.wait()
+    }
+
     /// What avahi-daemon logged so far.
     var logText: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
 
