@@ -199,7 +199,12 @@ public actor AutoDiscoveryBackend: DiscoveryBackend {
                 logger.error("Failed to announce through \(next.name) after the move: \(error)")
             }
         }
-        guard !streams.isEmpty else { return }
+        guard !streams.isEmpty else {
+            // Nobody browses: the next browser starts from what the new backend reports.
+            known = [:]
+            unconfirmed = []
+            return
+        }
         unconfirmed = Set(known.keys)
         do {
             try await startPump()
