@@ -33,6 +33,11 @@ public actor AutoDiscoveryBackend: DiscoveryBackend {
     private var watcher: Task<Void, Never>?
     private var fallbackTimer: Task<Void, Never>?
     private var isMoving = false
+    /// While the old backend shuts down in a move: calls then only record what they want,
+    /// and the move applies it to the new backend.
+    private var isReplacing = false
+    /// The `pumpSerial` a `browse()` of the current backend is under way for.
+    private var startingPumpFor: Int?
     private var moves = 0
 
     private var announcement: ServiceAnnouncement?
@@ -184,7 +189,9 @@ public actor AutoDiscoveryBackend: DiscoveryBackend {
         pump?.cancel()
         pump = nil
         pumpSerial += 1
+        isReplacing = true
         await old.shutdown()
+        isReplacing = false
         current = next
         self.reason = reason
         moves += 1
@@ -206,10 +213,13 @@ public actor AutoDiscoveryBackend: DiscoveryBackend {
             return
         }
         unconfirmed = Set(known.keys)
-        do {
-            try await startPump()
-        } catch {
-            logger.error("Failed to browse through \(next.name) after the move: \(error)")
+        // A browse() while we announced may have started it already.
+        if pump == nil {
+            do {
+                try await startPump()
+            } catch {
+                logger.error("Failed to browse through \(next.name) after the move: \(error)")
+            }
         }
         let serial = pumpSerial
         Task { [weak self] in
@@ -227,8 +237,15 @@ public actor AutoDiscoveryBackend: DiscoveryBackend {
         unconfirmed = []
     }
 
+    /// Browses the current backend once for all our streams; a second call while one is
+    /// under way does nothing, and one overtaken by a move drops what it got.
     private func startPump() async throws {
+        let serialBefore = pumpSerial
+        guard pump == nil, startingPumpFor != serialBefore else { return }
+        startingPumpFor = serialBefore
+        defer { if startingPumpFor == serialBefore { startingPumpFor = nil } }
         let events = try await current.browse()
+        guard serialBefore == pumpSerial, pump == nil else { return }
         pumpSerial += 1
         let serial = pumpSerial
         pump = Task { [weak self] in
@@ -262,11 +279,13 @@ public actor AutoDiscoveryBackend: DiscoveryBackend {
     public func publish(_ service: ServiceAnnouncement) async throws {
         guard !isShutDown else { throw AvahiError.shutDown }
         announcement = service
+        guard !isReplacing else { return }
         try await current.publish(service)
     }
 
     public func withdraw() async {
         announcement = nil
+        guard !isReplacing else { return }
         await current.withdraw()
     }
 
@@ -282,7 +301,7 @@ public actor AutoDiscoveryBackend: DiscoveryBackend {
         for service in known.values.sorted(by: { $0.instanceName < $1.instanceName }) {
             continuation.yield(.found(service))
         }
-        if pump == nil {
+        if pump == nil, !isReplacing {
             do {
                 try await startPump()
             } catch {
@@ -300,6 +319,7 @@ public actor AutoDiscoveryBackend: DiscoveryBackend {
     /// Also tries Avahi again when it is on the bus but could not be used before.
     public func refresh() async {
         if !usesAvahi, avahiOwner != nil { await moveToAvahi() }
+        guard !isReplacing else { return }
         await current.refresh()
     }
 
