@@ -150,6 +150,7 @@ extension AvahiBackend {
             instances[name] = instance
         }
         resolverOwners = [:]
+        earlyResolverSignals = []
         resolutionQueue = []
         pendingResolutions = 0
         watchedResolutions = 0
@@ -173,13 +174,22 @@ extension AvahiBackend {
     private func startResolver(_ key: AvahiSightingKey, _ sighting: AvahiSighting, generation expected: Int) async {
         guard generation == expected else { return }
         do {
-            let reply = try await callServer(
-                "ServiceResolverPrepare",
-                [
-                    .int32(key.interface), .int32(key.proto), .string(key.name), .string(sighting.type),
-                    .string(sighting.domain), .int32(key.proto), .uint32(0),
-                ], interface: Avahi.server2)
-            guard let path = reply.first?.objectPathValue else {
+            preparingResolvers += 1
+            let reply: [DBusValue]
+            do {
+                reply = try await callServer(
+                    "ServiceResolverPrepare",
+                    [
+                        .int32(key.interface), .int32(key.proto), .string(key.name), .string(sighting.type),
+                        .string(sighting.domain), .int32(key.proto), .uint32(0),
+                    ], interface: Avahi.server2)
+            } catch {
+                preparedResolver(nil)
+                throw error
+            }
+            let path = reply.first?.objectPathValue
+            let early = preparedResolver(path)
+            guard let path else {
                 throw AvahiError(code: .daemonFailure, message: "ServiceResolverPrepare returned no path")
             }
             guard generation == expected else { return }
@@ -189,6 +199,13 @@ extension AvahiBackend {
             }
             resolverOwners[path] = key
             instances[key.name]?.sightings[key]?.resolver = path
+            // Avahi 0.8 starts a prepared resolver at once, so its answer may already be here.
+            for signal in early {
+                guard resolverOwners[path] == key else { break }
+                await resolverSignal(signal.member, signal.arguments, path: path, key: key)
+            }
+            // An early answer may have ended the resolver already; Start is then not needed.
+            guard resolverOwners[path] == key else { return }
             try await callObject(path, Avahi.serviceResolver, "Start")
         } catch {
             guard generation == expected, var current = instances[key.name]?.sightings[key], current.isPending else {
@@ -205,6 +222,40 @@ extension AvahiBackend {
             instances[key.name]?.sightings[key] = current
             scheduleResolutions()
         }
+    }
+
+    /// Keeps a resolver's signal whose path we do not know (yet). Avahi 0.8's
+    /// `ServiceResolverPrepare` starts resolving before `Start()` (fixed after 0.8), so with a
+    /// warm cache `Found` follows the reply at once; the reply resumes our call and the signal
+    /// goes through the signal stream, and the signal may be handled first. Dropping it would
+    /// leave the sighting unresolved for good, as no second `Found` comes. Kept only while a
+    /// `…Prepare` reply is outstanding, oldest dropped first.
+    func keepEarlyResolverSignal(_ path: DBusObjectPath, _ member: String, _ arguments: [DBusValue]) {
+        guard preparingResolvers > 0, member == "Found" || member == "Failure" else { return }
+        if earlyResolverSignals.count >= Self.maxEarlyResolverSignals { earlyResolverSignals.removeFirst() }
+        earlyResolverSignals.append(AvahiEarlySignal(path: path, member: member, arguments: arguments))
+    }
+
+    /// At most this many early resolver signals are kept: one or two per resolution in flight.
+    static var maxEarlyResolverSignals: Int { 256 }
+
+    /// A `ServiceResolverPrepare` reply was handled: returns the early signals of its path
+    /// (nil when the call failed), and forgets all early signals once no reply is outstanding,
+    /// as they can belong to no resolver of ours any more.
+    @discardableResult
+    private func preparedResolver(_ path: DBusObjectPath?) -> [AvahiEarlySignal] {
+        preparingResolvers -= 1
+        var mine: [AvahiEarlySignal] = []
+        if let path, !earlyResolverSignals.isEmpty {
+            mine = earlyResolverSignals.filter { $0.path == path }
+            earlyResolverSignals.removeAll { $0.path == path }
+            if !mine.isEmpty { logger.debug("Avahi answered for \(path) before its Prepare reply was handled; using that answer") }
+        }
+        if preparingResolvers <= 0 {
+            preparingResolvers = 0
+            earlyResolverSignals = []
+        }
+        return mine
     }
 
     func resolverSignal(_ member: String, _ arguments: [DBusValue], path: DBusObjectPath, key: AvahiSightingKey) async {

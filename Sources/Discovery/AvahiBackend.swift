@@ -94,6 +94,11 @@ public actor AvahiBackend: DiscoveryBackend {
     var resolutionQueue: [AvahiSightingKey] = []
     var droppedServices = 0
     var resolutionSerial = 0
+    /// `ServiceResolverPrepare` calls whose reply is not handled yet.
+    var preparingResolvers = 0
+    /// Resolver signals that came before we knew their object's path (see
+    /// ``keepEarlyResolverSignal(_:_:_:)``), oldest first, at most ``maxEarlyResolverSignals``.
+    var earlyResolverSignals: [AvahiEarlySignal] = []
 
     private init(connection: DBusConnection, ownsConnection: Bool, busLabel: String, options: Options, logger: Logger) {
         self.connection = connection
@@ -370,7 +375,10 @@ public actor AvahiBackend: DiscoveryBackend {
         case Avahi.serviceBrowser where path == browser:
             await browserSignal(member, arguments)
         case Avahi.serviceResolver:
-            guard let key = resolverOwners[path] else { return }
+            guard let key = resolverOwners[path] else {
+                keepEarlyResolverSignal(path, member, arguments)
+                return
+            }
             await resolverSignal(member, arguments, path: path, key: key)
         default:
             return

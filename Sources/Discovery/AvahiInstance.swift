@@ -62,3 +62,10 @@ struct AvahiInstance: Sendable {
             interfaceName: newest.sighting.interfaceName)
     }
 }
+
+/// A resolver's signal kept until the reply that names the resolver has been handled.
+struct AvahiEarlySignal: Sendable {
+    var path: DBusObjectPath
+    var member: String
+    var arguments: [DBusValue]
+}

@@ -34,11 +34,18 @@ extension BuiltinMDNSBackend {
                 subject: "interfaces", ok: false, detail: "no interface passes the filter",
                 advice: "Connect to a network, or name the interface in the discovery allow list."))
         }
+        // Another responder on this host (avahi-daemon, most often) gets part of the
+        // multicast and answers for the host too: Avahi warns this makes mDNS unreliable.
         let holders = Self.socketsOnPort5353()
-        let ours = sockets.count
+        let others = holders - sockets.count
         checks.append(.init(
-            subject: "UDP port 5353", ok: true,
-            detail: holders > ours ? "shared with \(holders - ours) other socket(s) (another responder such as avahi-daemon)" : "only our sockets"))
+            subject: "UDP port 5353", ok: others <= 0,
+            detail: others > 0
+                ? "shared with \(others) socket(s) of another mDNS responder on this host, such as avahi-daemon; two responders make discovery unreliable"
+                : "only our sockets",
+            advice: others > 0
+                ? "If avahi-daemon runs (systemctl status avahi-daemon), set the discovery backend to auto or avahi and restart peercollab; otherwise stop the other responder."
+                : ""))
 
         // Our own query must come back to us through multicast loopback.
         let start = NIODeadline.now()

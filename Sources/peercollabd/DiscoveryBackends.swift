@@ -7,7 +7,8 @@ import Logging
 enum DiscoveryBackends {
     static let names = ["auto", "avahi", "builtin"]
 
-    /// Makes the backend named by `choice`; `auto` takes Avahi when it runs on the system bus.
+    /// Makes the backend named by `choice`; `auto` takes Avahi whenever avahi-daemon is on the
+    /// system bus, now or later (see ``AutoDiscoveryBackend``).
     static func make(
         choice: String, allow: [String], deny: [String]?, systemBus: DBusBusAddress, logger: Logger
     ) async throws -> any DiscoveryBackend {
@@ -17,12 +18,10 @@ enum DiscoveryBackends {
         case "avahi":
             return try await avahi(allow: allow, deny: deny, systemBus: systemBus, logger: logger)
         case "auto":
-            if let backend = try? await avahi(allow: allow, deny: deny, systemBus: systemBus, logger: logger) {
-                logger.info("Using Avahi for discovery: org.freedesktop.Avahi is on the system bus")
-                return backend
-            }
-            logger.info("Using the built-in mDNS responder: Avahi does not run")
-            return builtin(allow: allow, deny: deny, logger: logger)
+            return await AutoDiscoveryBackend.start(
+                systemBus: systemBus,
+                connectAvahi: { try await avahi(allow: allow, deny: deny, systemBus: systemBus, logger: logger) },
+                makeBuiltin: { builtin(allow: allow, deny: deny, logger: logger) }, logger: logger)
         default:
             throw DaemonError("Unknown discovery backend '\(choice)': use \(names.joined(separator: ", ")).")
         }

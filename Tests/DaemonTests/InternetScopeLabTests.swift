@@ -38,18 +38,24 @@ struct InternetScopeLabTests {
                 c, a = s.accept(); print(a[0], flush=True); c.close()
             """
         let listening = Task { try await lab.run(on: 1, "/usr/bin/env", ["python3", "-c", server], timeout: .seconds(25)) }
+        // Refused while the server is still starting: retried, 100 times at most. A host never
+        // reached ends the client with an error, so "connected" means this host answered.
         let client = """
-            import socket, time
+            import socket, sys, time
             for host in ["\(lab.ipv4(1))", "\(lab.ipv6(1))"]:
                 for attempt in range(100):
                     try:
                         socket.create_connection((host, 7000), timeout=5).close(); break
                     except ConnectionRefusedError:
                         time.sleep(0.05)
-            print("connected")
+                else:
+                    sys.exit(f"never connected to {host}: refused 100 times")
+                print("connected", host, flush=True)
             """
         let dialled = try await lab.run(on: 0, "/usr/bin/env", ["python3", "-c", client])
-        #expect(dialled.standardOutput.contains("connected"), "\(dialled.standardError)")
+        #expect(dialled.status == 0, "\(dialled.standardError)")
+        #expect(dialled.standardOutput.contains("connected \(lab.ipv4(1))\n"), "\(dialled.standardOutput)\(dialled.standardError)")
+        #expect(dialled.standardOutput.contains("connected \(lab.ipv6(1))\n"), "\(dialled.standardOutput)\(dialled.standardError)")
         let accepted = try await listening.value
         #expect(accepted.standardOutput.contains("::ffff:\(lab.ipv4(0))"), "\(accepted.standardOutput)\(accepted.standardError)")
         #expect(accepted.standardOutput.contains(lab.ipv6(0)), "\(accepted.standardOutput)\(accepted.standardError)")

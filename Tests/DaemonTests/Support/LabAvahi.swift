@@ -1,15 +1,23 @@
 import DBus
 import Foundation
+import Synchronization
 
 /// avahi-daemon on a host of a ``NetworkLab``: a private system bus for it (and for the
 /// peercollabd of that host), and a private /run (docs/testing.md, "Avahi inside a namespace").
 final class LabAvahi: Sendable {
     let busAddress: String
     let bus: Subprocess
-    let avahi: Subprocess
+    private let daemon = Mutex<Subprocess?>(nil)
     let log: URL
+    private let lab: NetworkLab
+    private let host: Int
+    private let avahiConfig: URL
 
-    init(lab: NetworkLab, host: Int) async throws {
+    /// The bus, and avahi-daemon on it unless `startingAvahi` is false (then ``startAvahi()``
+    /// starts it later).
+    init(lab: NetworkLab, host: Int, startingAvahi: Bool = true) async throws {
+        self.lab = lab
+        self.host = host
         let folder = try FileManager.default.url(
             for: .itemReplacementDirectory, in: .userDomainMask,
             appropriateFor: URL(fileURLWithPath: NSTemporaryDirectory()), create: true)
@@ -37,7 +45,7 @@ final class LabAvahi: Sendable {
         bus = try Subprocess(NetworkLab.ip, ["netns", "exec", lab.hosts[host], "/usr/bin/dbus-daemon", "--config-file=\(busConfig.path)", "--nofork", "--nopidfile"],
                              captureOutput: false, outputFile: folder.appendingPathComponent("bus.log").path)
         try await Self.eventually("the system bus of \(lab.hosts[host])") { FileManager.default.fileExists(atPath: socket) }
-        let avahiConfig = folder.appendingPathComponent("avahi.conf")
+        avahiConfig = folder.appendingPathComponent("avahi.conf")
         try """
             [server]
             host-name=\(lab.hosts[host])
@@ -51,13 +59,19 @@ final class LabAvahi: Sendable {
             publish-workstation=no
             publish-hinfo=no
             """.write(to: avahiConfig, atomically: true, encoding: .utf8)
+        if startingAvahi { try await startAvahi() }
+    }
+
+    /// Starts avahi-daemon and waits until it says it runs.
+    func startAvahi() async throws {
         var environment = ProcessInfo.processInfo.environment
         environment["DBUS_SYSTEM_BUS_ADDRESS"] = busAddress
-        avahi = try Subprocess(
+        let avahi = try Subprocess(
             NetworkLab.ip,
             ["netns", "exec", lab.hosts[host], "unshare", "-m", "sh", "-c",
              "mount -t tmpfs tmpfs /run && mkdir /run/avahi-daemon && exec avahi-daemon -f '\(avahiConfig.path)' --no-drop-root --no-chroot --no-rlimits"],
             environment: environment, captureOutput: false, outputFile: log.path)
+        daemon.withLock { $0 = avahi }
         let logURL = log
         let text = { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
         do {
@@ -75,8 +89,18 @@ final class LabAvahi: Sendable {
         }
     }
 
+    /// Stops avahi-daemon (SIGTERM, as systemctl stop does: it says goodbye) and waits for it.
+    func stopAvahi() {
+        guard let avahi = daemon.withLock({ current -> Subprocess? in defer { current = nil }; return current }) else { return }
+        avahi.signal(SIGTERM)
+        _ = avahi.wait()
+    }
+
+    /// What avahi-daemon logged so far.
+    var logText: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+
     deinit {
-        avahi.signal(SIGKILL)
+        daemon.withLock { $0?.signal(SIGKILL) }
         bus.signal(SIGKILL)
     }
 }

@@ -57,6 +57,10 @@ final class AvahiLab: Sendable {
     }
 
     /// Starts avahi-daemon in `host` (with a private /run) and waits until it runs.
+    /// By default Avahi also sends AAAA records over IPv4 (`publish-aaaa-on-ipv4`), and a
+    /// resolver that takes either family (avahi-browse's) then reports whichever record came
+    /// first; here each family carries only its own addresses, so what is seen over IPv4 is
+    /// host's IPv4 address.
     func startAvahi(_ host: LabNetwork.Host) throws {
         let config = network.directory.appendingPathComponent("\(host.namespace)-avahi.conf")
         try """
@@ -73,6 +77,7 @@ final class AvahiLab: Sendable {
         [publish]
         publish-workstation=no
         publish-hinfo=no
+        publish-aaaa-on-ipv4=no
         """.write(to: config, atomically: true, encoding: .utf8)
         let process = try network.spawn(
             in: host,
