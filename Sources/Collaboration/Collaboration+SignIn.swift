@@ -137,14 +137,18 @@ extension Collaboration {
     }
 
     /// The announcement went away (goodbye or expiry): the peer signed out or left.
+    ///
+    /// An announcement is a claim anyone on the link can make and withdraw, so its going
+    /// away ends nothing: only the authenticated session (its goodbye, its keepalive limit,
+    /// its close) ends a peer. It is a hint, though: the session is asked at once to prove
+    /// the peer is still there (``recheckTimeout``), so one that really left goes quickly.
     public func nearbyServiceLost(instanceName: String) {
         deferredDials.remove(instanceName)
         guard let service = nearby.removeValue(forKey: instanceName) else { return }
         let id = service.claimedPeerName.description
-        guard let peer = peers[id], peer.scope == Scope.nearMe.rawValue, let linkID = linkOfPeer[id] else { return }
-        logger.info("Peer stopped announcing near me", metadata: ["peer": "\(id)"])
-        links[linkID]?.close(PeerGoodbye(reason: .signedOut))
-        linkClosed(linkID)
+        guard let linkID = linkOfPeer[id], let link = links[linkID] else { return }
+        logger.info("An announcement of a connected peer was withdrawn; checking the session", metadata: ["peer": "\(id)"])
+        link.probe(within: Self.recheckTimeout)
     }
 
     /// Whether a peer with this name announces itself near me now.

@@ -238,4 +238,21 @@ import Testing
         #expect(offline == [[.online, .peer, .presenceStatus]], "\(offline)")
         #expect(await lab.collaboration.contact(id)?.isOnline == false)
     }
+
+    @Test func aWithdrawnAnnouncementEndsNoSessionItOnlyAsksTheSessionForProof() async throws {
+        let lab = try await DomainLab()
+        try await lab.collaboration.signIn("near-me")
+        let link = FakeLink(id: 1)
+        let peer = try await lab.connect(link)
+        let id = peer.peerName.description
+        // Anyone on the link can announce a peer's name and withdraw it (an mDNS goodbye).
+        await lab.collaboration.nearbyServiceFound(NearbyService(
+            instanceName: "impostor", claimedPeerName: peer.peerName, endpoints: [ContactEndpoint(host: "192.0.2.66", port: 9)]))
+        _ = lab.takeEvents()
+        await lab.collaboration.nearbyServiceLost(instanceName: "impostor")
+        #expect(link.goodbyes.isEmpty, "the proved session was closed on a claim")
+        #expect(link.probes == [Collaboration.recheckTimeout])
+        #expect(await lab.collaboration.peer(id) != nil)
+        #expect(lab.takeEvents().isEmpty)
+    }
 }

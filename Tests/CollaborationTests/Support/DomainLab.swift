@@ -38,6 +38,7 @@ final class FakeLink: PeerLink {
 
     var sent: [PeerMessage] { record.withLock { $0.sent } }
     var goodbyes: [PeerGoodbye] { record.withLock { $0.goodbyes } }
+    var probes: [Duration] { record.withLock { $0.probes } }
 }
 
 /// What the domain announced, in order.

@@ -1,0 +1,46 @@
+import DBus
+import Foundation
+import Testing
+
+/// Neighbours on the link who hold no key: what they announce is a claim, and no claim
+/// may end, replace or block a session the channel proved.
+@Suite(.enabled(if: NetworkLab.isAvailable && PeopleNearMeTests.zeroconfAvailable, "needs root, iproute2 and python3 with zeroconf"))
+struct HostileNeighbourTests {
+    /// Host 2 announces A's peer name under its own instance name and withdraws it with an
+    /// mDNS goodbye: B checks its session with A, A answers, and B keeps showing A.
+    @Test func aWithdrawnForgedAnnouncementTearsDownNoProvedSession() async throws {
+        let lab = try NetworkLab(hosts: 3)
+        try await lab.withLogs {
+            let a = try await LabDaemon(lab: lab, host: 0, signIn: "near-me")
+            let b = try await LabDaemon(lab: lab, host: 1, signIn: "near-me")
+            let nameA = try await a.peerName
+            _ = try await b.waitForPeers("B finds A") { $0.values.contains { $0["PeerName"]?.stringValue == nameA } }
+            let script = """
+                import socket, time
+                from zeroconf import Zeroconf, ServiceInfo, IPVersion
+                zc = Zeroconf(interfaces=["\(lab.ipv4(2))"], ip_version=IPVersion.V4Only)
+                info = ServiceInfo("_peercollab._tcp.local.", "mallory._peercollab._tcp.local.",
+                    addresses=[socket.inet_aton("\(lab.ipv4(2))")], port=9,
+                    properties={"v": "1", "pn": "\(nameA)", "dn": "Not Really A"}, server="mallory.local.")
+                zc.register_service(info)
+                time.sleep(3)
+                zc.unregister_service(info)
+                zc.close()
+                print("withdrawn", flush=True)
+                """
+            let output = try await lab.run(on: 2, "/usr/bin/env", ["python3", "-c", script], timeout: .seconds(30))
+            #expect(output.standardOutput.contains("withdrawn"), "\(output.standardError)")
+            // For 6 s after the goodbye (twice the 3 s B gives its session to answer the
+            // check the hint starts), B keeps showing A at every look, and A keeps B.
+            let until = ContinuousClock.now + .seconds(6)
+            while ContinuousClock.now < until {
+                let shown = try await b.peers().values.contains { $0["PeerName"]?.stringValue == nameA }
+                try #require(shown, "B dropped A on a withdrawn claim:\n\(b.daemon.log)")
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            #expect(b.daemon.log.contains("An announcement of a connected peer was withdrawn"), "the goodbye never reached B")
+            #expect(!b.daemon.log.contains("Peer left"), "\(b.daemon.log)")
+            #expect(try await a.peers().count == 1)
+        }
+    }
+}
