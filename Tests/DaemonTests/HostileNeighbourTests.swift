@@ -44,3 +44,39 @@ struct HostileNeighbourTests {
         }
     }
 }
+
+/// Sockets that connect and say nothing, all from one host, must not keep other peers out.
+@Suite(.enabled(if: NetworkLab.isAvailable, "needs root and iproute2 to make network namespaces"))
+struct SilentSocketFloodTests {
+    @Test func sixtyFourSilentSocketsFromOneHostLeaveRoomForARealPeer() async throws {
+        let lab = try NetworkLab(hosts: 3)
+        try await lab.withLogs {
+            let a = try await LabDaemon(lab: lab, host: 0, signIn: "internet")
+            let b = try await LabDaemon(lab: lab, host: 1, signIn: "internet")
+            let portB = try await b.port
+            // Host 2 opens 64 connections to B and holds them silent (bounded: 9 s, below B's
+            // 10 s deadline, so the places are still held while A connects).
+            let script = """
+                import socket, sys, time
+                held = []
+                for _ in range(64):
+                    try:
+                        held.append(socket.create_connection(("\(lab.ipv4(1))", \(portB)), timeout=2))
+                    except OSError:
+                        pass
+                print("holding", len(held), flush=True)
+                time.sleep(9)
+                for s in held: s.close()
+                """
+            let command = lab.prefix(2) + ["/usr/bin/env", "python3", "-u", "-c", script]
+            let flood = try Subprocess(command[0], Array(command.dropFirst()), captureOutput: true)
+            defer { flood.signal(SIGKILL) }
+            let held = flood.readStandardOutput(until: .now + .seconds(8)) { $0.range(of: #"holding \d+\n"#, options: .regularExpression) != nil }
+            #expect(held.contains("holding 64"), "the flood did not open its sockets: \(held)")
+            // While they are held, A reaches B by its link.
+            let path = try await a.connect(try await b.link())
+            #expect(path.rawValue.hasSuffix(try await b.peerName))
+            #expect(b.daemon.log.contains("Too many connections are still handshaking"), "B never refused the flood:\n\(b.daemon.log)")
+        }
+    }
+}

@@ -13,8 +13,6 @@ import Synchronization
 final class PeerNetworkService: Service, Sendable {
     /// Not in /etc/services; chosen to stay clear of well-known ports.
     static let defaultPort = 46773
-    /// Connections that have not finished TLS and hello yet; more are dropped at once.
-    static let maximumPendingConnections = 64
 
     private let collaboration: Collaboration
     private let secureChannel: SecureChannel
@@ -24,7 +22,7 @@ final class PeerNetworkService: Service, Sendable {
     private let logger: Logger
     private let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     private let nextLinkID = Atomic<Int>(0)
-    private let pending = Atomic<Int>(0)
+    private let handshakes = Mutex(HandshakeAdmission())
     private let listener = Mutex<(any Channel)?>(nil)
 
     /// `port` nil: the default, or any free port if that is taken; an explicit port must be free.
@@ -107,16 +105,16 @@ final class PeerNetworkService: Service, Sendable {
             logger.info("Refused a peer connection: not signed in", metadata: ["address": "\(channel.remoteAddress.map { "\($0)" } ?? "?")"])
             return channel.close()
         }
-        let count = pending.wrappingAdd(1, ordering: .relaxed).newValue
-        guard count <= Self.maximumPendingConnections else {
-            self.pending.wrappingSubtract(1, ordering: .relaxed)
-            logger.warning("Too many connections are still handshaking; dropping a new one", metadata: ["address": "\(channel.remoteAddress.map { "\($0)" } ?? "?")"])
+        // The source address without its port: the unit one host cannot exceed.
+        let source = channel.remoteAddress?.ipAddress ?? "unknown"
+        guard handshakes.withLock({ $0.admit(source) }) else {
+            logger.warning("Too many connections are still handshaking; dropping a new one", metadata: ["address": "\(source)"])
             return channel.close()
         }
         let registered = OneShot<Void>()
         Task { [self] in
             _ = try? await registered.value
-            self.pending.wrappingSubtract(1, ordering: .relaxed)
+            self.handshakes.withLock { $0.release(source) }
         }
         return addSessionHandlers(to: channel, isOutgoing: false, scope: nil, registered: registered)
     }
