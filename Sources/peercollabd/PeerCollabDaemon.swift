@@ -36,6 +36,7 @@ struct PeerCollabDaemon: AsyncParsableCommand {
     static func main() async {
         DaemonExecutors.install()
         fixMallocTrimThreshold()
+        raiseOpenFileLimit()
         await parseRunAndExit()
     }
 
@@ -44,6 +45,15 @@ struct PeerCollabDaemon: AsyncParsableCommand {
     /// such replies the daemon held 60–90 MB more than it used. A fixed threshold (128 KiB,
     /// glibc's starting value) gives large blocks back at once. `mallopt` is reached through
     /// dlsym because Swift's Glibc module leaves out `<malloc.h>`.
+    /// Every peer costs a descriptor: the soft limit (often 1,024) goes up to the hard one,
+    /// so that a crowd of strangers runs into the daemon's own bounds before the kernel's.
+    private static func raiseOpenFileLimit() {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        limit.rlim_cur = limit.rlim_max
+        _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+    }
+
     private static func fixMallocTrimThreshold() {
         typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
         let mmapThreshold: Int32 = -3  // M_MMAP_THRESHOLD

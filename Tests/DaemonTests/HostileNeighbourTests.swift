@@ -80,3 +80,64 @@ struct SilentSocketFloodTests {
         }
     }
 }
+
+/// With every descriptor in use, the listener's accept fails: the daemon must wait between
+/// tries instead of spinning on accept4, say so once, and serve on.
+@Suite struct DescriptorExhaustionTests {
+    /// User and system CPU time of a process, in clock ticks (/proc/PID/stat fields 14, 15).
+    func cpuTicks(_ pid: Int32) throws -> Int {
+        let stat = try String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)
+        let fields = stat[stat.range(of: ")")!.upperBound...].split(separator: " ")
+        return Int(fields[11])! + Int(fields[12])!
+    }
+
+    @Test func runningOutOfDescriptorsBacksOffAndIsLoggedOnce() async throws {
+        let bus = try PrivateBus()
+        let client = try DBusConnection(bus: .address(bus.address))
+        // 40 descriptors: the idle daemon uses about 20; handshakes from many addresses take
+        // the rest (one address alone gets 8 places, so the flood comes from 8 of them).
+        let daemon = try DaemonProcess(
+            bus: bus, extraArguments: ["--interfaces", "lo"], prefix: ["/usr/bin/prlimit", "--nofile=40:40", "--"])
+        defer { daemon.signal(SIGKILL) }
+        try await daemon.waitUntilServing(client)
+        _ = try await client.managerCall("SignIn", [.string("internet")])
+        let port = try #require(try await client.managerProperty("Endpoints").arrayElements?.first?.structureFields?[1].uint16Value)
+        let script = """
+            import socket, time
+            held = []
+            for source in range(2, 10):
+                for _ in range(8):
+                    try:
+                        held.append(socket.create_connection(("127.0.0.1", \(port)), timeout=2, source_address=("127.0.0.%d" % source, 0)))
+                    except OSError:
+                        pass
+            print("holding", len(held), flush=True)
+            time.sleep(8)
+            for s in held: s.close()
+            """
+        let flood = try Subprocess("/usr/bin/env", ["python3", "-u", "-c", script], captureOutput: true)
+        defer { flood.signal(SIGKILL) }
+        let held = flood.readStandardOutput(until: .now + .seconds(8)) { $0.range(of: #"holding \d+\n"#, options: .regularExpression) != nil }
+        #expect(held.contains("holding"), "\(held)")
+        try await waitUntil("the daemon meets the limit") { daemon.log.contains("Failed to accept a peer connection") ? true : nil }
+        // Three seconds of the limit held: a spinning accept loop burns them all.
+        let before = try cpuTicks(daemon.pid)
+        try await Task.sleep(for: .seconds(3))
+        let spent = try cpuTicks(daemon.pid) - before
+        let ticksPerSecond = Int(sysconf(Int32(_SC_CLK_TCK)))
+        #expect(spent < ticksPerSecond, "the daemon spent \(spent) ticks in 3 s at the descriptor limit")
+        #expect(daemon.log.components(separatedBy: "Failed to accept a peer connection").count - 1 == 1, "\(daemon.log)")
+        // It serves on the bus all the while, and takes peers again once descriptors are free.
+        #expect(try await client.managerProperty("Version").stringValue?.isEmpty == false)
+        flood.signal(SIGKILL)
+        let peerName = try #require(try await client.managerProperty("PeerName").stringValue)
+        var reached: TestPeer?
+        for _ in 0..<40 where reached == nil {
+            reached = try? await TestPeer(dialing: "127.0.0.1", port: port, expecting: peerName)
+            if reached == nil { try await Task.sleep(for: .milliseconds(250)) }
+        }
+        let peer = try #require(reached, "no peer got through after the flood ended")
+        await peer.close()
+        #expect(daemon.isRunning)
+    }
+}

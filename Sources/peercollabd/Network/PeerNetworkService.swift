@@ -81,8 +81,13 @@ final class PeerNetworkService: Service, Sendable {
     }
 
     private func bind() async throws -> any Channel {
+        let logger = self.logger
         let bootstrap = secureChannel.serverBootstrap(group: group) { [self] channel in
             self.acceptedChannel(channel)
+        }.serverChannelInitializer { channel in
+            channel.eventLoop.makeCompletedFuture {
+                try channel.pipeline.syncOperations.addHandler(AcceptPause(failures: AcceptFailures(logger: logger)))
+            }
         }
         let hosts = listenAddress.map { [$0] } ?? ["::", "0.0.0.0"]
         var lastError: (any Error)?
