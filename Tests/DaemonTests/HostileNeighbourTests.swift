@@ -77,6 +77,11 @@ struct SilentSocketFloodTests {
             let path = try await a.connect(try await b.link())
             #expect(path.rawValue.hasSuffix(try await b.peerName))
             #expect(b.daemon.log.contains("Too many connections are still handshaking"), "B never refused the flood:\n\(b.daemon.log)")
+            // 56 refusals, one line for the first and one summing up the rest.
+            try await waitUntil(within: .seconds(15), "B sums up the dropped connections") {
+                b.daemon.log.contains("more peer connections from 1 addresses in the last 10 s") ? true : nil
+            }
+            #expect(b.daemon.log.components(separatedBy: "Too many connections are still handshaking").count - 1 == 1, "\(b.daemon.log)")
         }
     }
 }

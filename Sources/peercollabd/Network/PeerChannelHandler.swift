@@ -23,6 +23,7 @@ final class PeerChannelHandler: ChannelInboundHandler {
     /// The port I listen on, told to the peer (nil: not known).
     private let listeningPort: UInt16?
     private let logger: Logger
+    private let drops: DropLog
     private let inbox: AsyncStream<Item>.Continuation
     private let registered: OneShot<Void>?
     private var peer: PeerAuthenticated?
@@ -31,8 +32,9 @@ final class PeerChannelHandler: ChannelInboundHandler {
     /// `registered` is resolved once the domain took the link (or it closed before).
     init(
         linkID: Int, isOutgoing: Bool, scope: Scope?, listeningPort: UInt16?, collaboration: Collaboration, logger: Logger,
-        registered: OneShot<Void>? = nil
+        drops: DropLog, registered: OneShot<Void>? = nil
     ) {
+        self.drops = drops
         self.linkID = linkID
         self.isOutgoing = isOutgoing
         self.scope = scope
@@ -93,10 +95,10 @@ final class PeerChannelHandler: ChannelInboundHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         lastError = error
-        let address = context.channel.remoteAddress.map { "\($0)" } ?? "unknown"
-        logger.notice(
-            "Dropped a peer connection: \(error)",
-            metadata: ["address": "\(address)", "peer": "\(peer.map { "\($0.peerName)" } ?? "unauthenticated")"])
+        let address = context.channel.remoteAddress?.ipAddress ?? "unknown"
+        drops.dropped(
+            "Dropped a peer connection: \(error)", address: address,
+            metadata: ["peer": "\(peer.map { "\($0.peerName)" } ?? "unauthenticated")"], on: context.eventLoop)
         context.close(promise: nil)
     }
 

@@ -23,6 +23,8 @@ final class PeerNetworkService: Service, Sendable {
     private let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     private let nextLinkID = Atomic<Int>(0)
     private let handshakes = Mutex(HandshakeAdmission())
+    /// Dropped connections, logged a line per 10 s however many.
+    private let drops: DropLog
     private let listener = Mutex<(any Channel)?>(nil)
 
     /// `port` nil: the default, or any free port if that is taken; an explicit port must be free.
@@ -41,6 +43,7 @@ final class PeerNetworkService: Service, Sendable {
         self.listenAddress = listenAddress
         self.port = port
         self.logger = logger
+        drops = DropLog(logger: logger)
     }
 
     /// Binds the listener and gives the domain its endpoints and a dialer; done before the
@@ -107,13 +110,16 @@ final class PeerNetworkService: Service, Sendable {
 
     private func acceptedChannel(_ channel: any Channel) -> EventLoopFuture<Void> {
         guard collaboration.isAcceptingIncoming else {
-            logger.info("Refused a peer connection: not signed in", metadata: ["address": "\(channel.remoteAddress.map { "\($0)" } ?? "?")"])
+            drops.dropped(
+                "Refused a peer connection: not signed in", address: channel.remoteAddress?.ipAddress ?? "unknown", metadata: [:],
+                on: channel.eventLoop)
             return channel.close()
         }
         // The source address without its port: the unit one host cannot exceed.
         let source = channel.remoteAddress?.ipAddress ?? "unknown"
         guard handshakes.withLock({ $0.admit(source) }) else {
-            logger.warning("Too many connections are still handshaking; dropping a new one", metadata: ["address": "\(source)"])
+            drops.dropped(
+                "Too many connections are still handshaking; dropping a new one", address: source, metadata: [:], on: channel.eventLoop)
             return channel.close()
         }
         let registered = OneShot<Void>()
@@ -136,7 +142,7 @@ final class PeerNetworkService: Service, Sendable {
             let listeningPort = listener.withLock { $0?.localAddress?.port }.flatMap { UInt16(exactly: $0) }
             try sync.addHandler(PeerChannelHandler(
                 linkID: linkID, isOutgoing: isOutgoing, scope: scope, listeningPort: listeningPort, collaboration: collaboration,
-                logger: logger, registered: registered))
+                logger: logger, drops: drops, registered: registered))
             return channel.eventLoop.makeSucceededVoidFuture()
         } catch {
             return channel.eventLoop.makeFailedFuture(error)
