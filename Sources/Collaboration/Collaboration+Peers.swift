@@ -41,6 +41,10 @@ extension Collaboration {
             link.close(PeerGoodbye(reason: .notAllowed, message: "key does not match"))
             return false
         }
+        guard contacts[id] != nil || linkOfPeer[id] != nil || admitsStranger(from: link) else {
+            link.close(PeerGoodbye(reason: .notAllowed, message: "too many unverified peers are connected"))
+            return false
+        }
         if let existingID = linkOfPeer[id], let existing = links[existingID] {
             // Both sides keep the link dialled by the peer whose name sorts lower.
             let preferOutgoing = identity.peerName < peer.peerName
@@ -161,6 +165,35 @@ extension Collaboration {
 
     /// Every shown peer, by id.
     public var allPeers: [RemotePeer] { peers.values.filter { $0.profile != nil }.sorted { $0.id < $1.id } }
+
+    // MARK: Strangers
+
+    /// Peers that are not my contacts connected at once; contacts always have room.
+    public nonisolated static let maximumStrangers = 128
+    /// Of those, from one source address: a host making fresh keys cannot fill the rest.
+    public nonisolated static let maximumStrangersPerAddress = 8
+
+    /// Whether one more stranger may connect over `link`. Refusals are logged once per
+    /// burst (a minute), with their count, so that a flood of fresh keys cannot fill the log.
+    private func admitsStranger(from link: any PeerLink) -> Bool {
+        let host = link.remoteEndpoint?.host
+        var total = 0
+        var fromThere = 0
+        for (peerID, linkID) in linkOfPeer where contacts[peerID] == nil {
+            total += 1
+            if let host, links[linkID]?.remoteEndpoint?.host == host { fromThere += 1 }
+        }
+        guard total >= Self.maximumStrangers || fromThere >= Self.maximumStrangersPerAddress else { return true }
+        strangersRefused += 1
+        let now = clock.now
+        if lastStrangerLog.map({ $0.duration(to: now) >= .seconds(60) }) ?? true {
+            lastStrangerLog = now
+            logger.warning(
+                "Refused an unverified peer: \(fromThere >= Self.maximumStrangersPerAddress ? "\(fromThere) are connected from \(host ?? "its address")" : "\(total) are connected"); contacts still get in",
+                metadata: ["refused_so_far": "\(strangersRefused)"])
+        }
+        return false
+    }
 
     // MARK: What follows a peer's change
 

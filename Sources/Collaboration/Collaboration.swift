@@ -29,6 +29,9 @@ public actor Collaboration {
     /// `Connect` calls waiting for a connected peer's profile, by peer id.
     var shownWaiters: [String: [(token: UInt64, continuation: CheckedContinuation<Bool, Never>)]] = [:]
     var nextShownWaiter: UInt64 = 0
+    /// Unverified peers refused since the start, and when that was last logged.
+    var strangersRefused = 0
+    var lastStrangerLog: ContinuousClock.Instant?
     /// Dials a peer in a scope; set by the network layer once it runs.
     var dialer: (@Sendable (ContactEndpoint, PeerName, Scope) async throws -> Void)?
     /// The scopes I am signed in to.

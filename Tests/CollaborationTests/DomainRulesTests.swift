@@ -255,4 +255,34 @@ import Testing
         #expect(await lab.collaboration.peer(id) != nil)
         #expect(lab.takeEvents().isEmpty)
     }
+
+    @Test func strangersAreBoundedPerAddressAndInAllWhileContactsAlwaysGetIn() async throws {
+        let lab = try await DomainLab()
+        try await lab.collaboration.signIn("near-me")
+        var linkID = 0
+        func link(from host: String) -> FakeLink {
+            linkID += 1
+            return FakeLink(id: linkID, isOutgoing: false, remote: ContactEndpoint(host: host, port: 40_000))
+        }
+        // One host with fresh keys: 8 get in, the ninth does not.
+        for index in 0..<Collaboration.maximumStrangersPerAddress {
+            #expect(await lab.collaboration.linkEstablished(link(from: "192.0.2.66"), peer: try lab.stranger().authenticated, scope: nil), "stranger \(index)")
+        }
+        let ninth = link(from: "192.0.2.66")
+        #expect(await !lab.collaboration.linkEstablished(ninth, peer: try lab.stranger().authenticated, scope: nil))
+        #expect(ninth.goodbyes.map(\.reason) == [.notAllowed])
+        // Others fill the rest, 8 per address, up to 128 in all.
+        var host = 1
+        while await lab.collaboration.linkEstablished(link(from: "198.51.100.\(host / 8 + 1)"), peer: try lab.stranger().authenticated, scope: nil) {
+            host += 1
+            guard host < 400 else { Issue.record("no bound on strangers"); return }
+        }
+        #expect(host - 1 + Collaboration.maximumStrangersPerAddress == Collaboration.maximumStrangers)
+        // A contact still gets in, from the crowded host too.
+        let (identity, contactPeer) = try lab.stranger()
+        _ = try await lab.collaboration.addContact(card: ContactCard(
+            displayName: "Grace", peerName: identity.peerName.description, certificateDER: identity.certificateDER,
+            endpoints: [ContactEndpoint(host: "192.0.2.66", port: 4000)]).encode())
+        #expect(await lab.collaboration.linkEstablished(link(from: "192.0.2.66"), peer: contactPeer, scope: nil))
+    }
 }
