@@ -17,6 +17,7 @@ from .invitations_view import InvitationsView  # noqa: E402
 from .me_view import MeView  # noqa: E402
 from .people_view import PeopleView  # noqa: E402
 from .troubleshoot_view import TroubleshootView  # noqa: E402
+from .widgets import hide_other_pages  # noqa: E402
 
 STARTED = time.monotonic()
 # PEERCOLLAB_PEOPLE_TIMING=1 prints when things first show (CLOCK_MONOTONIC seconds), for
@@ -53,6 +54,7 @@ class Window(Adw.ApplicationWindow):
         ):
             self.pages[name] = self.stack.add_titled_with_icon(view.widget, name, title, icon)
         self.stack.connect("notify::visible-child-name", self._view_changed)
+        hide_other_pages(self.stack)
 
         header = Adw.HeaderBar()
         title = Adw.ViewSwitcherTitle(stack=self.stack, title="People")

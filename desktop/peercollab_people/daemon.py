@@ -117,14 +117,25 @@ class Daemon(GObject.Object):
         except GLib.Error as error:
             self.emit("failed", error_text(error))
             return
+        # A new object comes as object-added; interface-added is only for an object that
+        # already had another interface.
+        self.client.connect("object-added", lambda _c, obj: self._add_object(obj))
+        self.client.connect("object-removed", lambda _c, obj: self._remove_object(obj))
         self.client.connect("interface-added", lambda _c, obj, iface: self._add(obj.get_object_path(), iface))
         self.client.connect("interface-removed", lambda _c, obj, iface: self._remove(obj.get_object_path(), iface))
         self.client.connect("interface-proxy-properties-changed", self._on_properties)
         for obj in self.client.get_objects():
-            for iface in obj.get_interfaces():
-                self._add(obj.get_object_path(), iface)
+            self._add_object(obj)
         self.emit("manager-changed", None)
         self.emit("owner-changed", self.manager.get_name_owner() is not None)
+
+    def _add_object(self, obj):
+        for iface in obj.get_interfaces():
+            self._add(obj.get_object_path(), iface)
+
+    def _remove_object(self, obj):
+        for iface in obj.get_interfaces():
+            self._remove(obj.get_object_path(), iface)
 
     @staticmethod
     def _kind(iface):

@@ -4,7 +4,7 @@ from gi.repository import Adw, Gtk
 from . import daemon as d
 from .card_row import CardRow
 from .dialogs import InviteDialog, compare_codes
-from .widgets import boxed_list, name_for_screen_readers, page
+from .widgets import boxed_list, hide_other_pages, page
 
 
 def contact_name(contact):
@@ -37,6 +37,7 @@ class PeopleView:
         buttons.append(self.troubleshoot)
         self.empty.set_child(buttons)
         self.widget.add_named(self.empty, "empty")
+        hide_other_pages(self.widget)
 
         daemon.connect("object-added", self._added)
         daemon.connect("object-changed", self._changed)
@@ -140,5 +141,4 @@ class PeopleView:
                    "discovery (UDP 5353) or the peer port. Troubleshoot checks this computer.")
             self.sign_in.set_visible(False)
         self.empty.set_description(why)
-        name_for_screen_readers(self.empty, "Nobody near you. " + why)
         self.widget.set_visible_child_name("empty")

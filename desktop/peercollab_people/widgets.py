@@ -8,6 +8,20 @@ def name_for_screen_readers(widget, text):
     widget.update_property([Gtk.AccessibleProperty.LABEL], [text])
 
 
+def hide_other_pages(stack):
+    """GTK 4.8 keeps a stack's hidden pages in the accessibility tree: mark them hidden, so
+    that a screen reader (and a test) reads only the page on screen."""
+    def update(*_args):
+        visible = stack.get_visible_child()
+        child = stack.get_first_child()
+        while child is not None:
+            child.update_state([Gtk.AccessibleState.HIDDEN], [child is not visible])
+            child = child.get_next_sibling()
+
+    stack.connect("notify::visible-child", update)
+    update()
+
+
 def page():
     """A vertical box in a clamp in a scrolled window: returns (outer, box)."""
     box = Gtk.Box(orientation=Gtk.Orientation.VERTICAL, spacing=18)
@@ -54,7 +68,6 @@ def switch_row(title, subtitle, on_toggled):
     """An action row with a switch; `on_toggled(active)` only for the user's flips."""
     row = Adw.ActionRow(title=title, subtitle=subtitle or "")
     switch = Gtk.Switch(valign=Gtk.Align.CENTER)
-    name_for_screen_readers(switch, title)
     row.add_suffix(switch)
     row.set_activatable_widget(switch)
     row.switch = switch

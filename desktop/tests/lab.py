@@ -39,6 +39,10 @@ def wait_for(what, condition, timeout=20.0, interval=0.05):
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
+        # Signals the test subscribed to on a daemon's bus arrive here.
+        context = GLib.MainContext.default()
+        while context.iteration(False):
+            pass
         try:
             last = condition()
         except Exception as error:  # a half-built tree or a bus still starting

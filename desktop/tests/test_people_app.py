@@ -1,0 +1,240 @@
+"""The app against real daemons: what one side does shows on the other side's window,
+without any refresh. The tests run in order on one pair of hosts (Ann, Bob)."""
+import os
+import time
+
+from gi.repository import Gio, GLib
+
+from conftest import BOARD
+from lab import ROOT, wait_for
+from ui import settle
+
+NEAR_ME = GLib.Variant("(s)", ("near-me",))
+
+
+def figures(lab, line):
+    """Measured figures go to figures.txt in the output folder (and the test log)."""
+    print(line)
+    with open(os.path.join(lab.output, "..", "figures.txt"), "a") as file:
+        file.write(line + "\n")
+
+
+def peer_path_named(host, display_name):
+    for path, interfaces in host.managed_objects().items():
+        peer = interfaces.get("org.peercollab.PeerCollab1.Peer")
+        if peer and peer.get("DisplayName") == display_name:
+            return path
+    return None
+
+
+def ensure_near(ann, bob):
+    """Both signed in near me and each showing the other (the state most tests start from)."""
+    for host in (ann, bob):
+        if "near-me" not in host.me("SignedIn"):
+            host.manager("SignIn", NEAR_ME)
+    wait_for("Ann and Bob see each other", lambda: peer_path_named(ann, "Bob") and peer_path_named(bob, "Ann"))
+
+
+def test_empty_view_explains_and_links_to_troubleshoot(pair):
+    lab, ann, _bob = pair
+    ui = ann.ui
+    ui.show_view("Near me")
+    ui.wait("the empty view says Ann is not signed in", "label", prefix="You are not signed in near me")
+    ann.screenshot("near-me-empty-signed-out")
+    ui.press(ui.wait("the empty view's sign-in button", "push button", "Sign in near me"))
+    wait_for("Ann's daemon signed in near me", lambda: "near-me" in ann.me("SignedIn"))
+    ui.wait("the empty view says nobody else is signed in", "label", prefix="Nobody else on this network")
+    ann.screenshot("near-me-empty")
+    ui.press(ui.wait("the empty view's link to Troubleshoot", "push button", "Troubleshoot"))
+    ui.wait("Troubleshoot shows the sign-in check", "list item", prefix="sign-in: ok, signed in to near-me")
+
+
+def test_peer_signing_in_appears_and_signing_out_removes_it(pair):
+    lab, ann, bob = pair
+    ui = ann.ui
+    ui.show_view("Near me")
+    if "near-me" not in ann.me("SignedIn"):
+        ann.manager("SignIn", NEAR_ME)
+    added = {}
+
+    def on_added(_connection, _sender, _path, _iface, _signal, parameters):
+        path, interfaces = parameters.unpack()
+        if "org.peercollab.PeerCollab1.Peer" in interfaces:
+            added.setdefault(path, time.monotonic())
+
+    subscription = ann.bus.signal_subscribe(
+        "org.peercollab.PeerCollab1", "org.freedesktop.DBus.ObjectManager", "InterfacesAdded", ROOT, None,
+        Gio.DBusSignalFlags.NONE, on_added)
+    try:
+        signed_in_at = time.monotonic()
+        bob.manager("SignIn", NEAR_ME)
+        row = ui.wait("Bob's row with his name and presence, without a refresh", "list item", prefix="Bob, Online, ")
+        assert row.name == "Bob, Online, not a contact"
+        path = wait_for("the daemon's own InterfacesAdded for Bob", lambda: next(iter(added), None))
+        shown = [t for t, event, detail in ann.timings() if event == "row" and detail == f"Peer {path}"]
+        named = [t for t, event, detail in ann.timings()
+                 if event == "changed" and detail.startswith(f"Peer {path} ") and "DisplayName" in detail]
+        figures(lab, f"sign-in → daemon InterfacesAdded {1000 * (added[path] - signed_in_at):.1f} ms; "
+                     f"→ app row {1000 * (shown[0] - signed_in_at):.1f} ms"
+                     + (f"; → name via PropertiesChanged {1000 * (named[0] - signed_in_at):.1f} ms" if named else
+                        " (the name came with InterfacesAdded)"))
+    finally:
+        ann.bus.signal_unsubscribe(subscription)
+    ann.screenshot("near-me")
+
+    bob.manager("SignOut", NEAR_ME)
+    ui.wait_gone("Bob's row goes when he signs out", "list item", prefix="Bob, ")
+    ui.wait("the empty view is back", "label", prefix="Nobody else on this network")
+    bob.manager("SignIn", NEAR_ME)
+    ui.wait("Bob's row is back when he signs in again", "list item", prefix="Bob, Online, ")
+
+
+def count(ui, role, prefix):
+    return len(ui.find_all(role, prefix=prefix))
+
+
+def send_invitation(ann, shot=None):
+    """Ann invites Bob into Board from her Near me view; returns when the dialog says it is pending."""
+    ui = ann.ui
+    ui.show_view("Near me")
+    row = ui.wait("Bob's row", "list item", prefix="Bob, ")
+    ui.press_in(row, "Invite…")
+    ui.wait("the dialog lists Board, the application both have", contains="Board")
+    if shot:
+        ann.screenshot(shot)
+    ui.press(ui.wait("the dialog's send button", "push button", "Send invitation"))
+    ui.wait("the dialog shows the invitation pending", prefix="Invitation status: Bob: Waiting for an answer")
+
+
+def close_dialog(ui):
+    dialog = ui.wait("the Invite dialog", name="Invite Bob")
+    ui.press_in(dialog, "Close")
+    ui.wait_gone("the dialog closed", name="Invite Bob")
+
+
+def answer_in_bobs_app(bob, button):
+    ui = bob.ui
+    ui.show_view("Invitations")
+    row = ui.wait("Ann's invitation in Bob's app", "list item", prefix="Ann invites you to Board, pending")
+    ui.press_in(row, button)
+
+
+def test_invitation_accepted_in_the_other_app(pair):
+    lab, ann, bob = pair
+    ensure_near(ann, bob)
+    before_ann = count(ann.ui, "list item", "You invited Bob to Board, accepted")
+    send_invitation(ann, shot="invite-dialog")
+    bob.ui.show_view("Invitations")
+    bob.ui.wait("Bob's app shows the incoming invitation", "list item", prefix="Ann invites you to Board, pending")
+    bob.screenshot("invitations-incoming")
+    answer_in_bobs_app(bob, "Accept")
+    ann.ui.wait("Ann's dialog shows the answer live", prefix="Invitation status: Bob: Accepted")
+    ann.screenshot("invite-dialog-accepted")
+    close_dialog(ann.ui)
+    ann.ui.show_view("Invitations")
+    wait_for("Ann's outgoing invitation shows accepted",
+             lambda: count(ann.ui, "list item", "You invited Bob to Board, accepted") == before_ann + 1)
+    bob.ui.wait("Bob's side shows accepted too", "list item", prefix="Ann invites you to Board, accepted")
+
+
+def test_invitation_declined_in_the_other_app(pair):
+    lab, ann, bob = pair
+    ensure_near(ann, bob)
+    send_invitation(ann)
+    answer_in_bobs_app(bob, "Decline")
+    ann.ui.wait("Ann's dialog shows the decline", prefix="Invitation status: Bob: Declined")
+    close_dialog(ann.ui)
+    ann.ui.show_view("Invitations")
+    ann.ui.wait("Ann's outgoing invitation shows declined", "list item", prefix="You invited Bob to Board, declined")
+    bob.ui.wait("Bob's side shows declined", "list item", prefix="Ann invites you to Board, declined")
+
+
+def test_invitation_cancelled_from_the_invitations_view(pair):
+    lab, ann, bob = pair
+    ensure_near(ann, bob)
+    send_invitation(ann)
+    close_dialog(ann.ui)
+    bob.ui.show_view("Invitations")
+    bob.ui.wait("Bob's app shows the incoming invitation", "list item", prefix="Ann invites you to Board, pending")
+    ann.ui.show_view("Invitations")
+    row = ann.ui.wait("Ann's pending invitation", "list item", prefix="You invited Bob to Board, pending")
+    ann.screenshot("invitations")
+    ann.ui.press_in(row, "Cancel")
+    ann.ui.wait("Ann's invitation shows cancelled", "list item", prefix="You invited Bob to Board, cancelled")
+    bob.ui.wait("Bob's invitation shows cancelled", "list item", prefix="Ann invites you to Board, cancelled")
+    ann.ui.wait_gone("no pending invitation is left on Ann's side", "list item",
+                     prefix="You invited Bob to Board, pending")
+
+
+def test_comparing_codes_marks_the_contact_verified(pair):
+    lab, ann, bob = pair
+    ensure_near(ann, bob)
+    ui = ann.ui
+    ui.show_view("Near me")
+    row = ui.wait("Bob's row, not a contact yet", "list item", name="Bob, Online, not a contact")
+    ui.press_in(row, "Compare codes")
+    code = ui.wait("the code in the dialog", prefix="Verification code ").name.removeprefix("Verification code ")
+    bobs_view = bob.get(peer_path_named(bob, "Ann"), "org.peercollab.PeerCollab1.Peer", "VerificationCode")
+    assert code == bobs_view and len(code.replace(" ", "")) == 6
+    ann.screenshot("compare-codes")
+    ui.press_button("the dialog's They match", "They match")
+    ui.wait("Near me shows Bob as a verified contact", "list item", name="Bob, Online, verified contact")
+    contact = ann.get(peer_path_named(ann, "Bob"), "org.peercollab.PeerCollab1.Peer", "Contact")
+    assert ann.get(contact, "org.peercollab.PeerCollab1.Contact", "Verified") is True
+    ui.show_view("Contacts")
+    ui.wait("Contacts shows Bob verified", "list item", name="Bob, Online, verified")
+
+
+def test_importing_a_card_file_adds_a_verified_contact(pair):
+    lab, ann, bob = pair
+    ensure_near(ann, bob)
+    card = ann.manager("GetContactCard")[0]
+    path = os.path.join(bob.home, "ann.vcf")
+    with open(path, "w") as file:
+        file.write(card)
+    bob.ui.show_view("Near me")
+    bob.ui.wait("Bob does not have Ann as a contact yet", "list item", name="Ann, Online, not a contact")
+    # What opening the card file with the app does (the .desktop file takes text/vcard).
+    bob.run_app_command(os.environ["AT_SPI_BUS_ADDRESS"], path)
+    bob.ui.wait("Contacts shows Ann verified", "list item", name="Ann, Online, verified")
+    bob.screenshot("contacts")
+    contacts = [i["org.peercollab.PeerCollab1.Contact"] for i in bob.managed_objects().values()
+                if "org.peercollab.PeerCollab1.Contact" in i]
+    assert [(c["DisplayName"], c["Verified"]) for c in contacts] == [("Ann", True)]
+
+
+def test_presence_changed_on_one_side_shows_on_the_other(pair):
+    lab, ann, bob = pair
+    ensure_near(ann, bob)
+    bob.manager("SetPresence", GLib.Variant("(ss)", ("busy", "In a meeting")))
+    ann.ui.show_view("Near me")
+    row = ann.ui.wait("Bob's peer row shows busy", "list item", prefix="Bob, Busy, ")
+    assert ann.ui.find("label", "Busy — In a meeting", root=row.accessible) is not None
+    ann.ui.show_view("Contacts")
+    ann.ui.wait("Bob's contact row shows busy", "list item", name="Bob, Busy, verified")
+    bob.manager("SetPresence", GLib.Variant("(ss)", ("online", "")))
+    ann.ui.wait("and back online", "list item", name="Bob, Online, verified")
+
+
+def test_troubleshoot_shows_the_diagnose_checks(pair):
+    lab, ann, _bob = pair
+    report = ann.manager("Diagnose")[0]
+    ann.ui.show_view("Troubleshoot")
+    for subject, ok, detail, advice in report["checks"]:
+        if subject == "invitations":
+            continue  # its counts move as invitations are withdrawn
+        expected = f"{subject}: {'ok' if ok else 'failing'}, {detail}" + (
+            f". Advice: {advice}" if not ok and advice else "")
+        ann.ui.wait(f"the {subject} check", "list item", name=expected)
+    ann.ui.wait("the invitations check", "list item", prefix="invitations: ok, ")
+    ann.screenshot("troubleshoot")
+
+
+def test_every_view_reads_at_800_and_at_360(pair):
+    lab, ann, _bob = pair
+    for width, height in ((800, 600), (360, 600)):
+        ann.resize(width, height)
+        for view in ("Me", "Near me", "Contacts", "Invitations", "Troubleshoot"):
+            ann.ui.show_view(view)
+            settle()
+            ann.screenshot(f"{view.lower().replace(' ', '-')}-{width}")
