@@ -27,10 +27,12 @@ def pair(output, request):
     if os.geteuid() != 0:
         pytest.skip("network namespaces need root")
     daemon_path()
-    lab = Lab(2, os.path.join(output, request.module.__name__))
+    lab = Lab(3, os.path.join(output, request.module.__name__))
     try:
         ann = Host(lab, 0, "Ann")
         bob = Host(lab, 1, "Bob")
+        # Someone else calling himself Bob, with another key; no app, signed out until a test needs him.
+        lab.impostor = Host(lab, 2, "Bob")
         a11y = ann.a11y_address()
         # One accessibility bus for both apps, so one AT-SPI client sees both.
         os.environ["AT_SPI_BUS_ADDRESS"] = a11y

@@ -7,6 +7,7 @@ import secrets
 import shutil
 import signal
 import subprocess
+import threading
 import time
 
 from gi.repository import Gio, GLib
@@ -51,6 +52,43 @@ def wait_for(what, condition, timeout=20.0, interval=0.05):
             return last
         time.sleep(interval)
     raise AssertionError(f"never happened within {timeout} s: {what} (last: {last!r})")
+
+
+class SignalClock:
+    """Notes when a daemon's InterfacesAdded arrive, on a thread and connection of its own,
+    so the time is when the signal came, not when the test next looked."""
+
+    def __init__(self, address, interface):
+        self.interface = interface
+        self.added = {}
+        self._ready = threading.Event()
+        self._context = GLib.MainContext.new()
+        self._loop = GLib.MainLoop.new(self._context, False)
+        self._thread = threading.Thread(target=self._run, args=(address,), daemon=True)
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("the signal clock did not connect")
+
+    def _run(self, address):
+        self._context.push_thread_default()
+        self.connection = Gio.DBusConnection.new_for_address_sync(
+            address, Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT
+            | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION, None, None)
+        self.connection.signal_subscribe(
+            SERVICE, "org.freedesktop.DBus.ObjectManager", "InterfacesAdded", ROOT, None,
+            Gio.DBusSignalFlags.NONE, self._on_added)
+        self._ready.set()
+        self._loop.run()
+        self.connection.close_sync(None)
+
+    def _on_added(self, _connection, _sender, _path, _iface, _signal, parameters):
+        path, interfaces = parameters.unpack()
+        if self.interface in interfaces:
+            self.added.setdefault(path, time.monotonic())
+
+    def stop(self):
+        self._context.invoke_full(GLib.PRIORITY_DEFAULT, self._loop.quit)
+        self._thread.join(10)
 
 
 class Lab:

@@ -3,10 +3,10 @@ without any refresh. The tests run in order on one pair of hosts (Ann, Bob)."""
 import os
 import time
 
-from gi.repository import Gio, GLib
+from gi.repository import GLib
 
 from conftest import BOARD
-from lab import ROOT, wait_for
+from lab import SignalClock, wait_for
 from ui import settle
 
 NEAR_ME = GLib.Variant("(s)", ("near-me",))
@@ -55,31 +55,23 @@ def test_peer_signing_in_appears_and_signing_out_removes_it(pair):
     ui.show_view("Near me")
     if "near-me" not in ann.me("SignedIn"):
         ann.manager("SignIn", NEAR_ME)
-    added = {}
-
-    def on_added(_connection, _sender, _path, _iface, _signal, parameters):
-        path, interfaces = parameters.unpack()
-        if "org.peercollab.PeerCollab1.Peer" in interfaces:
-            added.setdefault(path, time.monotonic())
-
-    subscription = ann.bus.signal_subscribe(
-        "org.peercollab.PeerCollab1", "org.freedesktop.DBus.ObjectManager", "InterfacesAdded", ROOT, None,
-        Gio.DBusSignalFlags.NONE, on_added)
+    clock = SignalClock(ann.address, "org.peercollab.PeerCollab1.Peer")
     try:
         signed_in_at = time.monotonic()
         bob.manager("SignIn", NEAR_ME)
         row = ui.wait("Bob's row with his name and presence, without a refresh", "list item", prefix="Bob, Online, ")
         assert row.name == "Bob, Online, not a contact"
-        path = wait_for("the daemon's own InterfacesAdded for Bob", lambda: next(iter(added), None))
-        shown = [t for t, event, detail in ann.timings() if event == "row" and detail == f"Peer {path}"]
-        named = [t for t, event, detail in ann.timings()
+        path = wait_for("the daemon's own InterfacesAdded for Bob", lambda: next(iter(clock.added), None))
+        events = ann.timings()
+        shown = [t for t, event, detail in events if event == "row" and detail == f"Peer {path}"]
+        named = [t for t, event, detail in events
                  if event == "changed" and detail.startswith(f"Peer {path} ") and "DisplayName" in detail]
-        figures(lab, f"sign-in → daemon InterfacesAdded {1000 * (added[path] - signed_in_at):.1f} ms; "
-                     f"→ app row {1000 * (shown[0] - signed_in_at):.1f} ms"
-                     + (f"; → name via PropertiesChanged {1000 * (named[0] - signed_in_at):.1f} ms" if named else
+        figures(lab, f"Bob's SignIn → Ann's daemon InterfacesAdded {1000 * (clock.added[path] - signed_in_at):.1f} ms; "
+                     f"→ Ann's app row {1000 * (shown[0] - signed_in_at):.1f} ms"
+                     + (f"; → its name by PropertiesChanged {1000 * (named[0] - signed_in_at):.1f} ms" if named else
                         " (the name came with InterfacesAdded)"))
     finally:
-        ann.bus.signal_unsubscribe(subscription)
+        clock.stop()
     ann.screenshot("near-me")
 
     bob.manager("SignOut", NEAR_ME)
@@ -214,6 +206,52 @@ def test_presence_changed_on_one_side_shows_on_the_other(pair):
     ann.ui.wait("Bob's contact row shows busy", "list item", name="Bob, Busy, verified")
     bob.manager("SetPresence", GLib.Variant("(ss)", ("online", "")))
     ann.ui.wait("and back online", "list item", name="Bob, Online, verified")
+
+
+def test_a_namesake_with_another_key_never_looks_like_the_contact(pair):
+    lab, ann, bob = pair
+    ensure_near(ann, bob)
+    ann.ui.show_view("Near me")
+    ann.ui.wait("Bob is a verified contact", "list item", name="Bob, Online, verified contact")
+    impostor = lab.impostor
+    impostor.manager("SignIn", NEAR_ME)
+    try:
+        row = ann.ui.wait("the other Bob's row", "list item", name="Bob, Online, not a contact")
+        assert ann.ui.find("label", "Not your contact Bob: another key uses that name", root=row.accessible)
+        assert ann.ui.button("Add to contacts", row.accessible) and ann.ui.button("Compare codes", row.accessible)
+        assert ann.ui.find("label", "✓ Verified contact", root=row.accessible) is None
+        real = ann.ui.find("list item", "Bob, Online, verified contact")
+        assert real is not None and ann.ui.find("label", prefix="Not your contact", root=real.accessible) is None
+        ann.screenshot("near-me-namesake")
+        ann.ui.show_view("Contacts")
+        assert [n.name for n in ann.ui.find_all("list item", prefix="Bob,")] == ["Bob, Online, verified"]
+    finally:
+        impostor.manager("SignOut", NEAR_ME)
+    ann.ui.show_view("Near me")
+    ann.ui.wait_gone("the other Bob left", "list item", name="Bob, Online, not a contact")
+
+
+def test_a_restarted_app_shows_everything_at_once(pair):
+    lab, ann, bob = pair
+    ensure_near(ann, bob)
+    ann.app.terminate()
+    ann.app.wait(10)
+    a11y = os.environ["AT_SPI_BUS_ADDRESS"]
+    import ui as ui_module
+    ann.start_app(a11y)
+    ann.ui = ui_module.UI(ann.app.pid)
+    ann.ui.wait("Bob's row right away", "list item", name="Bob, Online, verified contact")
+    row_seen = time.monotonic()
+    events = [(t, e, d) for t, e, d in ann.timings() if t >= ann.app_started]
+    window = next(t for t, e, _d in events if e == "window")
+    populated, _e, objects = next((t, e, d) for t, e, d in events if e == "populated")
+    with open(f"/proc/{ann.app.pid}/status") as status:
+        rss = next(line.split()[1] for line in status if line.startswith("VmRSS:"))
+    figures(lab, f"app start → window {1000 * (window - ann.app_started):.0f} ms; → populated "
+                 f"({objects}) {1000 * (populated - ann.app_started):.0f} ms; → Bob's row read over AT-SPI "
+                 f"{1000 * (row_seen - ann.app_started):.0f} ms; app VmRSS {int(rss) / 1024:.1f} MiB")
+    ann.ui.show_view("Invitations")
+    ann.ui.wait("the finished invitations are listed again", "list item", prefix="You invited Bob to Board, accepted")
 
 
 def test_troubleshoot_shows_the_diagnose_checks(pair):
