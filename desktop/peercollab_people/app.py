@@ -62,9 +62,15 @@ class Window(Adw.ApplicationWindow):
         bar = Adw.ViewSwitcherBar(stack=self.stack)
         title.bind_property("title-visible", bar, "reveal", GObject_BINDING_SYNC)
 
-        self.banner = Gtk.Label(wrap=True, margin_top=6, margin_bottom=6, margin_start=12, margin_end=12)
-        self.banner.add_css_class("error")
-        self.banner.set_visible(False)
+        # No AdwBanner in libadwaita 1.2: a label and a button in a revealer do its job.
+        self.banner_text = Gtk.Label(wrap=True, hexpand=True, xalign=0)
+        self.banner_text.add_css_class("error")
+        start = Gtk.Button(label="Start peercollabd", valign=Gtk.Align.CENTER)
+        start.connect("clicked", lambda _b: daemon.restart())
+        banner_box = Gtk.Box(spacing=12, margin_top=6, margin_bottom=6, margin_start=12, margin_end=12)
+        banner_box.append(self.banner_text)
+        banner_box.append(start)
+        self.banner = Gtk.Revealer(child=banner_box)
 
         box = Gtk.Box(orientation=Gtk.Orientation.VERTICAL)
         box.append(header)
@@ -84,13 +90,14 @@ class Window(Adw.ApplicationWindow):
         daemon.connect("invitation-received", lambda *_: self.update_badge())
 
     def _manager_changed(self, _daemon, names):
+        if names:
+            timing("manager", ",".join(sorted(names)) + " " + repr(self.daemon.me("SignedIn", [])))
         if names is None:
             timing("populated", f"{sum(len(v) for v in self.daemon.objects.values())} objects")
 
     def _owner_changed(self, _daemon, running):
-        self.banner.set_label("" if running else "peercollabd is not running: nothing here is up to date. "
-                              "Start it with systemctl --user start peercollab.")
-        self.banner.set_visible(not running)
+        self.banner_text.set_label("" if running else "peercollabd is not running: nothing here is up to date.")
+        self.banner.set_reveal_child(not running)
 
     def _view_changed(self, *_args):
         if self.stack.get_visible_child_name() == "troubleshoot":
@@ -100,6 +107,7 @@ class Window(Adw.ApplicationWindow):
         self.stack.set_visible_child_name(name)
 
     def toast(self, text):
+        timing("toast", text)
         self.toasts.add_toast(Adw.Toast(title=GLib.markup_escape_text(text), timeout=6))
 
     def update_badge(self):
@@ -113,6 +121,9 @@ GObject_BINDING_SYNC = 2  # GObject.BindingFlags.SYNC_CREATE
 
 
 class PeopleApp(Adw.Application):
+    """One instance per session (GApplication): running it again presents the window,
+    and with card files imports them."""
+
     def __init__(self):
         super().__init__(application_id=APP_ID, flags=Gio.ApplicationFlags.HANDLES_OPEN)
         self.window = None
@@ -121,6 +132,7 @@ class PeopleApp(Adw.Application):
 
     def do_startup(self):
         Adw.Application.do_startup(self)
+        Gtk.Window.set_default_icon_name(APP_ID)
         # Kept for the app's lifetime: the ObjectManager client's signals live as long as it.
         self.daemon = Daemon()
         quit_action = Gio.SimpleAction.new("quit", None)

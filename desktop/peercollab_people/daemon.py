@@ -182,6 +182,22 @@ class Daemon(GObject.Object):
                     self.emit("object-removed", kind, path)
         self.emit("owner-changed", running)
 
+    def restart(self):
+        """Starts the daemon again by bus activation; the proxies see the new owner and
+        the ObjectManager client announces its objects."""
+        if self.connection is None:
+            return
+        self.connection.call(
+            "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+            "StartServiceByName", GLib.Variant("(su)", (SERVICE, 0)), None,
+            Gio.DBusCallFlags.NONE, 30000, None, self._on_restarted)
+
+    def _on_restarted(self, connection, result):
+        try:
+            connection.call_finish(result)
+        except GLib.Error as error:
+            self.emit("failed", "peercollabd could not be started: " + error_text(error))
+
     # Reading
 
     def get(self, kind, path):

@@ -1,5 +1,5 @@
 """Invitations: incoming ones to answer, outgoing ones with their state as it changes."""
-from gi.repository import Gtk
+from gi.repository import GLib, Gtk
 
 from . import daemon as d
 from .card_row import CardRow
@@ -64,6 +64,9 @@ class InvitationsView:
         shown_state = state_text(state, reason)
         if row.incoming and state == "pending":
             shown_state = "Waiting for your answer"
+        created = d.prop(proxy, "Created", 0)
+        if created:
+            shown_state += " · " + GLib.DateTime.new_from_unix_local(created // 1_000_000).format("%H:%M")
         css = {"accepted": "success", "failed": "error", "declined": "warning"}.get(state)
         lines = [(f"“{message}”" if message else "", "body"), (shown_state, css)]
         row.show(title, lines, accessible=f"{title}, {state}" + (f", {reason}" if reason and state != "pending" else ""))

@@ -39,7 +39,7 @@ def pair(output, request):
         import ui
         for host in (ann, bob):
             host.start_app(a11y)
-            host.ui = ui.UI(host.app.pid)
+            host.ui = ui.UI(host.app.pid, host.display)
         # The app started each daemon by bus activation; now both know their applications.
         for host in (ann, bob):
             host.ui.wait("the app connected (its Near me view explains why it is empty)", "label",

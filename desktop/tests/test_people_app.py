@@ -85,13 +85,16 @@ def count(ui, role, prefix):
     return len(ui.find_all(role, prefix=prefix))
 
 
-def send_invitation(ann, shot=None):
+def send_invitation(ann, shot=None, message=None):
     """Ann invites Bob into Board from her Near me view; returns when the dialog says it is pending."""
     ui = ann.ui
     ui.show_view("Near me")
     row = ui.wait("Bob's row", "list item", prefix="Bob, ")
     ui.press_in(row, "Invite…")
-    ui.wait("the dialog lists Board, the application both have", contains="Board")
+    dialog = ui.wait("the Invite dialog", name="Invite Bob")
+    ui.wait("the dialog lists Board, the application both have", "label", "Board", root=dialog.accessible)
+    if message:
+        ui.type_into(ui.wait("the message field", "text", "Message", root=dialog.accessible), message, enter=False)
     if shot:
         ann.screenshot(shot)
     ui.press(ui.wait("the dialog's send button", "push button", "Send invitation"))
@@ -115,9 +118,11 @@ def test_invitation_accepted_in_the_other_app(pair):
     lab, ann, bob = pair
     ensure_near(ann, bob)
     before_ann = count(ann.ui, "list item", "You invited Bob to Board, accepted")
-    send_invitation(ann, shot="invite-dialog")
+    send_invitation(ann, shot="invite-dialog", message="Shall we draw?")
     bob.ui.show_view("Invitations")
-    bob.ui.wait("Bob's app shows the incoming invitation", "list item", prefix="Ann invites you to Board, pending")
+    row = bob.ui.wait("Bob's app shows the incoming invitation", "list item",
+                      prefix="Ann invites you to Board, pending")
+    assert bob.ui.find("label", "“Shall we draw?”", root=row.accessible), "the message shows with the invitation"
     bob.screenshot("invitations-incoming")
     answer_in_bobs_app(bob, "Accept")
     ann.ui.wait("Ann's dialog shows the answer live", prefix="Invitation status: Bob: Accepted")
@@ -239,7 +244,7 @@ def test_a_restarted_app_shows_everything_at_once(pair):
     a11y = os.environ["AT_SPI_BUS_ADDRESS"]
     import ui as ui_module
     ann.start_app(a11y)
-    ann.ui = ui_module.UI(ann.app.pid)
+    ann.ui = ui_module.UI(ann.app.pid, ann.display)
     ann.ui.wait("Bob's row right away", "list item", name="Bob, Online, verified contact")
     row_seen = time.monotonic()
     events = [(t, e, d) for t, e, d in ann.timings() if t >= ann.app_started]
@@ -252,6 +257,52 @@ def test_a_restarted_app_shows_everything_at_once(pair):
                  f"{1000 * (row_seen - ann.app_started):.0f} ms; app VmRSS {int(rss) / 1024:.1f} MiB")
     ann.ui.show_view("Invitations")
     ann.ui.wait("the finished invitations are listed again", "list item", prefix="You invited Bob to Board, accepted")
+
+
+def test_the_me_view_renames_sets_a_message_and_signs_in(pair):
+    lab, ann, bob = pair
+    ensure_near(ann, bob)
+    ann.ui.show_view("Me")
+    bob.ui.show_view("Near me")
+    ann.ui.type_into(ann.ui.wait("the display name field", "text", "Display name"), "Ann Smith")
+    wait_for("Ann's daemon has the new name", lambda: ann.me("DisplayName") == "Ann Smith")
+    bob.ui.wait("Bob's app shows Ann's new name", "list item", prefix="Ann Smith, Online, ")
+    ann.ui.type_into(ann.ui.wait("the presence message field", "text", "Presence message"), "Back at three")
+    wait_for("Ann's daemon has the message", lambda: ann.me("PresenceMessage") == "Back at three")
+    row = bob.ui.wait("Bob's app shows Ann's message", "list item", prefix="Ann Smith, Online, ")
+    bob.ui.wait("with the message", "label", "Online — Back at three", root=row.accessible)
+    ann.ui.type_into(ann.ui.wait("the display name field", "text", "Display name"), "Ann")
+    ann.ui.type_into(ann.ui.wait("the presence message field", "text", "Presence message"), "")
+    wait_for("Ann's name and message are back", lambda: (ann.me("DisplayName"), ann.me("PresenceMessage")) == ("Ann", ""))
+    internet = ann.ui.wait("the Internet sign-in switch", "check box", "Internet")
+
+    def app_saw(signed_in):
+        return [t for t, event, detail in ann.timings() if event == "manager" and detail.startswith("SignedIn ")
+                and detail.endswith(repr(signed_in))]
+
+    ann.ui.press(internet)
+    wait_for("Ann signed in to the internet", lambda: "internet" in ann.me("SignedIn"))
+    wait_for("and her app saw it (the switch is on)", lambda: app_saw(["internet", "near-me"]))
+    ann.ui.press(internet)
+    wait_for("and out again", lambda: "internet" not in ann.me("SignedIn"))
+    assert "near-me" in ann.me("SignedIn")
+
+
+def test_a_daemon_that_died_is_said_and_started_again(pair):
+    lab, ann, bob = pair
+    ensure_near(ann, bob)
+    ann.ui.show_view("Near me")
+    os.kill(ann.daemon_pid(), 9)
+    ann.ui.wait("the app says the daemon is not running", "label",
+                "peercollabd is not running: nothing here is up to date.")
+    ann.ui.wait_gone("Bob's row went with the daemon", "list item", prefix="Bob, ")
+    ann.screenshot("daemon-gone")
+    ann.ui.press_button("the banner's start button", "Start peercollabd")
+    # Sign-in is not kept across runs: the new daemon serves, signed out.
+    ann.ui.wait("the new daemon answers", "label", prefix="You are not signed in near me")
+    ann.ui.wait_gone("the banner went", "label", "peercollabd is not running: nothing here is up to date.")
+    ann.ui.press_button("the empty view's sign-in button", "Sign in near me")
+    ann.ui.wait("Bob's row is back", "list item", name="Bob, Online, verified contact", timeout=30)
 
 
 def test_troubleshoot_shows_the_diagnose_checks(pair):
@@ -276,3 +327,8 @@ def test_every_view_reads_at_800_and_at_360(pair):
             ann.ui.show_view(view)
             settle()
             ann.screenshot(f"{view.lower().replace(' ', '-')}-{width}")
+        ann.ui.show_view("Me")
+        ann.ui.scroll_down(ann.ui.wait("the verification details", "list", "Verification"), 15)
+        ann.ui.wait("the contact link", "label", prefix="My contact link: peercollab:")
+        settle()
+        ann.screenshot(f"me-card-{width}")

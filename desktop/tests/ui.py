@@ -1,5 +1,7 @@
 """Driving the real app through its accessibility tree (AT-SPI), as a screen reader would:
 find a node by role and name, press it with its first action, wait for text to show."""
+import os
+import subprocess
 import time
 
 import gi
@@ -25,8 +27,9 @@ class Node:
 class UI:
     """The app of one process (found by pid on the accessibility bus)."""
 
-    def __init__(self, pid, timeout=30):
+    def __init__(self, pid, display, timeout=30):
         self.pid = pid
+        self.display = display
         self.app = wait_for(f"the app (pid {pid}) on the accessibility bus", self._find_app, timeout)
 
     def _find_app(self):
@@ -108,6 +111,25 @@ class UI:
     def press_in(self, row, label, timeout=20):
         """Presses the button named `label` inside the node `row`."""
         self.press_button(f"a button {label!r} in {row}", label, row, timeout)
+
+    def xdotool(self, *args):
+        subprocess.run(["xdotool", *args], env=dict(os.environ, DISPLAY=self.display), timeout=30, check=True,
+                       capture_output=True)
+
+    def type_into(self, node, text, enter=True):
+        """Clicks the middle of a text field and types, as a user would (GTK 4.8 does not
+        take text through AT-SPI's EditableText); replaces what was there."""
+        box = Atspi.Component.get_extents(node.accessible, Atspi.CoordType.SCREEN)
+        self.xdotool("mousemove", str(box.x + box.width // 2), str(box.y + box.height // 2), "click", "1")
+        self.xdotool("key", "ctrl+a", "BackSpace")
+        self.xdotool("type", "--delay", "10", text)
+        if enter:
+            self.xdotool("key", "Return")
+
+    def scroll_down(self, node, clicks=10):
+        box = Atspi.Component.get_extents(node.accessible, Atspi.CoordType.SCREEN)
+        self.xdotool("mousemove", str(box.x + box.width // 2), str(box.y + box.height // 2),
+                     "click", "--repeat", str(clicks), "5")
 
     def show_view(self, title):
         tab = self.wait(f"the view switcher's {title!r}", "page tab", title)
