@@ -99,7 +99,6 @@ class ContactsView:
             check.quiet = False
         buttons = []
         if online:
-            peer = d.prop(contact, "Peer", "/")
             buttons.append(("Invite…", lambda: InviteDialog(
                 self.window, self.daemon, path, title, d.prop(contact, "Applications", [])).present(),
                 "suggested-action"))

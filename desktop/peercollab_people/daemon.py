@@ -1,7 +1,5 @@
 """The daemon as the views see it: objects from ObjectManager, changes from
 PropertiesChanged, calls that report errors in words. Nothing here polls."""
-import time
-
 from gi.repository import Gio, GLib, GObject
 
 SERVICE = "org.peercollab.PeerCollab1"
@@ -69,9 +67,6 @@ class Daemon(GObject.Object):
         self.manager = None
         self.connection = None
         self.objects = {kind: {} for kind in KINDS}
-        self.started_at = time.monotonic()
-        # When each object first got a row: what the start-up figures measure.
-        self.first_seen = {}
 
     def start(self):
         """Connects; the first call to the name starts the daemon by bus activation."""
@@ -150,7 +145,6 @@ class Daemon(GObject.Object):
         if kind is None:
             return
         self.objects[kind][path] = iface
-        self.first_seen.setdefault(path, time.monotonic())
         self.emit("object-added", kind, path)
 
     def _remove(self, path, iface):

@@ -1,5 +1,5 @@
 """Invitations: incoming ones to answer, outgoing ones with their state as it changes."""
-from gi.repository import GLib, Gtk
+from gi.repository import GLib
 
 from . import daemon as d
 from .card_row import CardRow

@@ -1,5 +1,5 @@
 """Troubleshoot: the daemon's Diagnose() checks, each failing one with its advice."""
-from gi.repository import Adw, Gtk
+from gi.repository import Gtk
 
 from .card_row import CardRow
 from .widgets import boxed_list, page
@@ -10,6 +10,9 @@ class TroubleshootView:
         self.window = window
         self.daemon = daemon
         self.widget, box = page()
+        title = Gtk.Label(label="Troubleshoot", xalign=0)
+        title.add_css_class("title-2")
+        box.append(title)
         intro = Gtk.Label(
             label="What this computer's peercollabd checks about itself: sign-in, the network, "
                   "the firewall and its store.", wrap=True, xalign=0)
@@ -48,7 +51,9 @@ class TroubleshootView:
         report = values[0]
         self._clear()
         self.backend.set_label(f"Discovery: {report.get('backend', 'unknown')}")
-        for subject, ok, detail, advice in report.get("checks", []):
+        # Failing checks first: they are what the user came for.
+        checks = sorted(report.get("checks", []), key=lambda check: check[1])
+        for subject, ok, detail, advice in checks:
             row = CardRow(subject)
             lines = [("✓ OK" if ok else "✗ Problem", "success" if ok else "error"), (detail, None)]
             if not ok and advice:

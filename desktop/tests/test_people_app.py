@@ -5,7 +5,6 @@ import time
 
 from gi.repository import GLib
 
-from conftest import BOARD
 from lab import SignalClock, wait_for
 from ui import settle
 
@@ -308,7 +307,7 @@ def test_a_daemon_that_died_is_said_and_started_again(pair):
 def test_troubleshoot_shows_the_diagnose_checks(pair):
     lab, ann, _bob = pair
     report = ann.manager("Diagnose")[0]
-    ann.ui.show_view("Troubleshoot")
+    ann.ui.show_view("Checks")
     for subject, ok, detail, advice in report["checks"]:
         if subject == "invitations":
             continue  # its counts move as invitations are withdrawn
@@ -323,7 +322,7 @@ def test_every_view_reads_at_800_and_at_360(pair):
     lab, ann, _bob = pair
     for width, height in ((800, 600), (360, 600)):
         ann.resize(width, height)
-        for view in ("Me", "Near me", "Contacts", "Invitations", "Troubleshoot"):
+        for view in ("Me", "Near me", "Contacts", "Invitations", "Checks"):
             ann.ui.show_view(view)
             settle()
             ann.screenshot(f"{view.lower().replace(' ', '-')}-{width}")
