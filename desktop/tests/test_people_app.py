@@ -235,6 +235,36 @@ def test_a_namesake_with_another_key_never_looks_like_the_contact(pair):
     ann.ui.wait_gone("the other Bob left", "list item", name="Bob, Online, not a contact")
 
 
+def top(node):
+    from ui import Atspi
+    return Atspi.Component.get_extents(node.accessible, Atspi.CoordType.SCREEN).y
+
+
+def test_contacts_online_first_with_nicknames_and_removal(pair):
+    lab, ann, bob = pair
+    ensure_near(ann, bob)
+    impostor = lab.impostor
+    card = os.path.join(ann.home, "other-bob.vcf")
+    with open(card, "w") as file:
+        file.write(impostor.manager("GetContactCard")[0])
+    ann.run_app_command(os.environ["AT_SPI_BUS_ADDRESS"], card)
+    ann.ui.show_view("Contacts")
+    row = ann.ui.wait("the other Bob as an offline contact", "list item", name="Bob, offline, verified")
+    ann.ui.type_into(ann.ui.wait("his nickname field", "text", "Nickname", root=row.accessible), "Aaron")
+    offline = ann.ui.wait("the nickname shows", "list item", name="Aaron, offline, verified")
+    online = ann.ui.wait("Bob is still there", "list item", name="Bob, Online, verified")
+    # Online first, though "Aaron" sorts before "Bob".
+    assert top(online) < top(offline)
+    ann.screenshot("contacts-two")
+    ann.ui.press_in(offline, "Remove")
+    dialog = ann.ui.wait("the confirmation", name="Remove Aaron?")
+    ann.ui.press_button("its Remove button", "Remove", root=dialog)
+    ann.ui.wait_gone("Aaron is gone", "list item", name="Aaron, offline, verified")
+    contacts = [i["org.peercollab.PeerCollab1.Contact"]["DisplayName"] for i in ann.managed_objects().values()
+                if "org.peercollab.PeerCollab1.Contact" in i]
+    assert contacts == ["Bob"]
+
+
 def test_a_restarted_app_shows_everything_at_once(pair):
     lab, ann, bob = pair
     ensure_near(ann, bob)
@@ -250,10 +280,12 @@ def test_a_restarted_app_shows_everything_at_once(pair):
     window = next(t for t, e, _d in events if e == "window")
     populated, _e, objects = next((t, e, d) for t, e, d in events if e == "populated")
     with open(f"/proc/{ann.app.pid}/status") as status:
-        rss = next(line.split()[1] for line in status if line.startswith("VmRSS:"))
+        memory = {line.split(":")[0]: int(line.split()[1]) for line in status if line.startswith(("VmRSS", "RssAnon", "RssFile"))}
     figures(lab, f"app start → window {1000 * (window - ann.app_started):.0f} ms; → populated "
                  f"({objects}) {1000 * (populated - ann.app_started):.0f} ms; → Bob's row read over AT-SPI "
-                 f"{1000 * (row_seen - ann.app_started):.0f} ms; app VmRSS {int(rss) / 1024:.1f} MiB")
+                 f"{1000 * (row_seen - ann.app_started):.0f} ms; app VmRSS {memory['VmRSS'] / 1024:.1f} MiB "
+                 f"(RssAnon {memory['RssAnon'] / 1024:.1f}, RssFile {memory['RssFile'] / 1024:.1f}: mapped libraries, "
+                 "shared with other GTK apps)")
     ann.ui.show_view("Invitations")
     ann.ui.wait("the finished invitations are listed again", "list item", prefix="You invited Bob to Board, accepted")
 
