@@ -47,17 +47,24 @@ class ContactsView:
             self._update(path)
 
     def _check(self, row, path, label, name):
-        check = Gtk.CheckButton(label=label)
-        check.quiet = False
+        """A labelled switch for a boolean property of the contact (a switch, not a check
+        button: GTK 4.8 gives check buttons no accessible action)."""
+        line = Gtk.Box(spacing=12)
+        text = Gtk.Label(label=label, xalign=0, hexpand=True, wrap=True)
+        switch = Gtk.Switch(valign=Gtk.Align.CENTER)
+        name_for_screen_readers(switch, label)
+        line.append(text)
+        line.append(switch)
+        switch.quiet = False
 
-        def toggled(button):
+        def toggled(button, _param):
             if not button.quiet:
                 self.daemon.set_property(path, d.PREFIX + "Contact", name, GLib.Variant("b", button.get_active()),
                                          on_error=self.window.toast)
 
-        check.connect("toggled", toggled)
-        row.extra.append(check)
-        return check
+        switch.connect("notify::active", toggled)
+        row.extra.append(line)
+        return switch
 
     def _changed(self, _daemon, kind, path, _names):
         if kind == "Contact":
@@ -105,7 +112,7 @@ class ContactsView:
         if not verified:
             buttons.append(("Compare codes", lambda: compare_codes(
                 self.window, self.daemon, contact_path=path, name=title), None))
-        buttons.append(("Remove", lambda: self._confirm_remove(path, title), "destructive-action"))
+        buttons.append(("Remove", lambda: self._confirm_remove(path, title), None))
         row.set_buttons(buttons)
         row.changed()
 

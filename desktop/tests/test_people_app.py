@@ -229,6 +229,16 @@ def test_a_namesake_with_another_key_never_looks_like_the_contact(pair):
         ann.screenshot("near-me-namesake")
         ann.ui.show_view("Contacts")
         assert [n.name for n in ann.ui.find_all("list item", prefix="Bob,")] == ["Bob, Online, verified"]
+        # Adding him makes a contact of his own key, unverified: still not the verified Bob.
+        ann.ui.show_view("Near me")
+        ann.ui.press_in(ann.ui.wait("the other Bob's row", "list item", name="Bob, Online, not a contact"),
+                        "Add to contacts")
+        ann.ui.wait("he is an unverified contact now", "list item", name="Bob, Online, contact, not verified")
+        ann.ui.wait("and the real Bob is unchanged", "list item", name="Bob, Online, verified contact")
+        ann.ui.show_view("Contacts")
+        wait_for("Contacts lists both, one verified", lambda: sorted(
+            n.name for n in ann.ui.find_all("list item", prefix="Bob,")) == ["Bob, Online, not verified",
+                                                                            "Bob, Online, verified"])
     finally:
         impostor.manager("SignOut", NEAR_ME)
     ann.ui.show_view("Near me")
@@ -255,6 +265,11 @@ def test_contacts_online_first_with_nicknames_and_removal(pair):
     online = ann.ui.wait("Bob is still there", "list item", name="Bob, Online, verified")
     # Online first, though "Aaron" sorts before "Bob".
     assert top(online) < top(offline)
+    bobs_contact = ann.get(peer_path_named(ann, "Bob"), "org.peercollab.PeerCollab1.Peer", "Contact")
+    allowed = ann.get(bobs_contact, "org.peercollab.PeerCollab1.Contact", "SubscribeAllowed")
+    ann.ui.press(ann.ui.wait('Bob\'s "May see my presence"', "check box", "May see my presence", root=online.accessible))
+    wait_for("the daemon lets Bob see my presence beyond the subnet now",
+             lambda: ann.get(bobs_contact, "org.peercollab.PeerCollab1.Contact", "SubscribeAllowed") is (not allowed))
     ann.screenshot("contacts-two")
     ann.ui.press_in(offline, "Remove")
     dialog = ann.ui.wait("the confirmation", name="Remove Aaron?")
