@@ -6,7 +6,7 @@ import time
 from gi.repository import GLib
 
 from lab import SignalClock, wait_for
-from ui import settle
+from ui import Atspi, settle
 
 NEAR_ME = GLib.Variant("(s)", ("near-me",))
 
@@ -246,7 +246,6 @@ def test_a_namesake_with_another_key_never_looks_like_the_contact(pair):
 
 
 def top(node):
-    from ui import Atspi
     return Atspi.Component.get_extents(node.accessible, Atspi.CoordType.SCREEN).y
 
 
@@ -371,7 +370,7 @@ def test_every_view_reads_at_800_and_at_360(pair):
         ann.resize(width, height)
         for view in ("Me", "Near me", "Contacts", "Invitations", "Checks"):
             ann.ui.show_view(view)
-            settle()
+            settle(1.5)
             ann.screenshot(f"{view.lower().replace(' ', '-')}-{width}")
         ann.ui.show_view("Me")
         ann.ui.scroll_down(ann.ui.wait("the verification details", "list", "Verification"), 15)

@@ -126,6 +126,11 @@ class UI:
         if enter:
             self.xdotool("key", "Return")
 
+    def click(self, node):
+        """A real pointer click in the middle of the node."""
+        box = Atspi.Component.get_extents(node.accessible, Atspi.CoordType.SCREEN)
+        self.xdotool("mousemove", str(box.x + box.width // 2), str(box.y + box.height // 2), "click", "1")
+
     def scroll_down(self, node, clicks=10):
         box = Atspi.Component.get_extents(node.accessible, Atspi.CoordType.SCREEN)
         self.xdotool("mousemove", str(box.x + box.width // 2), str(box.y + box.height // 2),
