@@ -8,7 +8,7 @@ import gi
 
 gi.require_version("Gtk", "4.0")
 gi.require_version("Adw", "1")
-from gi.repository import Adw, Gio, GLib, Gtk  # noqa: E402
+from gi.repository import Adw, Gio, GLib, GObject, Gtk  # noqa: E402
 
 from . import APP_ID  # noqa: E402
 from .contacts_view import ContactsView  # noqa: E402
@@ -61,7 +61,7 @@ class Window(Adw.ApplicationWindow):
         title = Adw.ViewSwitcherTitle(stack=self.stack, title="People")
         header.set_title_widget(title)
         bar = Adw.ViewSwitcherBar(stack=self.stack)
-        title.bind_property("title-visible", bar, "reveal", GObject_BINDING_SYNC)
+        title.bind_property("title-visible", bar, "reveal", GObject.BindingFlags.SYNC_CREATE)
 
         # No AdwBanner in libadwaita 1.2: a label and a button in a revealer do its job.
         self.banner_text = Gtk.Label(wrap=True, hexpand=True, xalign=0)
@@ -116,9 +116,6 @@ class Window(Adw.ApplicationWindow):
         page = self.pages["invitations"]
         page.set_badge_number(count)
         page.set_needs_attention(count > 0)
-
-
-GObject_BINDING_SYNC = 2  # GObject.BindingFlags.SYNC_CREATE
 
 
 class PeopleApp(Adw.Application):

@@ -1,5 +1,5 @@
 """Contacts: the keys I pinned, online first, with what each may see and whether I follow it."""
-from gi.repository import Adw, GLib, Gtk
+from gi.repository import Adw, Gio, GLib, Gtk
 
 from . import daemon as d
 from .card_row import CardRow
@@ -141,6 +141,8 @@ class ContactsView:
         cards.add_pattern("*.vcf")
         cards.add_mime_type("text/vcard")
         chooser.add_filter(cards)
+        # Start in the home folder, not in Recent (where typing searches instead of going to a path).
+        chooser.set_current_folder(Gio.File.new_for_path(GLib.get_home_dir()))
         self._chooser = chooser
 
         def chosen(dialog, response):

@@ -163,6 +163,16 @@ class Host:
         self.app = None
         self.app_log = os.path.join(self.home, "app.log")
         self.daemon_log = os.path.join(self.home, "daemon.log")
+        # The user's own folders, so that nothing the app, GTK or the accessibility bus keep
+        # (recent files, caches, sockets) goes into the home of whoever runs the tests.
+        self.env = dict(os.environ)
+        for name, folder in (("HOME", "home"), ("XDG_DATA_HOME", "home/.local/share"),
+                             ("XDG_CONFIG_HOME", "home/.config"), ("XDG_CACHE_HOME", "home/.cache"),
+                             ("XDG_RUNTIME_DIR", "run")):
+            self.env[name] = os.path.join(self.home, folder)
+            os.makedirs(self.env[name], mode=0o700, exist_ok=True)
+        for name in ("DBUS_SESSION_BUS_ADDRESS", "AT_SPI_BUS_ADDRESS", "WAYLAND_DISPLAY"):
+            self.env.pop(name, None)
         self._start_display(width, height)
         self._start_bus()
         self.bus = Gio.DBusConnection.new_for_address_sync(
@@ -219,9 +229,7 @@ class Host:
   </policy>
 </busconfig>
 """)
-        env = dict(os.environ, DISPLAY=self.display, PEERCOLLAB_LOG_LEVEL="debug")
-        env.pop("DBUS_SESSION_BUS_ADDRESS", None)
-        env.pop("AT_SPI_BUS_ADDRESS", None)
+        env = dict(self.env, DISPLAY=self.display, PEERCOLLAB_LOG_LEVEL="debug")
         read, write = os.pipe()
         self.dbus = self.lab.spawn(
             ["dbus-daemon", "--config-file", config, "--nofork", "--nopidfile", f"--print-address={write}"],
@@ -263,17 +271,16 @@ class Host:
     # The app
 
     def start_app(self, a11y_address, extra_args=()):
-        env = dict(os.environ, DISPLAY=self.display, DBUS_SESSION_BUS_ADDRESS=self.address,
+        env = dict(self.env, DISPLAY=self.display, DBUS_SESSION_BUS_ADDRESS=self.address,
                    AT_SPI_BUS_ADDRESS=a11y_address, GDK_BACKEND="x11", GSK_RENDERER="cairo",
-                   PEERCOLLAB_PEOPLE_TIMING="1", NO_AT_BRIDGE="0", GTK_A11Y="atspi")
-        env.pop("WAYLAND_DISPLAY", None)
+                   PEERCOLLAB_PEOPLE_TIMING="1", GTK_A11Y="atspi")
         self.app_started = time.monotonic()
         self.app = self.lab.spawn(["/usr/bin/python3", APP, *extra_args], open(self.app_log, "a"), env=env)
         return self.app
 
     def run_app_command(self, a11y_address, *args):
         """Runs the app again with arguments: the running instance gets them (GApplication)."""
-        env = dict(os.environ, DISPLAY=self.display, DBUS_SESSION_BUS_ADDRESS=self.address,
+        env = dict(self.env, DISPLAY=self.display, DBUS_SESSION_BUS_ADDRESS=self.address,
                    AT_SPI_BUS_ADDRESS=a11y_address, GDK_BACKEND="x11", GSK_RENDERER="cairo")
         subprocess.run(["/usr/bin/python3", APP, *args], env=env, timeout=30, check=True,
                        capture_output=True)

@@ -137,8 +137,11 @@ class UI:
                      "click", "--repeat", str(clicks), "5")
 
     def show_view(self, title):
+        """Switches views and returns once the switcher says the view is the one shown."""
         tab = self.wait(f"the view switcher's {title!r}", "page tab", title)
         self.press(tab)
+        wait_for(f"the {title} view shown", lambda: all(
+            n.accessible.get_state_set().contains(Atspi.StateType.SELECTED) for n in self.find_all("page tab", title)))
 
     def names(self, role=None):
         return [n.name for n in self.nodes() if role is None or n.role == role]
