@@ -12,7 +12,7 @@ from gi.repository import Adw, Gio, GLib, GObject, Gtk  # noqa: E402
 
 from . import APP_ID  # noqa: E402
 from .contacts_view import ContactsView  # noqa: E402
-from .daemon import Daemon  # noqa: E402
+from .daemon import Daemon, prop  # noqa: E402
 from .invitations_view import InvitationsView  # noqa: E402
 from .me_view import MeView  # noqa: E402
 from .people_view import PeopleView  # noqa: E402
@@ -88,13 +88,27 @@ class Window(Adw.ApplicationWindow):
         daemon.connect("object-changed", lambda _d, kind, path, names: timing("changed", f"{kind} {path} {','.join(sorted(names))}"))
         daemon.connect("object-removed", lambda _d, kind, path: timing("removed", f"{kind} {path}"))
         daemon.connect("manager-changed", self._manager_changed)
-        daemon.connect("invitation-received", lambda *_: self.update_badge())
+        daemon.connect("invitation-received", self._invited)
+        show = Gio.SimpleAction.new("show-invitations", None)
+        show.connect("activate", lambda *_: self.show_view("invitations"))
+        self.add_action(show)
 
     def _manager_changed(self, _daemon, names):
         if names:
             timing("manager", ",".join(sorted(names)) + " " + repr(self.daemon.me("SignedIn", [])))
         if names is None:
             timing("populated", f"{sum(len(v) for v in self.daemon.objects.values())} objects")
+
+    def _invited(self, _daemon, path):
+        """A toast with a way there; the daemon's own notification covers a closed window."""
+        self.update_badge()
+        proxy = self.daemon.get("Invitation", path)
+        who = prop(proxy, "DisplayName", "") or "Someone"
+        app = self.daemon.application_name(prop(proxy, "ApplicationId", ""))
+        if self.stack.get_visible_child_name() != "invitations":
+            toast = Adw.Toast(title=GLib.markup_escape_text(f"{who} invites you to {app}"), timeout=10,
+                              button_label="Show", action_name="win.show-invitations")
+            self.toasts.add_toast(toast)
 
     def _owner_changed(self, _daemon, running):
         self.banner_text.set_label("" if running else "peercollabd is not running: nothing here is up to date.")

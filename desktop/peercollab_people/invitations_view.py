@@ -30,6 +30,11 @@ class InvitationsView:
                    if d.prop(p, "Direction") == "incoming" and d.prop(p, "State") == "pending")
 
     def _added(self, _daemon, kind, path):
+        if kind == "Application":
+            # Rows name the application: one announced after its invitations renames them.
+            for known in list(self.rows):
+                self._update(known)
+            return
         if kind != "Invitation":
             return
         proxy = self.daemon.get("Invitation", path)
@@ -43,6 +48,9 @@ class InvitationsView:
     def _changed(self, _daemon, kind, path, _names):
         if kind == "Invitation":
             self._update(path)
+        elif kind == "Application":
+            for known in list(self.rows):
+                self._update(known)
 
     def _removed(self, _daemon, kind, path):
         row = self.rows.pop(path, None) if kind == "Invitation" else None

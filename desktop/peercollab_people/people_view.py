@@ -131,7 +131,7 @@ class PeopleView:
             return
         signed = set(self.daemon.me("SignedIn", []) or [])
         if self.daemon.manager is None or self.daemon.manager.get_name_owner() is None:
-            why = "peercollabd is not running, so nobody can be seen. Troubleshoot says why."
+            why = "peercollabd is not running, so nobody can be seen: start it with the button above."
             self.sign_in.set_visible(False)
         elif not signed & {"near-me", "all"}:
             why = "You are not signed in near me: sign in to see people on this network and be seen."

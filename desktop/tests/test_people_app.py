@@ -136,7 +136,12 @@ def test_invitation_accepted_in_the_other_app(pair):
 def test_invitation_declined_in_the_other_app(pair):
     lab, ann, bob = pair
     ensure_near(ann, bob)
+    bob.ui.show_view("Near me")
     send_invitation(ann)
+    # Bob is looking elsewhere: a toast tells him, with a way to the invitation.
+    bob.ui.wait("the toast in Bob's app", "label", "Ann invites you to Board")
+    bob.ui.press_button("its Show button", "Show")
+    bob.ui.wait("Show went to Invitations", "list item", prefix="Ann invites you to Board, pending")
     answer_in_bobs_app(bob, "Decline")
     ann.ui.wait("Ann's dialog shows the decline", prefix="Invitation status: Bob: Declined")
     close_dialog(ann.ui)
