@@ -96,7 +96,7 @@ class ContactsView:
                       "success" if verified else "warning"))
         row.sort_key = (not online, title.casefold(), path)
         row.show(title, lines, presence=status,
-                 accessible=f"{title}, {d.status_label(status) if online else 'offline'}, "
+                 accessible=f"{title}, {d.status_label(status) if online else 'not connected'}, "
                             f"{'verified' if verified else 'not verified'}")
         if not row.nickname.has_focus() and row.nickname.get_text() != nickname:
             row.nickname.set_text(nickname)

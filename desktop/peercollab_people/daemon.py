@@ -22,8 +22,11 @@ STATUS_LABELS = dict(STATUSES)
 
 
 def status_label(status):
-    """A presence status in words (an unknown one as it came)."""
-    return STATUS_LABELS.get(status, status or "Offline")
+    """Someone's presence status in words (an unknown one as it came). "offline" from a
+    connected peer: it chose to appear offline, or does not share presence with me."""
+    if status in ("offline", ""):
+        return "Offline"
+    return STATUS_LABELS.get(status, status)
 
 
 def error_text(error):

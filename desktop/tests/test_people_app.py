@@ -263,9 +263,9 @@ def test_contacts_online_first_with_nicknames_and_removal(pair):
         file.write(impostor.manager("GetContactCard")[0])
     ann.run_app_command(os.environ["AT_SPI_BUS_ADDRESS"], card)
     ann.ui.show_view("Contacts")
-    row = ann.ui.wait("the other Bob as an offline contact", "list item", name="Bob, offline, verified")
+    row = ann.ui.wait("the other Bob as an offline contact", "list item", name="Bob, not connected, verified")
     ann.ui.type_into(ann.ui.wait("his nickname field", "text", "Nickname", root=row.accessible), "Aaron")
-    offline = ann.ui.wait("the nickname shows", "list item", name="Aaron, offline, verified")
+    offline = ann.ui.wait("the nickname shows", "list item", name="Aaron, not connected, verified")
     online = ann.ui.wait("Bob is still there", "list item", name="Bob, Online, verified")
     # Online first, though "Aaron" sorts before "Bob".
     assert top(online) < top(offline)
@@ -278,7 +278,7 @@ def test_contacts_online_first_with_nicknames_and_removal(pair):
     ann.ui.press_in(offline, "Remove")
     dialog = ann.ui.wait("the confirmation", name="Remove Aaron?")
     ann.ui.press_button("its Remove button", "Remove", root=dialog)
-    ann.ui.wait_gone("Aaron is gone", "list item", name="Aaron, offline, verified")
+    ann.ui.wait_gone("Aaron is gone", "list item", name="Aaron, not connected, verified")
     contacts = [i["org.peercollab.PeerCollab1.Contact"]["DisplayName"] for i in ann.managed_objects().values()
                 if "org.peercollab.PeerCollab1.Contact" in i]
     assert contacts == ["Bob"]
@@ -353,6 +353,27 @@ def test_a_daemon_that_died_is_said_and_started_again(pair):
     ann.ui.wait_gone("the banner went", "label", "peercollabd is not running: nothing here is up to date.")
     ann.ui.press_button("the empty view's sign-in button", "Sign in near me")
     ann.ui.wait("Bob's row is back", "list item", name="Bob, Online, verified contact", timeout=30)
+
+
+def test_adding_someone_by_link(pair):
+    lab, _ann, bob = pair
+    impostor = lab.impostor
+    impostor.manager("SignIn", GLib.Variant("(s)", ("internet",)))
+    try:
+        name = impostor.me("PeerName")
+        port = next(p for host, p in impostor.me("Endpoints") if host == "192.0.2.3")
+        bob.ui.show_view("Contacts")
+        bob.ui.press_button("the Add by link… button", "Add by link…")
+        dialog = bob.ui.wait("the link dialog", name="Add by link")
+        bob.ui.type_into(bob.ui.wait("its link field", "text", "Contact link", root=dialog.accessible),
+                         f"peercollab:{name}@192.0.2.3:{port}")
+        # Connected over the internet scope, but he does not let Bob see his presence: Offline.
+        bob.ui.wait("the other Bob as an unverified contact", "list item", name="Bob, Offline, not verified")
+        contacts = {c["PeerName"]: c["Verified"] for i in bob.managed_objects().values()
+                    if (c := i.get("org.peercollab.PeerCollab1.Contact"))}
+        assert contacts.get(name) is False
+    finally:
+        impostor.manager("SignOut", GLib.Variant("(s)", ("internet",)))
 
 
 def test_troubleshoot_shows_the_diagnose_checks(pair):
