@@ -1,5 +1,3 @@
-import PeerProtocol
-
 /// Characters that are not shown but change what is shown: bidirectional embeddings,
 /// overrides, isolates and marks (U+202A–U+202E, U+2066–U+2069, U+200E, U+200F, U+061C),
 /// zero-width characters (U+200B–U+200D, U+2060, U+FEFF) and every other format character
@@ -39,13 +37,6 @@ public enum InvisibleCharacters {
 
     private static func isEmoji(_ scalar: Unicode.Scalar) -> Bool {
         scalar.value > 0x7F && scalar.properties.isEmoji
-    }
-
-    /// Throws `InvalidArgument` naming the first invisible character of `text` and where it is.
-    static func refuse(in text: String, what: String) throws {
-        guard let (scalar, position) = first(in: text) else { return }
-        throw CollaborationError.invalidArgument(
-            "The \(what) contains the invisible formatting character \(scalar.codePointDescription) at position \(position) (counting code points from 1), which could hide or reorder what others see; remove it.")
     }
 
     /// `text` without its invisible characters (joiners inside emoji sequences stay).

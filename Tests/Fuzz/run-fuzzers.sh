@@ -70,12 +70,14 @@ for target in "${targets[@]}"; do
         } >"$log" 2>&1 || { cat "$log"; exit 1; }
     elif [ "$target" = ContactCardFuzz ]; then
         # The card codec is plain Swift over FoundationEssentials: compiled on its own as the
-        # module Collaboration, without the store, OpenSSL or the actor.
+        # module Collaboration, without the store, OpenSSL or the actor (with the check for
+        # invisible characters that names in cards go through).
         codec="$scratch/card-codec"
         rm -rf "$codec" && mkdir -p "$codec"
         { swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name Collaboration \
             -emit-library -static -emit-module -emit-module-path "$codec/Collaboration.swiftmodule" \
-            "$root"/Sources/Collaboration/ContactCard*.swift -o "$codec/libCollaboration.a" &&
+            "$root"/Sources/Collaboration/ContactCard*.swift "$root"/Sources/Collaboration/InvisibleCharacters.swift \
+            -o "$codec/libCollaboration.a" &&
           swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name "$target" -I "$codec" \
             "$fuzz_dir/$target.swift" "$codec/libCollaboration.a" -o "$scratch/fuzzers/$target"
         } >"$log" 2>&1 || { cat "$log"; exit 1; }
