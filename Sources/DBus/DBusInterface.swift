@@ -3,6 +3,8 @@
 public struct DBusInterface: Sendable {
     /// Reads every property of an interface at once; see ``readAll``.
     public typealias ReadAll = @Sendable () async throws -> [DBusValue]
+    /// Reads the property at an index of ``properties``; see ``readOne``.
+    public typealias ReadOne = @Sendable (Int) async throws -> DBusValue
 
     public let name: String
     public var methods: [DBusMethod]
@@ -16,10 +18,14 @@ public struct DBusInterface: Sendable {
     /// Returning the wrong number of values, or a value of the wrong type, is answered as
     /// an internal error, as a getter's wrong type is.
     public var readAll: ReadAll?
+    /// Optional: one property's value, for `Get` of a property without a getter, so that a
+    /// value known without the owner's state (a version, a name fixed at start) needs no hop
+    /// into the actor that owns the rest. Without it `Get` takes the value from ``readAll``.
+    public var readOne: ReadOne?
 
     public init(
         name: String, methods: [DBusMethod] = [], properties: [DBusProperty] = [], signals: [DBusSignal] = [],
-        readAll: ReadAll? = nil
+        readAll: ReadAll? = nil, readOne: ReadOne? = nil
     ) {
         precondition(DBusNames.isValidInterfaceName(name), "invalid interface name \(name)")
         precondition(readAll != nil || properties.allSatisfy { $0.get != nil }, "\(name): a property without a getter needs readAll")
@@ -28,6 +34,7 @@ public struct DBusInterface: Sendable {
         self.properties = properties
         self.signals = signals
         self.readAll = readAll
+        self.readOne = readOne
     }
 
     /// Indices into `properties` in the order GetAll lists them: by name, and of two

@@ -368,11 +368,16 @@ public final class DBusObjectServer: Sendable {
         }
     }
 
-    /// One property's value: from its getter, else from its interface's `readAll`.
+    /// One property's value: from its getter, else its interface's `readOne`, else `readAll`.
     private static func value(of property: DBusProperty, in interface: DBusInterface) async throws -> DBusValue {
         guard let get = property.get else {
             let index = interface.properties.firstIndex { $0.name == property.name }!
-            return try await values(of: interface)[index]
+            guard let readOne = interface.readOne else { return try await values(of: interface)[index] }
+            let value = try await readOne(index)
+            guard value.signature == property.signature else {
+                throw DBusError.failed("Internal error: property \(property.name) produced '\(value.signature)'.")
+            }
+            return value
         }
         let value = try await get()
         guard value.signature == property.signature else {

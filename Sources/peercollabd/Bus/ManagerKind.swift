@@ -25,9 +25,13 @@ enum ManagerKind: ObjectKind {
     }
 
     static let properties: [PropertyRow<LocalUserView, ManagerProperty>] = [
-        PropertyRow(.version, .string) { _ in .string(ProductVersion.current) },
-        PropertyRow(.peerName, .string) { .string($0.peerName.description) },
-        PropertyRow(.fingerprint, .string) { .string($0.fingerprint.description) },
+        PropertyRow(.version, .string, fixed: { _, _ in .string(ProductVersion.current) }) { _ in .string(ProductVersion.current) },
+        PropertyRow(.peerName, .string, fixed: { _, context in .string(context.collaboration.identity.peerName.description) }) {
+            .string($0.peerName.description)
+        },
+        PropertyRow(.fingerprint, .string, fixed: { _, context in .string(context.collaboration.identity.fingerprint.description) }) {
+            .string($0.fingerprint.description)
+        },
         PropertyRow(.displayName, .string, { .string($0.displayName) }) { value, _, _, context in
             try await ErrorTable.translating { try await context.collaboration.setDisplayName(value.stringValue ?? "") }
         },

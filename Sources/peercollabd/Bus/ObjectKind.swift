@@ -16,6 +16,9 @@ struct PropertyRow<View: Sendable, Property: APIProperty>: Sendable {
     let property: Property
     let signature: DBusSignature
     let value: @Sendable (View) -> DBusValue
+    /// The value when it is known without reading the view (a constant, or a name fixed at
+    /// start): `Get` answers it without a hop into the domain.
+    let fixed: (@Sendable (_ id: String, _ context: BusContext) -> DBusValue)?
     let set: (@Sendable (_ value: DBusValue, _ call: DBusMethodCall, _ id: String, _ context: BusContext) async throws -> Void)?
 
     init(
@@ -25,7 +28,19 @@ struct PropertyRow<View: Sendable, Property: APIProperty>: Sendable {
         self.property = property
         self.signature = signature
         self.value = value
+        self.fixed = nil
         self.set = set
+    }
+
+    /// A property whose value is known without the view; `value` gives the same for
+    /// signals and listings.
+    init(_ property: Property, _ signature: DBusSignature, fixed: @escaping @Sendable (_ id: String, _ context: BusContext) -> DBusValue,
+         _ value: @escaping @Sendable (View) -> DBusValue) {
+        self.property = property
+        self.signature = signature
+        self.value = value
+        self.fixed = fixed
+        self.set = nil
     }
 }
 
@@ -112,7 +127,16 @@ final class BusObject<Kind: ObjectKind>: Sendable {
             return DBusProperty(row.property.rawValue, row.signature, changeSignal: row.property.change.busSignal, set: set)
         }
         let readAll: DBusInterface.ReadAll = { [self] in Kind.values(of: try await Kind.read(self.id, self.context)) }
-        return DBusInterface(name: Kind.interfaceName, methods: methods, properties: properties, signals: Kind.signals, readAll: readAll)
+        let readOne: DBusInterface.ReadOne = { [self] index in try await self.value(at: index) }
+        return DBusInterface(
+            name: Kind.interfaceName, methods: methods, properties: properties, signals: Kind.signals, readAll: readAll, readOne: readOne)
+    }
+
+    /// One property's value for `Get`: fixed ones without reading the view.
+    private func value(at index: Int) async throws -> DBusValue {
+        let row = Kind.properties[index]
+        if let fixed = row.fixed { return fixed(id, context) }
+        return row.value(try await Kind.read(id, context))
     }
 
     private func answer(_ call: DBusMethodCall) async throws -> [DBusValue] {
