@@ -9,15 +9,6 @@ import Testing
 /// object fetch timeouts, invitation expiry, dial rate limits and back-off, duplicates,
 /// and peers shown only when complete. No sleeping: each runs in milliseconds.
 @Suite struct DomainRulesTests {
-    /// Waits (bounded) for work the domain started off its actor (dials) to settle.
-    func settle(_ what: String, _ condition: () async -> Bool) async throws {
-        for _ in 0..<2_000 {
-            if await condition() { return }
-            try await Task.sleep(for: .milliseconds(1))
-        }
-        throw DomainLabError("never happened: \(what)")
-    }
-
     /// The domain error `body` throws, if any.
     func domainError(_ body: () async throws -> Void) async -> CollaborationError? {
         do {

@@ -21,12 +21,6 @@ import Testing
         }
     }
 
-    /// Waits (bounded) for dials the domain started off its actor to reach the dialer.
-    func settle(_ what: String, _ condition: () -> Bool) async throws {
-        for _ in 0..<2_000 where !condition() { try await Task.sleep(for: .milliseconds(1)) }
-        guard condition() else { throw DomainLabError("never happened: \(what)") }
-    }
-
     @Test func manyAnnouncementsAreAllDialledOnceWithinTheRateLimit() async throws {
         let lab = try await DomainLab()
         let dialled = Mutex<[(PeerName, ContinuousClock.Instant)]>([])

@@ -96,6 +96,16 @@ struct DomainLab {
     }
 }
 
+/// Waits (bounded: 2 s) for work the domain started off its actor (dials, which run on
+/// the dialer's own task) to get as far as `condition` says.
+func settle(_ what: String, _ condition: () async -> Bool) async throws {
+    for _ in 0..<2_000 {
+        if await condition() { return }
+        try await Task.sleep(for: .milliseconds(1))
+    }
+    throw DomainLabError("never happened: \(what)")
+}
+
 struct DomainLabError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
