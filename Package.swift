@@ -57,6 +57,12 @@ let package = Package(
             dependencies: [.product(name: "NIOCore", package: "swift-nio")]
         ),
 
+        // MARK: - Sessions with peers
+
+        // Everything about connections, sans I/O (events in, actions out, time passed in):
+        // links, dials, staleness, floods, requests in flight, application channels.
+        .target(name: "PeerSessions", dependencies: ["PeerProtocol"]),
+
         // MARK: - Finding peers
 
         .target(
@@ -74,7 +80,7 @@ let package = Package(
         .target(
             name: "Collaboration",
             dependencies: [
-                "PeerSecurity", "PeerProtocol", "CSQLite",
+                "PeerSecurity", "PeerProtocol", "PeerSessions", "CSQLite",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -84,7 +90,7 @@ let package = Package(
         .executableTarget(
             name: "peercollabd",
             dependencies: [
-                "DBus", "Systemd", "Collaboration", "PeerSecurity", "PeerProtocol", "Discovery",
+                "DBus", "Systemd", "Collaboration", "PeerSecurity", "PeerProtocol", "PeerSessions", "Discovery",
                 "DaemonRuntime", "PeerCollabAPI",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -137,6 +143,7 @@ let package = Package(
             dependencies: ["PeerProtocol", .product(name: "NIOEmbedded", package: "swift-nio")]
         ),
         .testTarget(name: "DiscoveryTests", dependencies: ["Discovery"]),
+        .testTarget(name: "PeerSessionsTests", dependencies: ["PeerSessions", "PeerProtocol"]),
         .testTarget(name: "CollaborationTests", dependencies: ["Collaboration", "PeerCollabAPI"]),
         .testTarget(name: "DaemonRuntimeTests", dependencies: ["DaemonRuntime"]),
         .testTarget(

@@ -1,3 +1,4 @@
+import PeerSessions
 import NIOCore
 import PeerProtocol
 

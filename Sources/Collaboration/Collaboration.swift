@@ -1,3 +1,4 @@
+import PeerSessions
 import Logging
 import Synchronization
 import PeerProtocol

@@ -1,3 +1,4 @@
+import PeerSessions
 /// The invitation state the ``Collaboration`` actor keeps: the invitations by id and what
 /// serves them (timers, waiting callers, per-peer rate limits). Nothing here outlives the daemon:
 /// an invitation is a conversation between two running daemons.

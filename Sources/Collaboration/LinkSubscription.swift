@@ -1,3 +1,4 @@
+import PeerSessions
 import PeerProtocol
 
 /// What the domain keeps per link for presence: whether its peer follows me, what I last
