@@ -143,7 +143,7 @@ extension Collaboration {
         if let linkID = linkOfPeer[id], let link = links[linkID], link.isOutgoing, let endpoint = link.remoteEndpoint {
             return [endpoint]
         }
-        let announced = nearby.values.first { $0.claimedPeerName.description == id }?.endpoints ?? []
+        let announced = nearbyDials.endpoints(claimedBy: id)
         return Array(announced.prefix(ContactCard.maximumEndpoints))
     }
 

@@ -23,6 +23,7 @@ extension Collaboration {
     /// The network may have changed (resume from sleep, a new connection): the back-off
     /// no longer means anything, so every contact not connected is dialled again at once.
     public func networkChanged() {
+        if signedIn.contains(.nearMe) { carryOut(nearbyDials.networkChanged(now: clock.now)) }
         guard signedIn.contains(.internet) else { return }
         logger.info("Network changed; dialling contacts again")
         for id in contacts.keys.sorted() where peers[id] == nil {
@@ -81,7 +82,7 @@ extension Collaboration {
         while contactDialsUnderWay.count < Self.maximumContactDials, !contactDialQueue.isEmpty {
             let id = contactDialQueue.removeFirst()
             // Connected near me or by a dial already under way: nothing to do.
-            guard signedIn.contains(.internet), let record = contacts[id], peers[id] == nil, !dialing.contains(id),
+            guard signedIn.contains(.internet), let record = contacts[id], peers[id] == nil, !nearbyDials.isDialling(id),
                 let name = PeerName(id), let dialer
             else { continue }
             contactDialsUnderWay.insert(id)
@@ -92,13 +93,13 @@ extension Collaboration {
 
     private func runContactDial(
         _ id: String, name: PeerName, endpoints: [ContactEndpoint],
-        dialer: @Sendable (ContactEndpoint, PeerName, Scope) async throws -> Void
+        dialer: Dialer
     ) async {
         var lastError = ""
         for endpoint in endpoints {
             guard signedIn.contains(.internet), contacts[id] != nil, peers[id] == nil else { break }
             do {
-                try await dialer(endpoint, name, .internet)
+                try await dialer(endpoint, name, .internet, Self.dialDeadline)
                 break
             } catch {
                 lastError = "\(endpoint): \(error)"
@@ -129,7 +130,7 @@ extension Collaboration {
         for endpoint in record.endpoints {
             if peers[id] != nil { return }
             do {
-                try await dialer(endpoint, name, .internet)
+                try await dialer(endpoint, name, .internet, Self.dialDeadline)
             } catch {
                 failures.append("\(error)")
             }

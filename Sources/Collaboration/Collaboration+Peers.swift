@@ -59,6 +59,7 @@ extension Collaboration {
         links[link.id] = link
         peerOfLink[link.id] = id
         linkOfPeer[id] = link.id
+        nearbyDials.peerConnected(id)
         let now = Self.microsecondsSinceEpoch()
         // Where to reach the peer: the address I dialled; for a peer that dialled me, its
         // listening port follows (``PeerMessage/listeningPort(_:)``), so its source port is
@@ -147,6 +148,8 @@ extension Collaboration {
         announce(.peerRemoved(id, shown: shown))
         if let shown { contactMirrorsPeerLeaving(id, shown) }
         contactDisconnected(id)
+        // Still announced near me: it may come back, or have been lost silently.
+        carryOut(nearbyDials.peerDisconnected(id, now: clock.now))
     }
 
     /// Forgets a link; returns its peer's id when it was that peer's current link.
@@ -226,7 +229,7 @@ extension Collaboration {
     }
 
     /// Installs how to dial peers (the network layer does, once it runs).
-    public func setDialer(_ dial: @escaping @Sendable (ContactEndpoint, PeerName, Scope) async throws -> Void) {
+    public func setDialer(_ dial: @escaping Dialer) {
         dialer = dial
     }
 
@@ -241,13 +244,16 @@ extension Collaboration {
         guard let dialer else {
             throw CollaborationError(.peerUnreachable, "The daemon is not connected to the network yet.")
         }
-        try await dialer(link.endpoint, link.peerName, .internet)
+        try await dialer(link.endpoint, link.peerName, .internet, Self.dialDeadline)
         // The reply names the Peer object: wait until it is there, complete.
         guard await waitUntilShown(id) else {
             throw CollaborationError(.peerUnreachable, "\(link.endpoint) proved the key of \(id), but the session closed before its profile arrived.")
         }
         return id
     }
+
+    /// How long a dial to a peer I mean to reach may take (a contact, a link I was given).
+    nonisolated static let dialDeadline: Duration = .seconds(10)
 
     /// How long a connected peer may take to send its profile before `Connect` gives up.
     nonisolated static let profileTimeout: Duration = .seconds(10)

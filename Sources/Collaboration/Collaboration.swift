@@ -33,20 +33,17 @@ public actor Collaboration {
     /// Unverified peers refused since the start, and when that was last logged.
     var strangersRefused = 0
     var lastStrangerLog: ContinuousClock.Instant?
-    /// Dials a peer in a scope; set by the network layer once it runs.
-    var dialer: (@Sendable (ContactEndpoint, PeerName, Scope) async throws -> Void)?
+    /// Dials a peer in a scope, giving up after the duration; set by the network layer once it runs.
+    public typealias Dialer = @Sendable (ContactEndpoint, PeerName, Scope, Duration) async throws -> Void
+    var dialer: Dialer?
     /// The scopes I am signed in to.
     public internal(set) var signedIn: Set<Scope> = [] {
         didSet { acceptingIncoming.store(!signedIn.isEmpty, ordering: .relaxed) }
     }
     /// Mirrors "signed in anywhere" for the network layer's accept path, which cannot wait.
     let acceptingIncoming = Atomic<Bool>(false)
-    /// Announcements seen near me, by instance name, and dials under way.
-    var nearby: [String: NearbyService] = [:]
-    var dialing: Set<String> = []
-    var dialAttempts = TokenBucket(capacity: 10, perSecond: 10)
-    /// Announced peers waiting for the rate limit, by instance name (bounded by `nearby`).
-    var deferredDials: Set<String> = []
+    /// Announcements seen near me, and the dials they lead to (the session layer's rules).
+    var nearbyDials = NearbyDials<ContactEndpoint>()
     /// Contacts by peer name (also their object id), as stored.
     var contacts: [String: ContactRecord] = [:]
     /// My presence as others see it.
@@ -142,7 +139,7 @@ public actor Collaboration {
         case .invitation(let id): invitationTimerFired(id)
         case .objectFetch(let requestID): objectFetchTimedOut(requestID)
         case .floodFlush(let linkID): flushDropped(linkID)
-        case .nearbyDials: drainDeferredDials()
+        case .nearbyDials: carryOut(nearbyDials.deadlinePassed(now: clock.now))
         case .contactRedial(let id): contactRedialDue(id)
         case .profileWait(let token): profileWaitEnded(token)
         }

@@ -43,7 +43,7 @@ import Testing
         let lab = try await DomainLab()
         let collaboration = lab.collaboration
         let state = Mutex<(underWay: Int, most: Int, dials: [String: Int], scopes: Set<Scope>)>((0, 0, [:], []))
-        await collaboration.setDialer { endpoint, name, scope in
+        await collaboration.setDialer { endpoint, name, scope, _ in
             state.withLock {
                 $0.underWay += 1
                 $0.most = max($0.most, $0.underWay)

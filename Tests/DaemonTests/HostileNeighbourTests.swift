@@ -1,4 +1,5 @@
 import DBus
+import PeerSecurity
 import Foundation
 import Testing
 
@@ -144,5 +145,74 @@ struct SilentSocketFloodTests {
         let peer = try #require(reached, "no peer got through after the flood ended")
         await peer.close()
         #expect(daemon.isRunning)
+    }
+}
+
+/// An announcement names where to dial, and anyone can announce: only addresses on my own
+/// link are dialled, so a claim cannot steer the daemon to another network.
+@Suite(.enabled(if: NetworkLab.isAvailable && PeopleNearMeTests.zeroconfAvailable, "needs root, iproute2 and python3 with zeroconf"))
+struct SteeredDialTests {
+    @Test func anAnnouncementNamingAnAddressOffTheLinkIsNeverDialled() async throws {
+        // A and Mallory share a link; host 2 is a subnet away, reachable through the router.
+        let lab = try NetworkLab(subnets: [[0, 1], [2]])
+        try await lab.withLogs {
+            let port = 47001
+            // Host 2 and Mallory each count the connections made to them (bounded: 20 s).
+            let listener = """
+                import socket, time
+                server = socket.socket()
+                server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                server.bind(("0.0.0.0", \(port)))
+                server.listen(16)
+                server.settimeout(0.5)
+                print("listening", flush=True)
+                end = time.time() + 20
+                while time.time() < end:
+                    try:
+                        conn, peer = server.accept()
+                        print("connection from", peer[0], flush=True)
+                        conn.close()
+                    except socket.timeout:
+                        pass
+                """
+            var listeners: [Subprocess] = []
+            defer { for process in listeners { process.signal(SIGKILL) } }
+            for host in [1, 2] {
+                let command = lab.prefix(host) + ["/usr/bin/env", "python3", "-u", "-c", listener]
+                let process = try Subprocess(command[0], Array(command.dropFirst()), captureOutput: true)
+                listeners.append(process)
+                let ready = process.readStandardOutput(until: .now + .seconds(10)) { $0.contains("listening") }
+                try #require(ready.contains("listening"), "a listener did not start: \(ready)")
+            }
+            let a = try await LabDaemon(lab: lab, host: 0, signIn: "near-me")
+            // Two claims from Mallory: one at an address off A's link, one (the control, which
+            // shows the test can see a dial) at Mallory's own address.
+            let offLink = PeerName(publicKeyDER: Array("steered off the link".utf8)).description
+            let onLink = PeerName(publicKeyDER: Array("on the link".utf8)).description
+            let announcer = """
+                import socket, time
+                from zeroconf import Zeroconf, ServiceInfo, IPVersion
+                zc = Zeroconf(interfaces=["\(lab.ipv4(1))"], ip_version=IPVersion.V4Only)
+                for name, address, pn in [("far", "\(lab.ipv4(2))", "\(offLink)"), ("near", "\(lab.ipv4(1))", "\(onLink)")]:
+                    zc.register_service(ServiceInfo("_peercollab._tcp.local.", name + "._peercollab._tcp.local.",
+                        addresses=[socket.inet_aton(address)], port=\(port),
+                        properties={"v": "1", "pn": pn, "dn": name}, server=name + ".local."))
+                print("announced", flush=True)
+                time.sleep(15)
+                zc.close()
+                """
+            let command = lab.prefix(1) + ["/usr/bin/env", "python3", "-u", "-c", announcer]
+            let mallory = try Subprocess(command[0], Array(command.dropFirst()), captureOutput: true)
+            listeners.append(mallory)
+            let announced = mallory.readStandardOutput(until: .now + .seconds(10)) { $0.contains("announced") }
+            try #require(announced.contains("announced"), "the claims were not announced: \(announced)")
+            // The control: A dials the claim on its link (which then fails: no TLS there).
+            let near = listeners[0].readStandardOutput(until: .now + .seconds(10)) { $0.contains("connection from \(lab.ipv4(0))") }
+            #expect(near.contains("connection from \(lab.ipv4(0))"), "A never dialled the claim on its own link:\n\(a.daemon.log)")
+            // By then A has dialled what it will: give the far claim as long again.
+            let far = listeners[1].readStandardOutput(until: .now + .seconds(5)) { $0.contains("connection from") }
+            #expect(!far.contains("connection from"), "A dialled an address off its link on a claim: \(far)")
+            _ = a
+        }
     }
 }
