@@ -67,6 +67,8 @@ extension Collaboration {
             }
             return
         }
+        logger.debug("Announcement seen near me", metadata: [
+            "peer": "\(id)", "instance": "\(service.instanceName)", "addresses": "\(service.endpoints.map(\.description))", "dials": "\(orders.count)"])
         if var known = peers[id], known.scope != Scope.nearMe.rawValue {
             // Reached first by link or through the internet scope, and now seen on the link.
             known.scope = Scope.nearMe.rawValue
@@ -122,6 +124,7 @@ extension Collaboration {
     /// the peer is still there (``recheckTimeout``), so one that really left goes quickly.
     public func nearbyServiceLost(instanceName: String) {
         defer { nearbyDeadlineMoved() }
+        logger.debug("Announcement withdrawn near me", metadata: ["instance": "\(instanceName)"])
         guard let id = nearbyDials.claimWithdrawn(instance: instanceName), let linkID = linkOfPeer[id], let link = links[linkID] else { return }
         logger.info("An announcement of a connected peer was withdrawn; checking the session", metadata: ["peer": "\(id)"])
         link.probe(within: Self.recheckTimeout)
