@@ -160,7 +160,7 @@ extension Collaboration {
         peerChanged(id, [.contact])
         invitationsFollowContacts(of: id)
         contactListChanged(id)
-        scheduleContactDial(id, after: .zero)
+        contactNeedsDial(id)
     }
 
     // MARK: Changing
@@ -174,6 +174,8 @@ extension Collaboration {
             throw CollaborationError(error)
         }
         contacts[id] = nil
+        contactDials.contactRemoved(id)
+        contactDeadlineMoved()
         contactLastSeen[id] = nil
         contactKeys[id] = nil
         logger.info("Contact removed", metadata: ["contact": "\(id)"])
@@ -250,7 +252,7 @@ extension Collaboration {
         }
         record.endpoints.append(endpoint)
         try saveContactRecord(record)
-        if signedIn.contains(.internet) { scheduleContactDial(id, after: .zero) }
+        contactNeedsDial(id)
     }
 
     /// Removes an address of the contact.

@@ -65,10 +65,8 @@ public actor Collaboration {
     var contactLastSeen: [String: UInt64] = [:]
     /// Contacts' pinned keys, parsed on first use (dropped when the record changes).
     var contactKeys: [String: ContactKey] = [:]
-    /// Internet scope: back-off per contact, contacts waiting for a dial, dials under way.
-    var contactRedials: [String: ContactRedial] = [:]
-    var contactDialQueue: [String] = []
-    var contactDialsUnderWay: Set<String> = []
+    /// Internet scope: when to dial each contact (the session layer's rules).
+    var contactDials = ContactDials()
     /// Invitations both ways, with their deadlines and waiting callers (Collaboration+Invitations.swift).
     var invitationBook = InvitationBook()
     /// The time every rule reads.
@@ -140,7 +138,7 @@ public actor Collaboration {
         case .objectFetch(let requestID): objectFetchTimedOut(requestID)
         case .floodFlush(let linkID): flushDropped(linkID)
         case .nearbyDials: carryOut(nearbyDials.deadlinePassed(now: clock.now))
-        case .contactRedial(let id): contactRedialDue(id)
+        case .contactDials: carryOutContactRounds(contactDials.deadlinePassed(now: clock.now))
         case .profileWait(let token): profileWaitEnded(token)
         }
     }

@@ -28,17 +28,6 @@ import Testing
         return (identity.peerName.description, text)
     }
 
-    @Test func backOffDoublesFromOneSecondToFiveMinutesWithBoundedJitter() {
-        for attempts in 0..<30 {
-            let base = min(300.0, pow(2.0, Double(attempts)))
-            for _ in 0..<20 {
-                let delay = ContactRedial.delay(afterAttempts: attempts)
-                let seconds = Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18
-                #expect(seconds >= base * 0.8 - 0.001 && seconds <= min(300, base * 1.2) + 0.001, "attempt \(attempts): \(seconds) s")
-            }
-        }
-    }
-
     @Test func contactsAreDialledAtBoundedConcurrencyAgainAfterBackOffAndNotAfterSignOut() async throws {
         let lab = try await DomainLab()
         let collaboration = lab.collaboration
