@@ -140,7 +140,7 @@ extension Collaboration {
     /// Where a connected peer listens: the address I dialled, or what it announced near me
     /// (an incoming connection's source port is not where it listens).
     private func listeningEndpoints(of id: String) -> [ContactEndpoint] {
-        if let linkID = linkOfPeer[id], let link = links[linkID], link.isOutgoing, let endpoint = link.remoteEndpoint {
+        if let linkID = linkRegistry.linkID(ofPeer: id), let link = linkRegistry.link(linkID), link.isOutgoing, let endpoint = link.remoteEndpoint {
             return [endpoint]
         }
         let announced = nearbyDials.endpoints(claimedBy: id)
@@ -270,7 +270,7 @@ extension Collaboration {
     /// scope, dials its endpoints now and returns once connected (or says why not).
     public func refreshContact(_ id: String) async throws {
         let record = try existingContact(id)
-        if linkOfPeer[id] != nil {
+        if linkRegistry.linkID(ofPeer: id) != nil {
             try refreshPeer(id)
             return
         }

@@ -67,7 +67,7 @@ extension Collaboration {
     /// the peer still lists the same revision.
     public func object(ofPeer id: String, objectID: String) async throws -> [UInt8] {
         try PresenceRules.checkObjectID(objectID)
-        guard let linkID = linkOfPeer[id], let link = links[linkID], let peer = peers[id] else {
+        guard let linkID = linkRegistry.linkID(ofPeer: id), let link = linkRegistry.link(linkID), let peer = peers[id] else {
             throw CollaborationError(.peerUnreachable, "The peer \(id) is not connected now.")
         }
         guard link.capabilities.contains(.objects) else {
@@ -105,14 +105,14 @@ extension Collaboration {
             pending.continuation.resume(throwing: CollaborationError(
                 .peerUnreachable, "The connection to \(pending.peerID) closed before it sent the object '\(pending.objectID)'."))
         }
-        if let id = peerOfLink[linkID], linkOfPeer[id] == linkID { objectFetches.forget(peer: id) }
+        if let id = linkRegistry.peer(ofLink: linkID) { objectFetches.forget(peer: id) }
     }
 
     // MARK: From peers
 
     /// A peer asks for one of my objects: it gets it only if it may see me.
     func objectRequested(_ linkID: Int, _ request: ObjectRequest) {
-        guard let link = links[linkID] else { return }
+        guard let link = linkRegistry.link(linkID) else { return }
         let result: ObjectResponse.Result
         if !maySeeMe(linkID) || !link.capabilities.contains(.objects) {
             result = .notAllowed
@@ -144,7 +144,7 @@ extension Collaboration {
 
     /// A peer's object changed or went away: its `Objects` list follows.
     func objectChangeReceived(_ linkID: Int, _ change: ObjectChange) {
-        guard let id = peerOfLink[linkID], linkOfPeer[id] == linkID, var peer = peers[id], var profile = peer.profile else { return }
+        guard let id = linkRegistry.peer(ofLink: linkID), var peer = peers[id], var profile = peer.profile else { return }
         guard admitPushed(linkID) else {
             linkSubscriptions[linkID]?.needsProfile = true
             return

@@ -27,7 +27,7 @@ extension Collaboration {
         signedIn.subtract(removed)
         logger.info("Signed out", metadata: ["scopes": "\(removed.sorted().map(\.rawValue))"])
         for (id, peer) in peers where removed.contains(Scope(rawValue: peer.scope) ?? .internet) || signedIn.isEmpty {
-            if let linkID = linkOfPeer[id] { links[linkID]?.close(PeerGoodbye(reason: .signedOut)) }
+            if let linkID = linkRegistry.linkID(ofPeer: id) { linkRegistry.link(linkID)?.close(PeerGoodbye(reason: .signedOut)) }
         }
         if removed.contains(.internet) { stopInternetScope() }
         if removed.contains(.nearMe) {
@@ -125,7 +125,7 @@ extension Collaboration {
     public func nearbyServiceLost(instanceName: String) {
         defer { nearbyDeadlineMoved() }
         logger.debug("Announcement withdrawn near me", metadata: ["instance": "\(instanceName)"])
-        guard let id = nearbyDials.claimWithdrawn(instance: instanceName), let linkID = linkOfPeer[id], let link = links[linkID] else { return }
+        guard let id = nearbyDials.claimWithdrawn(instance: instanceName), let linkID = linkRegistry.linkID(ofPeer: id), let link = linkRegistry.link(linkID) else { return }
         logger.info("An announcement of a connected peer was withdrawn; checking the session", metadata: ["peer": "\(id)"])
         link.probe(within: Self.recheckTimeout)
     }

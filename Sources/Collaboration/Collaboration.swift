@@ -24,14 +24,11 @@ public actor Collaboration {
     var nextSubscriber = 0
     /// Peers by id (their peer name), and which link carries each.
     var peers: [String: RemotePeer] = [:]
-    var links: [Int: any PeerLink] = [:]
-    var peerOfLink: [Int: String] = [:]
-    var linkOfPeer: [String: Int] = [:]
+    var linkRegistry = LinkRegistry<any PeerLink>()
     /// `Connect` calls waiting for a connected peer's profile, by peer id.
     var shownWaiters: [String: [(token: UInt64, continuation: CheckedContinuation<Bool, Never>)]] = [:]
     var nextShownWaiter: UInt64 = 0
-    /// Unverified peers refused since the start, and when that was last logged.
-    var strangersRefused = 0
+    /// When a refused stranger was last logged.
     var lastStrangerLog: ContinuousClock.Instant?
     /// Dials a peer in a scope, giving up after the duration; set by the network layer once it runs.
     public typealias Dialer = @Sendable (ContactEndpoint, PeerName, Scope, Duration) async throws -> Void
@@ -53,8 +50,6 @@ public actor Collaboration {
     var isIdleHinted = false
     /// Per link: whether its peer follows me, what it was shown, its rate limit.
     var linkSubscriptions: [Int: LinkSubscription] = [:]
-    /// Links whose peer missed a keepalive.
-    var staleLinks: Set<Int> = []
     /// My object requests under way, and peers' objects fetched before.
     var objectFetches = ObjectFetches()
     /// The objects I publish, by id, as stored.
