@@ -1,3 +1,4 @@
+import PeerSessions
 import PeerProtocol
 
 /// Who may see my presence and objects, and the subscription messages that decide it.
@@ -106,40 +107,38 @@ extension Collaboration {
     // MARK: Rate limit on what peers push
 
     /// Whether a presence update, profile or object change from `linkID` may be taken now;
-    /// beyond 10 at once and 5 a second they are dropped, with one log line per burst.
+    /// beyond the flood gate's rate they are dropped, with one log line per burst.
     func admitPushed(_ linkID: Int) -> Bool {
         guard var state = linkSubscriptions[linkID] else { return false }
-        defer { linkSubscriptions[linkID] = state }
-        if state.bucket.take(now: clock.now) { return true }
-        state.dropped += 1
-        if !state.dropping {
-            state.dropping = true
+        let verdict = state.flood.admit(now: clock.now)
+        linkSubscriptions[linkID] = state
+        guard case .drop(let burstStarted) = verdict else { return true }
+        if burstStarted {
             logger.notice(
-                "A peer sends presence updates faster than \(Int(LinkSubscription.perSecond)) a second; dropping them until it slows down",
+                "A peer sends presence updates faster than \(Int(FloodGate.perSecond)) a second; dropping them until it slows down",
                 metadata: ["peer": "\(linkRegistry.peer(ofLink: linkID) ?? "?")"])
-            schedule(.floodFlush(linkID: linkID), after: .seconds(1))
+            schedule(.floodFlush(linkID: linkID), after: FloodGate.checkInterval)
         }
         return false
     }
 
     /// Once a second while dropping: show the newest dropped presence (so the display ends
-    /// on the peer's latest), and end the burst when a whole second passed without drops
-    /// (then ask for the profile if object changes were lost).
+    /// on the peer's latest), and when the burst is over ask for the profile if object
+    /// changes were lost.
     func flushDropped(_ linkID: Int) {
         guard var state = linkSubscriptions[linkID] else { return }
         let presence = state.pendingPresence
         state.pendingPresence = nil
         var needsProfile = false
-        if state.dropped > state.droppedAtLastFlush {
-            state.droppedAtLastFlush = state.dropped
-            schedule(.floodFlush(linkID: linkID), after: .seconds(1))
-        } else {
-            logger.notice("A peer's presence flood is over", metadata: ["peer": "\(linkRegistry.peer(ofLink: linkID) ?? "?")", "dropped": "\(state.dropped)"])
+        switch state.flood.check() {
+        case .stillFlooding:
+            schedule(.floodFlush(linkID: linkID), after: FloodGate.checkInterval)
+        case .over(let dropped):
+            logger.notice("A peer's presence flood is over", metadata: ["peer": "\(linkRegistry.peer(ofLink: linkID) ?? "?")", "dropped": "\(dropped)"])
             needsProfile = state.needsProfile
             state.needsProfile = false
-            state.dropping = false
-            state.dropped = 0
-            state.droppedAtLastFlush = 0
+        case .quiet:
+            break
         }
         linkSubscriptions[linkID] = state
         if let presence { applyPresence(linkID, presence) }

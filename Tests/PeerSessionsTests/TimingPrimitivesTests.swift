@@ -34,3 +34,24 @@ import PeerSessions
         #expect(timetable.count == 0)
     }
 }
+
+/// The flood gate: what passes, when the owner hears of a burst, and when it is over.
+@Suite struct FloodGateTests {
+    let start = ContinuousClock.now
+
+    @Test func tenPassAtOnceThenABurstIsToldOnceAndEndsAfterAQuietInterval() {
+        var gate = FloodGate()
+        var verdicts: [FloodGate.Verdict] = []
+        for _ in 0..<13 { verdicts.append(gate.admit(now: start)) }
+        #expect(verdicts.prefix(10).allSatisfy { $0 == .admit })
+        #expect(Array(verdicts.suffix(3)) == [.drop(burstStarted: true), .drop(burstStarted: false), .drop(burstStarted: false)])
+        #expect(gate.check() == .stillFlooding)
+        // Five a second refill: one more passes 200 ms later, and the next is a drop again.
+        #expect(gate.admit(now: start + .milliseconds(200)) == .admit)
+        #expect(gate.admit(now: start + .milliseconds(200)) == .drop(burstStarted: false))
+        #expect(gate.check() == .stillFlooding)
+        #expect(gate.check() == .over(dropped: 4))
+        #expect(gate.check() == .quiet)
+        #expect(!gate.isDropping)
+    }
+}
