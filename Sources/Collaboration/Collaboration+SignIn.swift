@@ -58,15 +58,16 @@ extension Collaboration {
         let claim = NearbyDials<ContactEndpoint>.Claim(
             instance: service.instanceName, peer: id, endpoints: service.endpoints, source: service.source,
             isContact: contacts[id] != nil)
+        let refusedBefore = nearbyDials.claimsRefused
         let (kept, orders) = nearbyDials.claimSeen(claim, now: clock.now)
-        guard kept else {
-            if nearbyDials.claimsRefused % 100 == 1 {
-                logger.warning(
-                    "Too many announcements near me from one host, or in all; ignoring more of them (real peers still get places)",
-                    metadata: ["source": "\(service.source)", "ignored_so_far": "\(nearbyDials.claimsRefused)"])
-            }
-            return
+        let refused = nearbyDials.claimsRefused
+        // Logged at the first refusal and at every hundredth: a flood cannot fill the log.
+        if refused > refusedBefore, refusedBefore == 0 || refused / 100 > refusedBefore / 100 {
+            logger.warning(
+                "Too many announcements near me from one host, or in all; the oldest unproved ones are forgotten (real peers still get places)",
+                metadata: ["source": "\(service.source)", "forgotten_so_far": "\(refused)"])
         }
+        guard kept else { return }
         logger.debug("Announcement seen near me", metadata: [
             "peer": "\(id)", "instance": "\(service.instanceName)", "addresses": "\(service.endpoints.map(\.description))", "dials": "\(orders.count)"])
         if var known = peers[id], known.scope != Scope.nearMe.rawValue {

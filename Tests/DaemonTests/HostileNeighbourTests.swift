@@ -216,3 +216,71 @@ struct SteeredDialTests {
         }
     }
 }
+
+/// One host announces 300 peers that do not exist, each at a listener that accepts and
+/// says nothing: the claims of one source are bounded and their dials short, so two real
+/// peers that sign in meanwhile still find each other.
+@Suite(.enabled(if: NetworkLab.isAvailable && PeopleNearMeTests.zeroconfAvailable, "needs root, iproute2 and python3 with zeroconf"))
+struct CrowdingAnnouncementTests {
+    @Test func threeHundredFakeAnnouncementsAtSilentListenersDoNotKeepRealPeersApart() async throws {
+        let lab = try NetworkLab(hosts: 3)
+        try await lab.withLogs {
+            let script = """
+                import asyncio, os, socket, threading, time
+                from zeroconf import IPVersion, ServiceInfo
+                from zeroconf.asyncio import AsyncZeroconf
+                ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
+                def times_alpha(v):
+                    s = v << 1
+                    return s ^ 0x25 if s & 0x20 else s
+                def peer_name(data):
+                    bits = int.from_bytes(data, "big")
+                    symbols = [(bits >> (5 * (31 - i))) & 31 for i in range(32)]
+                    fold = 0
+                    for s in symbols: fold = times_alpha(fold) ^ s
+                    symbols.append(times_alpha(fold))
+                    return "".join(ALPHABET[s] for s in symbols)
+                # A listener that accepts and holds every connection, silent (bounded: 45 s).
+                server = socket.socket()
+                server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                server.bind(("\(lab.ipv4(2))", 47003))
+                server.listen(512)
+                held = []
+                def hold():
+                    server.settimeout(0.5)
+                    end = time.time() + 45
+                    while time.time() < end:
+                        try: held.append(server.accept()[0])
+                        except socket.timeout: pass
+                threading.Thread(target=hold, daemon=True).start()
+                async def main():
+                    azc = AsyncZeroconf(interfaces=["\(lab.ipv4(2))"], ip_version=IPVersion.V4Only)
+                    infos = [ServiceInfo("_peercollab._tcp.local.", f"fake{i}._peercollab._tcp.local.",
+                        addresses=[socket.inet_aton("\(lab.ipv4(2))")], port=47003,
+                        properties={"v": "1", "pn": peer_name(os.urandom(20)), "dn": f"Nobody {i}"},
+                        server=f"fake-{i}.local.") for i in range(300)]
+                    tasks = await asyncio.gather(*(azc.async_register_service(info) for info in infos))
+                    await asyncio.gather(*tasks)
+                    print("announced", flush=True)
+                    await asyncio.sleep(40)
+                    print("held", len(held), flush=True)
+                    await azc.async_close()
+                asyncio.run(main())
+                """
+            let command = lab.prefix(2) + ["/usr/bin/env", "python3", "-u", "-c", script]
+            let mallory = try Subprocess(command[0], Array(command.dropFirst()), captureOutput: true)
+            defer { mallory.signal(SIGKILL) }
+            let announced = mallory.readStandardOutput(until: .now + .seconds(30)) { $0.contains("announced") }
+            try #require(announced.contains("announced"), "the fake announcements were not made: \(announced)")
+            // Two real peers sign in while the fakes and their silent listeners are there.
+            let daemons = try await LabDaemon.start(in: lab, hosts: [0, 1], signIn: "near-me")
+            let (a, b) = (daemons[0], daemons[1])
+            let nameA = try await a.peerName
+            let nameB = try await b.peerName
+            _ = try await a.waitForPeers("A finds B among the fakes", timeout: .seconds(20)) { $0.values.contains { $0["PeerName"]?.stringValue == nameB } }
+            _ = try await b.waitForPeers("B finds A among the fakes", timeout: .seconds(20)) { $0.values.contains { $0["PeerName"]?.stringValue == nameA } }
+            #expect(a.log.contains("Too many announcements near me from one host"), "A never bounded the fakes:\n\(a.log)")
+            #expect(try await a.peers().count == 1, "a fake became a peer")
+        }
+    }
+}
