@@ -78,29 +78,30 @@ extension Collaboration {
         {
             return data
         }
-        guard objectFetches.outstanding(on: linkID) < Self.maximumObjectFetchesPerLink else {
+        guard objectFetches.pending.outstanding(on: linkID) < objectFetches.pending.perLink else {
             throw CollaborationError(
                 .rateLimited, "\(Self.maximumObjectFetchesPerLink) object requests to \(id) are under way already; try again when they are answered.")
         }
-        let requestID = objectFetches.makeRequestID()
         return try await withCheckedThrowingContinuation { continuation in
-            objectFetches.pending[requestID] = ObjectFetches.Pending(
-                linkID: linkID, peerID: id, objectID: objectID, continuation: continuation)
+            let waiter = ObjectFetches.Pending(peerID: id, objectID: objectID, continuation: continuation)
+            guard let requestID = objectFetches.pending.start(on: linkID, waiter: waiter) else {
+                continuation.resume(throwing: CollaborationError(.rateLimited, "Too many object requests to \(id) are under way; try again when they are answered."))
+                return
+            }
             schedule(.objectFetch(requestID), after: Self.objectFetchTimeout)
             link.send(.objectRequest(ObjectRequest(requestID: requestID, objectID: objectID)))
         }
     }
 
     func objectFetchTimedOut(_ requestID: UInt32) {
-        guard let pending = objectFetches.pending.removeValue(forKey: requestID) else { return }
+        guard let pending = objectFetches.pending.take(requestID) else { return }
         logger.notice("A peer did not answer an object request", metadata: ["peer": "\(pending.peerID)", "object": "\(pending.objectID)"])
         pending.continuation.resume(throwing: CollaborationError(
             .timeout, "\(pending.peerID) did not send the object '\(pending.objectID)' within \(Self.objectFetchTimeout)."))
     }
 
     func failObjectFetches(on linkID: Int) {
-        for (requestID, pending) in objectFetches.pending where pending.linkID == linkID {
-            objectFetches.pending[requestID] = nil
+        for (requestID, pending) in objectFetches.pending.takeAll(on: linkID) {
             cancelDeadline(.objectFetch(requestID))
             pending.continuation.resume(throwing: CollaborationError(
                 .peerUnreachable, "The connection to \(pending.peerID) closed before it sent the object '\(pending.objectID)'."))
@@ -126,8 +127,7 @@ extension Collaboration {
 
     /// The answer to one of my requests.
     func objectResponseReceived(_ linkID: Int, _ response: ObjectResponse) {
-        guard let pending = objectFetches.pending[response.requestID], pending.linkID == linkID else { return }
-        objectFetches.pending[response.requestID] = nil
+        guard let pending = objectFetches.pending.answered(response.requestID, on: linkID) else { return }
         cancelDeadline(.objectFetch(response.requestID))
         switch response.result {
         case .found(let revision, let buffer):

@@ -51,7 +51,7 @@ public actor Collaboration {
     /// Per link: whether its peer follows me, what it was shown, its rate limit.
     var linkSubscriptions: [Int: LinkSubscription] = [:]
     /// My object requests under way, and peers' objects fetched before.
-    var objectFetches = ObjectFetches()
+    var objectFetches = ObjectFetches(perLink: Collaboration.maximumObjectFetchesPerLink)
     /// The objects I publish, by id, as stored.
     var publishedObjects: [String: ObjectRecord] = [:]
     /// Applications registered with me, by id, as stored.

@@ -55,3 +55,26 @@ import PeerSessions
         #expect(!gate.isDropping)
     }
 }
+
+/// Requests in flight: bounded per link, answered only from their own link, failed with it.
+@Suite struct RequestsInFlightTests {
+    @Test func idsAreUniqueAnswersCountOnlyFromTheirLinkAndAClosedLinkFailsItsOwn() {
+        var requests = RequestsInFlight<String>(perLink: 2)
+        let first = requests.start(on: 1, waiter: "a")
+        let second = requests.start(on: 1, waiter: "b")
+        let third = requests.start(on: 1, waiter: "c")
+        let other = requests.start(on: 2, waiter: "d")
+        #expect(first != nil && second != nil && first != second)
+        #expect(third == nil, "a third request on one link")
+        #expect(other != nil)
+        let forged = requests.answered(first!, on: 2)
+        #expect(forged == nil, "an answer from another link counts")
+        let answer = requests.answered(first!, on: 1)
+        #expect(answer == "a")
+        let failed = requests.takeAll(on: 1)
+        #expect(failed.map(\.waiter) == ["b"])
+        let late = requests.take(second!)
+        #expect(late == nil)
+        #expect(requests.count == 1)
+    }
+}
