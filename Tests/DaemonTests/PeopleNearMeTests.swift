@@ -201,3 +201,35 @@ struct SilentLossTests {
         }
     }
 }
+
+/// Both hosts drop TCP to their peer port (a firewall nobody opened): they see each other's
+/// announcements but never meet, and `doctor` says so and names the fix, where it used to
+/// say only "ok".
+@Suite(.enabled(if: NetworkLab.isAvailable && FileManager.default.isExecutableFile(atPath: "/usr/sbin/iptables"), "needs root, iproute2 and iptables"))
+struct BlockedPeerPortTests {
+    @Test func doctorReportsAnnouncedPeersThatCannotBeReachedAndNamesTheFirewallFix() async throws {
+        let lab = try NetworkLab(hosts: 2)
+        try await lab.withLogs {
+            let port = 46790
+            for host in 0..<2 {
+                for tool in ["/usr/sbin/iptables", "/usr/sbin/ip6tables"] {
+                    let output = try await lab.run(on: host, tool, ["-A", "INPUT", "-p", "tcp", "--dport", "\(port)", "-j", "DROP"])
+                    try #require(output.status == 0, "\(tool) failed: \(output.standardError)")
+                }
+            }
+            let daemons = try await LabDaemon.start(in: lab, signIn: "near-me", extraArguments: ["--port", "\(port)"])
+            let (a, b) = (daemons[0], daemons[1])
+            let nameB = try await b.peerName
+            var report = ""
+            let until = ContinuousClock.now + .seconds(30)
+            while ContinuousClock.now < until {
+                report = try await a.ctl(["doctor"]).standardOutput
+                if report.contains("PROBLEM peers near me:") && report.contains(nameB) { break }
+                try await Task.sleep(for: .milliseconds(500))
+            }
+            #expect(report.contains("PROBLEM peers near me:") && report.contains(nameB), "doctor never named B:\n\(report)\n\(a.log)")
+            #expect(report.contains("allow TCP \(port)"), "the advice does not name the port:\n\(report)")
+            #expect(try await a.peers().isEmpty, "A met B through a closed port")
+        }
+    }
+}
