@@ -30,8 +30,8 @@ enum LocalChecks {
             checks.append(.init(
                 subject: "firewall", ok: false, detail: "\(firewall) is active and may block peers",
                 advice: firewall == "firewalld"
-                    ? "Allow peercollab: install dist/firewalld/peercollab.xml into /etc/firewalld/services, then sudo firewall-cmd --permanent --add-service=peercollab && sudo firewall-cmd --reload (or open TCP \(port ?? 46773) and UDP 5353)."
-                    : "Allow peercollab: install dist/ufw/peercollab into /etc/ufw/applications.d, then sudo ufw allow peercollab (or sudo ufw allow \(port ?? 46773)/tcp and 5353/udp)."))
+                    ? "Allow peercollab: sudo firewall-cmd --permanent --add-service=peercollab && sudo firewall-cmd --reload (the Debian package installs the service; from a checkout, copy dist/firewalld/peercollab.xml to /etc/firewalld/services first), or open TCP \(port ?? 46773) and UDP 5353."
+                    : "Allow peercollab: sudo ufw allow peercollab (the Debian package installs the profile; from a checkout, copy dist/ufw/peercollab to /etc/ufw/applications.d first), or sudo ufw allow \(port ?? 46773)/tcp and 5353/udp."))
         } else {
             checks.append(.init(subject: "firewall", ok: true, detail: "neither firewalld nor ufw is active"))
         }
