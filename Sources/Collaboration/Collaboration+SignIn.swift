@@ -16,6 +16,8 @@ extension Collaboration {
         // Peers will want my certificate: a key that cannot be loaded fails here, with the
         // reason, rather than every connection later.
         _ = try loadedIdentity()
+        // Kept before anything changes: if it cannot be written, the call fails and nothing did.
+        try keepSignIn(signedIn.union(added))
         signedIn.formUnion(added)
         logger.info("Signed in", metadata: ["scopes": "\(added.sorted().map(\.rawValue))"])
         announce(.managerChanged([.signedIn]))
@@ -28,6 +30,7 @@ extension Collaboration {
         let scopes = try Scope.parse(scopeText)
         let removed = scopes.intersection(signedIn)
         guard !removed.isEmpty else { return }
+        try keepSignIn(signedIn.subtracting(removed))
         signedIn.subtract(removed)
         logger.info("Signed out", metadata: ["scopes": "\(removed.sorted().map(\.rawValue))"])
         for (id, peer) in peers where removed.contains(Scope(rawValue: peer.scope) ?? .internet) || signedIn.isEmpty {

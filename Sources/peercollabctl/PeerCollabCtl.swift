@@ -23,7 +23,7 @@ struct PeerCollabCtl: AsyncParsableCommand {
             """,
         version: ProductVersion.current,
         groupedSubcommands: [
-            CommandGroup(name: "General", subcommands: [Status.self, WhoAmI.self, SetName.self, SetEmail.self, SignIn.self, SignOut.self, Card.self]),
+            CommandGroup(name: "General", subcommands: [Status.self, WhoAmI.self, SetName.self, SetEmail.self, SignIn.self, SignOut.self, AutoSignIn.self, Card.self]),
             CommandGroup(name: "People", subcommands: [Near.self, Connect.self, Refresh.self]),
             CommandGroup(name: "Contacts", subcommands: [Contacts.self, ContactCommand.self]),
             CommandGroup(name: "Presence", subcommands: [Presence.self]),
