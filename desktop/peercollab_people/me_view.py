@@ -42,8 +42,12 @@ class MeView:
         group = Adw.PreferencesGroup(title="Sign in", description="Others see you only where you are signed in.")
         self.near_row = switch_row("Near me", "People on this network", lambda on: self._sign("near-me", on))
         self.internet_row = switch_row("Internet", "Contacts at their addresses", lambda on: self._sign("internet", on))
+        self.auto_row = switch_row(
+            "Sign in automatically", "Stay signed in, with your presence, when peercollab or the computer restarts",
+            self._set_automatic)
         group.add(self.near_row)
         group.add(self.internet_row)
+        group.add(self.auto_row)
         box.append(group)
 
         group = Adw.PreferencesGroup(
@@ -99,6 +103,7 @@ class MeView:
         signed = set(dm.me("SignedIn", []) or [])
         self.near_row.set_active("near-me" in signed or "all" in signed)
         self.internet_row.set_active("internet" in signed or "all" in signed)
+        self.auto_row.set_active(dm.me("SignInAutomatically", True))
         self.peer_name_row.set_subtitle(dm.me("PeerName", "") or "—")
         self.fingerprint_row.set_subtitle(dm.me("Fingerprint", "") or "—")
         link = contact_link(dm)
@@ -128,6 +133,10 @@ class MeView:
     def _sign(self, scope, on):
         self.daemon.call_manager(
             "SignIn" if on else "SignOut", GLib.Variant("(s)", (scope,)), on_error=self._failed_and_refresh)
+
+    def _set_automatic(self, on):
+        self.daemon.set_property(d.ROOT, d.MANAGER, "SignInAutomatically", GLib.Variant("b", on),
+                                 on_error=self._failed_and_refresh)
 
     def _failed_and_refresh(self, text):
         self.window.toast(text)

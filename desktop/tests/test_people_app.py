@@ -9,6 +9,7 @@ from lab import SignalClock, wait_for
 from ui import Atspi, settle
 
 NEAR_ME = GLib.Variant("(s)", ("near-me",))
+ROOT_PATH = "/org/peercollab/PeerCollab1"
 
 
 def figures(lab, line):
@@ -337,22 +338,50 @@ def test_the_me_view_renames_sets_a_message_and_signs_in(pair):
     wait_for("and out again", lambda: "internet" not in ann.me("SignedIn"))
     assert "near-me" in ann.me("SignedIn")
 
+    automatic = ann.ui.wait("the Sign in automatically switch, on by default", "check box", "Sign in automatically")
+    assert automatic.accessible.get_state_set().contains(Atspi.StateType.CHECKED)
+    ann.ui.press(automatic)
+    wait_for("the daemon keeps sign-in no more", lambda: ann.me("SignInAutomatically") is False)
+    ann.screenshot("me-sign-in-automatically-off")
+    ann.ui.press(automatic)
+    wait_for("and keeps it again", lambda: ann.me("SignInAutomatically") is True)
+    # Set from outside, the switch follows.
+    ann.call(ROOT_PATH, "org.freedesktop.DBus.Properties", "Set", GLib.Variant(
+        "(ssv)", ("org.peercollab.PeerCollab1.Manager", "SignInAutomatically", GLib.Variant("b", False))))
+    wait_for("the switch follows the daemon", lambda: not ann.ui.find(
+        "check box", "Sign in automatically").accessible.get_state_set().contains(Atspi.StateType.CHECKED))
+    ann.ui.press(ann.ui.find("check box", "Sign in automatically"))
+    wait_for("on again from the app", lambda: ann.me("SignInAutomatically") is True)
 
-def test_a_daemon_that_died_is_said_and_started_again(pair):
+
+def test_a_daemon_that_died_is_said_and_started_again_signed_in(pair):
+    """The daemon restarted while signed in comes back signed in, and the app follows
+    without being restarted."""
     lab, ann, bob = pair
     ensure_near(ann, bob)
+    assert ann.me("SignInAutomatically") is True
+    ann.manager("SetPresence", GLib.Variant("(ss)", ("busy", "Back soon")))
     ann.ui.show_view("Near me")
+    app = ann.app.pid
     os.kill(ann.daemon_pid(), 9)
     ann.ui.wait("the app says the daemon is not running", "label",
                 "peercollabd is not running: nothing here is up to date.")
     ann.ui.wait_gone("Bob's row went with the daemon", "list item", prefix="Bob, ")
     ann.screenshot("daemon-gone")
     ann.ui.press_button("the banner's start button", "Start peercollabd")
-    # Sign-in is not kept across runs: the new daemon serves, signed out.
-    ann.ui.wait("the new daemon answers", "label", prefix="You are not signed in near me")
+    # Sign-in and presence were kept: the new daemon signs in again by itself, and the same
+    # app (not restarted) shows Bob again and Ann's own presence, pressing nothing.
     ann.ui.wait_gone("the banner went", "label", "peercollabd is not running: nothing here is up to date.")
-    ann.ui.press_button("the empty view's sign-in button", "Sign in near me")
     ann.ui.wait("Bob's row is back", "list item", name="Bob, Online, verified contact", timeout=30)
+    assert ann.app.pid == app and ann.app.poll() is None
+    assert "near-me" in ann.me("SignedIn") and ann.me("PresenceStatus") == "busy"
+    bob.ui.show_view("Near me")
+    bob.ui.wait("Bob sees Ann back, busy as she left", "list item", prefix="Ann, Busy, ", timeout=30)
+    ann.ui.show_view("Me")
+    ann.ui.wait("Ann's Near me switch is on", "check box", "Near me")
+    assert ann.ui.find("check box", "Near me").accessible.get_state_set().contains(Atspi.StateType.CHECKED)
+    ann.screenshot("me-after-restart")
+    ann.manager("SetPresence", GLib.Variant("(ss)", ("online", "")))
 
 
 def test_adding_someone_by_link(pair):

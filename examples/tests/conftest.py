@@ -1,0 +1,51 @@
+"""The example applications against real daemons: the hosts, buses and displays of the
+desktop tests (desktop/tests/lab.py), and two people, Ann and Bob."""
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+HERE = os.path.dirname(__file__)
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "..", "desktop", "tests"))
+
+from lab import REPO, Host, Lab, daemon_path  # noqa: E402
+
+
+def channels_available():
+    """Whether this daemon has the Channels API (Invitation.OpenChannel)."""
+    result = subprocess.run([daemon_path(), "--print-introspection", "org.peercollab.PeerCollab1.Invitation"],
+                            capture_output=True, text=True, timeout=30)
+    return "OpenChannel" in result.stdout
+
+
+@pytest.fixture(scope="session")
+def output():
+    path = os.environ.get("PEERCOLLAB_DESKTOP_TEST_OUTPUT") or os.path.join(
+        REPO, ".build", "desktop-tests", time.strftime("%Y%m%d-%H%M%S"))
+    os.makedirs(path, exist_ok=True)
+    print(f"\nexample test output (screenshots, logs): {path}", file=sys.stderr)
+    return path
+
+
+@pytest.fixture
+def pair(output, request):
+    """Ann and Bob on one link, each with a bus, a display and a daemon (by activation)."""
+    if os.geteuid() != 0:
+        pytest.skip("network namespaces need root")
+    daemon_path()
+    if not channels_available():
+        pytest.skip("this peercollabd has no Invitation.OpenChannel (the Channels API) yet")
+    lab = Lab(2, os.path.join(output, request.node.name))
+    try:
+        yield lab, Host(lab, 0, "Ann"), Host(lab, 1, "Bob")
+    finally:
+        lab.close()
+
+
+def figures(lab, line):
+    print(line)
+    with open(os.path.join(lab.output, "..", "figures.txt"), "a") as file:
+        file.write(line + "\n")
