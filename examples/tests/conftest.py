@@ -1,7 +1,6 @@
 """The example applications against real daemons: the hosts, buses and displays of the
 desktop tests (desktop/tests/lab.py), and two people, Ann and Bob."""
 import os
-import subprocess
 import sys
 import time
 
@@ -12,13 +11,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "..", "desktop", "tests"))
 
 from lab import REPO, Host, Lab, daemon_path  # noqa: E402
-
-
-def channels_available():
-    """Whether this daemon has the Channels API (Invitation.OpenChannel)."""
-    result = subprocess.run([daemon_path(), "--print-introspection", "org.peercollab.PeerCollab1.Invitation"],
-                            capture_output=True, text=True, timeout=30)
-    return "OpenChannel" in result.stdout
+from support import channels_available  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -43,9 +36,3 @@ def pair(output, request):
         yield lab, Host(lab, 0, "Ann"), Host(lab, 1, "Bob")
     finally:
         lab.close()
-
-
-def figures(lab, line):
-    print(line)
-    with open(os.path.join(lab.output, "..", "figures.txt"), "a") as file:
-        file.write(line + "\n")

@@ -11,7 +11,11 @@ class Terminal:
         self.host = host
         self.socket = os.path.join(host.home, "tmux.sock")
         self.env = env
-        self.tmux("-f", "/dev/null", "new-session", "-d", "-s", "user", "-x", "160", "-y", "40")
+        # A plain shell: a login shell's profile would reset PATH and the prompt.
+        self.tmux("-f", "/dev/null", "new-session", "-d", "-s", "user", "-x", "160", "-y", "40",
+                  "env PS1='$ ' bash --norc --noprofile")
+        # A window whose program ended stays, with its last words (for the failure message).
+        self.tmux("set-option", "-g", "remain-on-exit", "on")
 
     def tmux(self, *args):
         return subprocess.run(["tmux", "-S", self.socket, *args], env=self.env, capture_output=True, text=True,

@@ -10,7 +10,7 @@ import time
 
 from gi.repository import Gio, GLib
 
-from conftest import REPO, figures
+from support import REPO, figures
 from lab import wait_for
 
 BOARD = os.path.join(REPO, "examples", "board", "peercollab-board")
