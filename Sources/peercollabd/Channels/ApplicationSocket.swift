@@ -48,6 +48,7 @@ final class ApplicationSocket {
                 }
             }
             .withConnectedSocket(descriptor)
+        channel.assumeIsolated().whenSuccess { [self] _ in self.readIfAllowed() }
     }
 
     /// A socket pair for channel `id`: the socket on this side and the application's end.
@@ -88,7 +89,8 @@ final class ApplicationSocket {
 
     /// Asks for the next read when the channel has credit.
     func readIfAllowed() {
-        guard !isReading, !ended, owner.readAllowance(id) > 0 else { return }
+        // Nil only while the bootstrap registers the socket; ``start(_:)`` asks again after.
+        guard let channel, !isReading, !ended, owner.readAllowance(id) > 0 else { return }
         isReading = true
         channel.whenSuccess { $0.read() }
     }
