@@ -36,9 +36,7 @@ struct ChannelTests {
         let invitation = try await AcceptedInvitation()
         try await invitation.pair.lab.withLogs {
             let (onA, onB) = try await invitation.openBoth("bulk")
-            // 32 MiB in a debug build keeps this test near 10 s; the 100 MiB run is
-            // Benchmarks/channels (release build).
-            let size = 32 * 1024 * 1024
+            let size = 100 * 1024 * 1024
             let payload = patternBytes(size, seed: 7)
             async let sent: Void = onA.writeAll(payload, timeout: .seconds(60))
             let received = try await onB.read(count: size, timeout: .seconds(60))
