@@ -198,7 +198,9 @@ struct PeerCollabDaemon: AsyncParsableCommand {
         }
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(
-                service: BusService(configuration: configuration, collaboration: collaboration, discovery: discovery, logger: logger),
+                service: BusService(
+                    configuration: configuration, collaboration: collaboration, discovery: discovery, channels: network.channels,
+                    logger: logger),
                 successTerminationBehavior: .gracefullyShutdownGroup,
                 failureTerminationBehavior: .gracefullyShutdownGroup),
             .init(service: ReloadService(collaboration: collaboration, hangups: hangups, logger: logger)),
