@@ -52,7 +52,7 @@ def test_register_invite_accept_and_talk(pair):
 
         ann_term.type("Shall we draw?")
         bob_term.wait_text("Ann's line on Bob's side", "Ann: Shall we draw?", window="chat")
-        bob_term.type("Yes, open the board")
+        bob_term.type("Yes, open the board", window="chat")
         ann_term.wait_text("Bob's line on Ann's side", "Bob: Yes, open the board")
         ann_term.save("chat-ann")
         bob_term.save("chat-bob", window="chat")
