@@ -48,6 +48,24 @@ def screen_mean(host, name, box):
     return float(result.stdout)
 
 
+def draw(board, box, height):
+    """A stroke with the pointer, as a hand would: press, 20 moves, release."""
+    x, y = box.x + box.width // 4, box.y + int(box.height * height)
+    board.xdotool("mousemove", str(x), str(y), "mousedown", "1")
+    for step in range(1, 21):
+        board.xdotool("mousemove", str(x + step * box.width // 40), str(y + step * box.height // 60))
+    board.xdotool("mouseup", "1")
+
+
+def reds(host, name, box):
+    """How many clearly red pixels the part `box` of a screenshot has."""
+    path = host.screenshot(name)
+    crop = f"{box.width - 8}x{box.height - 8}+{box.x + 4}+{box.y + 4}"
+    result = subprocess.run(["convert", path, "-crop", crop, "-fx", "r>0.6 && g<0.4 && b<0.4 ? 1 : 0",
+                             "-format", "%[fx:mean*w*h]", "info:"], capture_output=True, text=True, timeout=60, check=True)
+    return float(result.stdout)
+
+
 def timing(path, event):
     with open(path) as file:
         for line in file:
@@ -122,11 +140,7 @@ def test_invite_to_draw_and_a_stroke_appears_on_the_other_board(pair):
         # Ann draws a stroke with the pointer.
         canvas = ann_board.wait("Ann's canvas", "image", prefix="Drawing board:")
         box = ui.Atspi.Component.get_extents(canvas.accessible, ui.Atspi.CoordType.SCREEN)
-        x, y = box.x + box.width // 4, box.y + box.height // 3
-        ann_board.xdotool("mousemove", str(x), str(y), "mousedown", "1")
-        for step in range(1, 21):
-            ann_board.xdotool("mousemove", str(x + step * box.width // 40), str(y + step * box.height // 60))
-        ann_board.xdotool("mouseup", "1")
+        draw(ann_board, box, 0.3)
         ann_board.wait("Ann's board counts her stroke", "image", "Drawing board: 0 strokes from Bob, 1 of yours")
         bob_board.wait("the stroke arrived on Bob's board", "image", "Drawing board: 1 stroke from Ann, 0 of yours")
         # A 3-pixel line a quarter of the board long darkens it by about 0.001.
@@ -135,6 +149,22 @@ def test_invite_to_draw_and_a_stroke_appears_on_the_other_board(pair):
         sent = timing(ann.app_log, "stroke-sent")
         drawn = wait_for("Bob's board noted when it painted it", lambda: timing(bob.daemon_log, "stroke-drawn"))
         figures(lab, f"board stroke: Ann's pointer released → painted on Bob's board {1000 * (drawn - sent):.1f} ms")
+
+        # And the other way: Bob draws in red, Ann's board shows it.
+        bob_board.click(bob_board.wait("Bob's Red", "check box", "Red"))  # GTK 4.8 gives check buttons no AT-SPI action
+        draw(bob_board, bob_box, 0.6)
+        ann_board.wait("Bob's stroke on Ann's board", "image", "Drawing board: 1 stroke from Bob, 1 of yours")
+        assert reds(ann, "board-ann-two-strokes", box) > 100, \
+            "Bob's stroke is red on Ann's board too"
+        bob.screenshot("board-bob-two-strokes")
+        # Narrow, the board still has its canvas, palette and status.
+        subprocess.run(["xdotool", "search", "--sync", "--pid", str(ann_pid), "--name", "Board", "windowsize", "%@",
+                        "360", "600"], env=dict(os.environ, DISPLAY=ann.display), timeout=30, check=True,
+                       capture_output=True)
+        wait_for("Ann's board is narrow", lambda: ui.Atspi.Component.get_extents(
+            canvas.accessible, ui.Atspi.CoordType.SCREEN).width < 400)
+        ann_board.wait("its status still reads", "label", "Board status: Drawing with Bob")
+        ann.screenshot("board-ann-360")
 
         # Bob closes his board: Ann's says he left.
         bob_board.press_button("the Close button of Bob's board", "Close")

@@ -64,7 +64,8 @@ class BoardWindow(Adw.ApplicationWindow):
         palette = Gtk.Box(spacing=6, margin_top=6, margin_bottom=6, margin_start=12, margin_end=12)
         first = None
         for index, (label, _rgb) in enumerate(COLORS):
-            button = Gtk.ToggleButton(label=label, group=first, active=index == 0)
+            # Grouped check buttons (radio buttons): screen readers can read and press them.
+            button = Gtk.CheckButton(label=label, group=first, active=index == 0)
             button.connect("toggled", lambda b, i=index: b.get_active() and setattr(self, "color", i))
             first = first or button
             palette.append(button)
