@@ -30,7 +30,12 @@ extension Collaboration {
         let scopes = try Scope.parse(scopeText)
         let removed = scopes.intersection(signedIn)
         guard !removed.isEmpty else { return }
-        try keepSignIn(signedIn.subtracting(removed))
+        do {
+            try keepSignIn(signedIn.subtracting(removed))
+        } catch {
+            // Signing out is never refused: others must stop seeing me whatever the disk says.
+            logger.error("Signed out, but could not keep that for the next start", metadata: ["reason": "\(error)"])
+        }
         signedIn.subtract(removed)
         logger.info("Signed out", metadata: ["scopes": "\(removed.sorted().map(\.rawValue))"])
         for (id, peer) in peers where removed.contains(Scope(rawValue: peer.scope) ?? .internet) || signedIn.isEmpty {

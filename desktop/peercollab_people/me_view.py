@@ -1,5 +1,5 @@
 """Me: who I am to others, my presence, where I am signed in, and my card."""
-from gi.repository import Adw, GLib, Gtk
+from gi.repository import Adw, Gio, GLib, Gtk
 
 from . import daemon as d
 from .qr import QRCodeView
@@ -152,6 +152,8 @@ class MeView:
             title="Export my contact card", transient_for=self.window, action=Gtk.FileChooserAction.SAVE,
             accept_label="Export")
         chooser.set_current_name((self.daemon.me("DisplayName", "") or "contact") + ".vcf")
+        # In the home folder, not wherever the app was started from.
+        chooser.set_current_folder(Gio.File.new_for_path(GLib.get_home_dir()))
         self._chooser = chooser
 
         def chosen(dialog, response):

@@ -432,3 +432,50 @@ def test_every_view_reads_at_800_and_at_360(pair):
         ann.ui.wait("the contact link", "label", prefix="My contact link: peercollab:")
         settle()
         ann.screenshot(f"me-card-{width}")
+
+
+def test_exporting_and_importing_cards_through_the_file_chooser(pair):
+    """The file-chooser paths as a person uses them: Export card… writes my card where I
+    type, Import card… reads one chosen the same way."""
+    lab, ann, _bob = pair
+    ui = ann.ui
+    ui.show_view("Me")
+    ui.scroll_down(ui.wait("the verification details", "list", "Verification"), 15)
+    exported = os.path.join(ann.env["HOME"], "exported-ann.vcf")
+    ui.press(ui.wait("the Export card… button", "push button", "Export card…"))
+    chooser = ui.wait("the export chooser", name="Export my contact card")
+    ann.screenshot("export-chooser")
+    # It starts in the home folder: a bare name saves the card there.
+    name = ui.wait("its name field", "text", "Name:", root=chooser.accessible)
+    ui.type_into(name, os.path.basename(exported))
+    ui.wait_gone("the chooser closed", name="Export my contact card")
+    ui.wait("the toast says where", "label", f"Card saved to {exported}")
+    def without_revision(card):   # REV is the time the card was made, to the second
+        return [line for line in card.split("\r\n") if not line.startswith("REV:")]
+
+    with open(exported, newline="") as file:   # the card keeps its CRLF line ends
+        assert without_revision(file.read()) == without_revision(ann.manager("GetContactCard")[0])
+
+    impostor = lab.impostor
+    card = os.path.join(ann.env["HOME"], "the-other-bob.vcf")
+    with open(card, "w") as file:
+        file.write(impostor.manager("GetContactCard")[0])
+    before = {i["org.peercollab.PeerCollab1.Contact"]["PeerName"] for i in ann.managed_objects().values()
+              if "org.peercollab.PeerCollab1.Contact" in i}
+    ui.show_view("Contacts")
+    ui.press(ui.wait("the Import card… button", "push button", "Import card…"))
+    chooser = ui.wait("the import chooser", name="Import a contact card")
+    ui.xdotool("key", "ctrl+l")
+    location = ui.wait("its location field", "text", root=chooser.accessible)
+    ui.type_into(location, card)
+    ui.wait_gone("the chooser closed", name="Import a contact card")
+    ui.wait("the other Bob is a verified contact", "list item", name="Bob, not connected, verified")
+    after = {i["org.peercollab.PeerCollab1.Contact"]["PeerName"] for i in ann.managed_objects().values()
+             if "org.peercollab.PeerCollab1.Contact" in i}
+    assert after - before == {impostor.me("PeerName")}
+    ann.screenshot("contacts-imported")
+    # Leave the contacts as the other tests expect them.
+    row = ui.wait("his row", "list item", name="Bob, not connected, verified")
+    ui.press_in(row, "Remove")
+    ui.press_button("its Remove button", "Remove", root=ui.wait("the confirmation", name="Remove Bob?"))
+    ui.wait_gone("he is gone", "list item", name="Bob, not connected, verified")
