@@ -153,3 +153,35 @@ struct ChannelTests {
         }
     }
 }
+
+/// `peercollabctl channel open` joins stdin and stdout to a channel, like `nc`, and
+/// `invitations` lists each invitation's channels.
+@Suite(.enabled(if: NetworkLab.isAvailable, "needs root and iproute2 to make network namespaces"), .serialized)
+struct ChannelCtlTests {
+    @Test func twoShellsTalkThroughAChannelAndInvitationsListIt() async throws {
+        let invitation = try await AcceptedInvitation()
+        try await invitation.pair.lab.withLogs {
+            let idA = String(invitation.onA.rawValue.split(separator: "/").last ?? "")
+            let idB = String(invitation.onB.rawValue.split(separator: "/").last ?? "")
+            let busA = invitation.a.bus.address
+            let busB = invitation.b.bus.address
+            async let onA = ProcessRunner.run(
+                ProcessRunner.ctlPath, ["channel", "open", idA, "shell", "--bus", busA], input: "question from A\n", timeout: .seconds(30))
+            async let onB = ProcessRunner.run(
+                ProcessRunner.ctlPath, ["channel", "open", idB, "shell", "--bus", busB], input: "answer from B\n", timeout: .seconds(30))
+            let (outputA, outputB) = try await (onA, onB)
+            #expect(outputA.status == 0, "\(outputA.standardError)")
+            #expect(outputB.status == 0, "\(outputB.standardError)")
+            #expect(outputA.standardOutput == "answer from B\n")
+            #expect(outputB.standardOutput == "question from A\n")
+
+            // A channel held open by an application shows in the listing.
+            let held = try await invitation.open(invitation.a, invitation.onA, "board")
+            let list = try await ProcessRunner.run(ProcessRunner.ctlPath, ["invitations", "--bus", busA])
+            #expect(list.standardOutput.contains("board (waiting)"), "\(list.standardOutput)")
+            let show = try await ProcessRunner.run(ProcessRunner.ctlPath, ["invitations", "show", idA, "--bus", busA])
+            #expect(show.standardOutput.contains("board waiting, 0 B sent, 0 B received"), "\(show.standardOutput)")
+            _ = held
+        }
+    }
+}
