@@ -154,6 +154,54 @@ struct ChannelTests {
     }
 }
 
+/// What ends channels besides the applications: a daemon that stops, an invitation withdrawn.
+@Suite(.enabled(if: NetworkLab.isAvailable, "needs root and iproute2 to make network namespaces"), .serialized)
+struct ChannelEndingTests {
+    /// B's daemon stops (SIGTERM, with its goodbye): A's application sees its stream end and
+    /// A signals the reason `stopping`.
+    @Test func aDaemonThatStopsEndsTheStreamWithReasonStopping() async throws {
+        let invitation = try await AcceptedInvitation()
+        try await invitation.pair.lab.withLogs {
+            let closed = try await invitation.a.client.subscribe(to: DBusMatchRule(
+                path: invitation.onA, interface: InvitationPair.invitation, member: "ChannelClosed"))
+            let (onA, onB) = try await invitation.openBoth("stopping")
+            try await onA.writeAll(Array("x".utf8))
+            #expect(try await onB.read(count: 1) == Array("x".utf8))
+            invitation.b.daemon.signal(SIGTERM)
+            _ = try await invitation.b.daemon.waitForExit()
+            var ended = false
+            do { ended = try await onA.readToEnd().isEmpty } catch let failure as POSIXFailure { ended = failure.errno == ECONNRESET }
+            #expect(ended)
+            let reason = try await firstSignal(closed) { message -> String? in
+                let arguments = message.arguments()
+                return arguments.first?.stringValue == "stopping" ? arguments.dropFirst().first?.stringValue : nil
+            }
+            #expect(reason == "stopping")
+        }
+    }
+
+    /// A keeps finished invitations 2 s: when A withdraws the accepted invitation its
+    /// channels end on both sides (`invitation-gone`), though B still has its object.
+    @Test func anInvitationWithdrawnEndsItsChannelsOnBothSides() async throws {
+        let invitation = try await AcceptedInvitation(settingsA: #"{"invitationRetentionSeconds": 2}"#)
+        try await invitation.pair.lab.withLogs {
+            let closedOnB = try await invitation.b.client.subscribe(to: DBusMatchRule(
+                path: invitation.onB, interface: InvitationPair.invitation, member: "ChannelClosed"))
+            let (onA, onB) = try await invitation.openBoth("short-lived")
+            try await onA.writeAll([1])
+            #expect(try await onB.read(count: 1) == [1])
+            let reason = try await firstSignal(closedOnB, timeout: .seconds(30)) { message -> String? in
+                message.arguments().dropFirst().first?.stringValue
+            }
+            #expect(reason == "invitation-gone")
+            var ended = false
+            do { ended = try await onB.readToEnd().isEmpty } catch let failure as POSIXFailure { ended = failure.errno == ECONNRESET }
+            #expect(ended)
+            #expect(try await AcceptedInvitation.channels(invitation.b, invitation.onB).isEmpty)
+        }
+    }
+}
+
 /// `peercollabctl channel open` joins stdin and stdout to a channel, like `nc`, and
 /// `invitations` lists each invitation's channels.
 @Suite(.enabled(if: NetworkLab.isAvailable, "needs root and iproute2 to make network namespaces"), .serialized)
