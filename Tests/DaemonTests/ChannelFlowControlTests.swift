@@ -58,8 +58,9 @@ struct ChannelFlowControlTests {
     /// every round trip completes while the bulk still runs, with a bounded amount of bulk
     /// data crossing meanwhile. What keeps it so is the whole chain: the bulk channel's window
     /// (a sender never holds more than its credit), frames written only while the link is
-    /// writable, and the scheduler taking channels in turn. Without flow control the bulk
-    /// would be queued whole in front of the ping and this fails; a scheduler that serves one
+    /// writable, and the scheduler taking channels in turn. With one FIFO queue of frames and
+    /// no windows the bulk would be queued whole in front of the ping and this fails; a
+    /// scheduler that serves one
     /// channel until it runs dry still passes here, because a 256 KiB window runs dry fast on
     /// this link: `ChannelMultiplexerTests.theSchedulerPutsControlFirstAndTakesChannelsInTurn`
     /// is the test that fails for that one.
