@@ -38,9 +38,22 @@ struct ChannelTests {
             let (onA, onB) = try await invitation.openBoth("bulk")
             let size = 100 * 1024 * 1024
             let payload = patternBytes(size, seed: 7)
+            // Byte counters reach the bus at most about once a second, not per chunk.
+            let changes = try await invitation.a.client.subscribe(to: DBusMatchRule(
+                path: invitation.onA, interface: "org.freedesktop.DBus.Properties", member: "PropertiesChanged"))
+            let counted = Progress()
+            let counting = Task {
+                for await message in changes where message.arguments().dropFirst().first?.vardictValue?["Channels"] != nil {
+                    counted.bytes.add(1, ordering: .relaxed)
+                }
+            }
+            defer { counting.cancel() }
+            let started = ContinuousClock.now
             async let sent: Void = onA.writeAll(payload, timeout: .seconds(60))
             let received = try await onB.read(count: size, timeout: .seconds(60))
             try await sent
+            let seconds = Int(started.duration(to: .now).components.seconds)
+            #expect(counted.value <= seconds + 4, "\(counted.value) Channels signals in about \(seconds + 1) s")
             #expect(received.count == size)
             #expect(received == payload, "the bytes differ")
             let answer = Array("got \(received.count) bytes, checksum \(received.reduce(0) { $0 &+ UInt64($1) })".utf8)
