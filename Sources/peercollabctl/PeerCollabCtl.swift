@@ -29,7 +29,7 @@ struct PeerCollabCtl: AsyncParsableCommand {
             CommandGroup(name: "Presence", subcommands: [Presence.self]),
             CommandGroup(name: "Objects", subcommands: [Objects.self]),
             CommandGroup(name: "Apps", subcommands: [Apps.self, App.self]),
-            CommandGroup(name: "Invitations", subcommands: [Invite.self, Invitations.self, Accept.self, Decline.self, Cancel.self, WaitInvitation.self]),
+            CommandGroup(name: "Invitations", subcommands: [Invite.self, Invitations.self, Accept.self, Decline.self, Cancel.self, WaitInvitation.self, Channel.self]),
             CommandGroup(name: "Troubleshooting", subcommands: [Doctor.self, Watch.self]),
         ],
         defaultSubcommand: Status.self

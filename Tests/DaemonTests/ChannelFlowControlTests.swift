@@ -56,8 +56,14 @@ struct ChannelFlowControlTests {
 
     /// One channel pushes bulk data while another does 64-byte ping-pong on the same link:
     /// every round trip completes while the bulk still runs, with a bounded amount of bulk
-    /// data crossing meanwhile. A scheduler that served one channel until it ran dry (or a
-    /// queue in front of the link) would hold the ping behind the whole transfer.
+    /// data crossing meanwhile. What keeps it so is the whole chain: the bulk channel's window
+    /// (a sender never holds more than its credit), frames written only while the link is
+    /// writable, and the scheduler taking channels in turn. With one FIFO queue of frames and
+    /// no windows the bulk would be queued whole in front of the ping and this fails; a
+    /// scheduler that serves one
+    /// channel until it runs dry still passes here, because a 256 KiB window runs dry fast on
+    /// this link: `ChannelMultiplexerTests.theSchedulerPutsControlFirstAndTakesChannelsInTurn`
+    /// is the test that fails for that one.
     @Test func pingPongStaysQuickWhileABulkChannelRuns() async throws {
         let invitation = try await AcceptedInvitation()
         try await invitation.pair.lab.withLogs {

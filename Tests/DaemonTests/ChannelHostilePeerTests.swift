@@ -31,6 +31,52 @@ struct ChannelHostilePeerTests {
         try await waitUntil("the daemon drops the hostile peer") { try await self.isShown(peer, on: daemon) ? nil : true }
     }
 
+    /// The test peer invites the daemon's user into `app`, the user accepts, the peer
+    /// confirms: the daemon's incoming invitation, accepted.
+    func acceptedInvitation(from peer: TestPeer, on daemon: LocalDaemon, id: String) async throws -> DBusObjectPath {
+        peer.send(.invitation(InvitationOffer(
+            invitationID: id, applicationID: Self.app, message: "chat?", data: ByteBuffer(), timeoutSeconds: 60)))
+        let incoming = try await waitUntil("the invitation arrives") { () async throws -> DBusObjectPath? in
+            let reply = try await daemon.client.call(
+                destination: DaemonProcess.service, path: DaemonProcess.root,
+                interface: "org.freedesktop.DBus.ObjectManager", member: "GetManagedObjects")
+            guard case .dictionary(_, _, let entries)? = reply.first else { return nil }
+            return entries.compactMap { $0.key.objectPathValue }.first { $0.rawValue.contains("/invitation/") }
+        }
+        let accepting = Task {
+            try await daemon.client.call(
+                destination: DaemonProcess.service, path: incoming, interface: PeerCollabBus.Interface.invitation, member: "Accept")
+        }
+        try await waitUntil("the daemon answers") {
+            peer.messages.contains { if case .invitationResponse = $0 { true } else { false } } ? true : nil
+        }
+        peer.send(.invitationResponse(InvitationResponse(invitationID: id, outcome: .accepted, reason: "")))
+        _ = try await accepting.value
+        return incoming
+    }
+
+    /// A peer whose hello lacks `channels`: OpenChannel says NotSupported, the link stays.
+    @Test func openingToAPeerWithoutChannelsIsNotSupported() async throws {
+        let daemon = try await LocalDaemon(signIn: "internet")
+        try await daemon.managerCall("RegisterApplication", [.string(Self.app), .vardict(["name": .string("Chat")])])
+        let old = try await TestPeer(
+            dialing: "127.0.0.1", port: try await daemon.port, expecting: try await daemon.peerName, capabilities: [.presence, .invitations])
+        defer { Task { await old.close() } }
+        old.send(.profile(PeerProfile(displayName: "Old", presence: PeerPresence(status: .online))))
+        let incoming = try await acceptedInvitation(from: old, on: daemon, id: "old1")
+        do {
+            _ = try await daemon.client.call(
+                destination: DaemonProcess.service, path: incoming, interface: PeerCollabBus.Interface.invitation, member: "OpenChannel",
+                arguments: [.string("chat")])
+            Issue.record("OpenChannel to a peer without channels succeeded")
+        } catch let error as DBusError {
+            #expect(error.name == PeerCollabErrorName.notSupported.busName, "\(error)")
+            #expect(error.message.contains("update"), "\(error.message)")
+        }
+        #expect(try await isShown(old, on: daemon))
+        #expect(!old.messages.contains { $0.isChannelMessage })
+    }
+
     @Test func aPeerOpeningChannelsPastTheLimitIsDisconnectedAndOthersStay() async throws {
         let daemon = try await LocalDaemon(signIn: "internet")
         let bystander = try await connect(daemon, name: "Bystander")
@@ -56,26 +102,7 @@ struct ChannelHostilePeerTests {
         let hostile = try await connect(daemon, name: "Overrunner")
         defer { Task { await hostile.close(); await bystander.close() } }
 
-        // The hostile peer invites the daemon's user, who accepts; the peer confirms.
-        hostile.send(.invitation(InvitationOffer(
-            invitationID: "hostile1", applicationID: Self.app, message: "chat?", data: ByteBuffer(), timeoutSeconds: 60)))
-        let incoming = try await waitUntil("the invitation arrives") { () async throws -> DBusObjectPath? in
-            let reply = try await daemon.client.call(
-                destination: DaemonProcess.service, path: DaemonProcess.root,
-                interface: "org.freedesktop.DBus.ObjectManager", member: "GetManagedObjects")
-            guard case .dictionary(_, _, let entries)? = reply.first else { return nil }
-            return entries.compactMap { $0.key.objectPathValue }.first { $0.rawValue.contains("/invitation/") }
-        }
-        let accepting = Task {
-            try await daemon.client.call(
-                destination: DaemonProcess.service, path: incoming, interface: PeerCollabBus.Interface.invitation, member: "Accept")
-        }
-        try await waitUntil("the daemon answers") {
-            hostile.messages.contains { if case .invitationResponse = $0 { true } else { false } } ? true : nil
-        }
-        hostile.send(.invitationResponse(InvitationResponse(invitationID: "hostile1", outcome: .accepted, reason: "")))
-        _ = try await accepting.value
-
+        let incoming = try await acceptedInvitation(from: hostile, on: daemon, id: "hostile1")
         let reply = try await daemon.client.call(
             destination: DaemonProcess.service, path: incoming, interface: PeerCollabBus.Interface.invitation, member: "OpenChannel",
             arguments: [.string("chat")])

@@ -38,9 +38,22 @@ struct ChannelTests {
             let (onA, onB) = try await invitation.openBoth("bulk")
             let size = 100 * 1024 * 1024
             let payload = patternBytes(size, seed: 7)
+            // Byte counters reach the bus at most about once a second, not per chunk.
+            let changes = try await invitation.a.client.subscribe(to: DBusMatchRule(
+                path: invitation.onA, interface: "org.freedesktop.DBus.Properties", member: "PropertiesChanged"))
+            let counted = Progress()
+            let counting = Task {
+                for await message in changes where message.arguments().dropFirst().first?.vardictValue?["Channels"] != nil {
+                    counted.bytes.add(1, ordering: .relaxed)
+                }
+            }
+            defer { counting.cancel() }
+            let started = ContinuousClock.now
             async let sent: Void = onA.writeAll(payload, timeout: .seconds(60))
             let received = try await onB.read(count: size, timeout: .seconds(60))
             try await sent
+            let seconds = Int(started.duration(to: .now).components.seconds)
+            #expect(counted.value <= seconds + 4, "\(counted.value) Channels signals in about \(seconds + 1) s")
             #expect(received.count == size)
             #expect(received == payload, "the bytes differ")
             let answer = Array("got \(received.count) bytes, checksum \(received.reduce(0) { $0 &+ UInt64($1) })".utf8)
@@ -150,6 +163,86 @@ struct ChannelTests {
             }
             #expect(reason == "peer-gone")
             #expect(try await AcceptedInvitation.channels(invitation.a, invitation.onA).isEmpty)
+        }
+    }
+}
+
+/// What ends channels besides the applications: a daemon that stops, an invitation withdrawn.
+@Suite(.enabled(if: NetworkLab.isAvailable, "needs root and iproute2 to make network namespaces"), .serialized)
+struct ChannelEndingTests {
+    /// B's daemon stops (SIGTERM, with its goodbye): A's application sees its stream end and
+    /// A signals the reason `stopping`.
+    @Test func aDaemonThatStopsEndsTheStreamWithReasonStopping() async throws {
+        let invitation = try await AcceptedInvitation()
+        try await invitation.pair.lab.withLogs {
+            let closed = try await invitation.a.client.subscribe(to: DBusMatchRule(
+                path: invitation.onA, interface: InvitationPair.invitation, member: "ChannelClosed"))
+            let (onA, onB) = try await invitation.openBoth("stopping")
+            try await onA.writeAll(Array("x".utf8))
+            #expect(try await onB.read(count: 1) == Array("x".utf8))
+            invitation.b.daemon.signal(SIGTERM)
+            _ = try await invitation.b.daemon.waitForExit()
+            var ended = false
+            do { ended = try await onA.readToEnd().isEmpty } catch let failure as POSIXFailure { ended = failure.errno == ECONNRESET }
+            #expect(ended)
+            let reason = try await firstSignal(closed) { message -> String? in
+                let arguments = message.arguments()
+                return arguments.first?.stringValue == "stopping" ? arguments.dropFirst().first?.stringValue : nil
+            }
+            #expect(reason == "stopping")
+        }
+    }
+
+    /// A keeps finished invitations 2 s: when A withdraws the accepted invitation its
+    /// channels end on both sides (`invitation-gone`), though B still has its object.
+    @Test func anInvitationWithdrawnEndsItsChannelsOnBothSides() async throws {
+        let invitation = try await AcceptedInvitation(settingsA: #"{"invitationRetentionSeconds": 2}"#)
+        try await invitation.pair.lab.withLogs {
+            let closedOnB = try await invitation.b.client.subscribe(to: DBusMatchRule(
+                path: invitation.onB, interface: InvitationPair.invitation, member: "ChannelClosed"))
+            let (onA, onB) = try await invitation.openBoth("short-lived")
+            try await onA.writeAll([1])
+            #expect(try await onB.read(count: 1) == [1])
+            let reason = try await firstSignal(closedOnB, timeout: .seconds(30)) { message -> String? in
+                message.arguments().dropFirst().first?.stringValue
+            }
+            #expect(reason == "invitation-gone")
+            var ended = false
+            do { ended = try await onB.readToEnd().isEmpty } catch let failure as POSIXFailure { ended = failure.errno == ECONNRESET }
+            #expect(ended)
+            #expect(try await AcceptedInvitation.channels(invitation.b, invitation.onB).isEmpty)
+        }
+    }
+}
+
+/// `peercollabctl channel open` joins stdin and stdout to a channel, like `nc`, and
+/// `invitations` lists each invitation's channels.
+@Suite(.enabled(if: NetworkLab.isAvailable, "needs root and iproute2 to make network namespaces"), .serialized)
+struct ChannelCtlTests {
+    @Test func twoShellsTalkThroughAChannelAndInvitationsListIt() async throws {
+        let invitation = try await AcceptedInvitation()
+        try await invitation.pair.lab.withLogs {
+            let idA = String(invitation.onA.rawValue.split(separator: "/").last ?? "")
+            let idB = String(invitation.onB.rawValue.split(separator: "/").last ?? "")
+            let busA = invitation.a.bus.address
+            let busB = invitation.b.bus.address
+            async let onA = ProcessRunner.run(
+                ProcessRunner.ctlPath, ["channel", "open", idA, "shell", "--bus", busA], input: "question from A\n", timeout: .seconds(30))
+            async let onB = ProcessRunner.run(
+                ProcessRunner.ctlPath, ["channel", "open", idB, "shell", "--bus", busB], input: "answer from B\n", timeout: .seconds(30))
+            let (outputA, outputB) = try await (onA, onB)
+            #expect(outputA.status == 0, "\(outputA.standardError)")
+            #expect(outputB.status == 0, "\(outputB.standardError)")
+            #expect(outputA.standardOutput == "answer from B\n")
+            #expect(outputB.standardOutput == "question from A\n")
+
+            // A channel held open by an application shows in the listing.
+            let held = try await invitation.open(invitation.a, invitation.onA, "board")
+            let list = try await ProcessRunner.run(ProcessRunner.ctlPath, ["invitations", "--bus", busA])
+            #expect(list.standardOutput.contains("board (waiting)"), "\(list.standardOutput)")
+            let show = try await ProcessRunner.run(ProcessRunner.ctlPath, ["invitations", "show", idA, "--bus", busA])
+            #expect(show.standardOutput.contains("board waiting, 0 B sent, 0 B received"), "\(show.standardOutput)")
+            _ = held
         }
     }
 }
