@@ -34,11 +34,6 @@ def boards_of(host):
     return found
 
 
-def state_of(node):
-    import ui
-    return node.accessible.get_state_set().contains(ui.Atspi.StateType.CHECKED)
-
-
 def screen_mean(host, name, box):
     """The mean brightness (0 black … 1 white) of the part `box` of a screenshot."""
     path = host.screenshot(name)

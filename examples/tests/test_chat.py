@@ -3,7 +3,7 @@ Bob registers Chat, Ann invites him, Bob accepts with peercollabctl, the daemon 
 chat on Bob's side (in a new window of his terminal), and lines go both ways."""
 import os
 
-from support import REPO, figures  # noqa: F401
+from support import REPO
 from lab import wait_for
 from terminal import Terminal
 
