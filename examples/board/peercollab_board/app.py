@@ -48,7 +48,7 @@ class BoardWindow(Adw.ApplicationWindow):
         self.other = "the other side"
         self.color = 0
         self.current = None      # the id of the stroke I am drawing
-        self.unpainted = set()   # their strokes finished but not on screen yet (for timing)
+        self.unpainted = set()   # (event, stroke id) of theirs not on screen yet, for timing
 
         self.heading = Adw.WindowTitle(title="Board", subtitle="")
         header = Adw.HeaderBar(title_widget=self.heading)
@@ -106,8 +106,8 @@ class BoardWindow(Adw.ApplicationWindow):
             for x, y in rest or [(x, y)]:
                 cr.line_to(x * width, y * height)
             cr.stroke()
-        for sid in self.unpainted:
-            timing("stroke-drawn", sid)
+        for event, sid in sorted(self.unpainted):
+            timing(event, sid)
         self.unpainted.clear()
 
     def _position(self, x, y):
@@ -118,6 +118,7 @@ class BoardWindow(Adw.ApplicationWindow):
         self.start = (x, y)
         fx, fy = self._position(x, y)
         self.current = self.strokes.begin_mine(self.color, fx, fy)
+        timing("stroke-begun", self.current)
         self._send({"type": "begin", "id": self.current, "color": self.color, "x": fx, "y": fy})
         self.area.queue_draw()
 
@@ -154,8 +155,10 @@ class BoardWindow(Adw.ApplicationWindow):
 
     def _received(self, message):
         finished = self.strokes.apply(message)
+        if TIMING and message.get("type") == "begin" and isinstance(message.get("id"), int):
+            self.unpainted.add(("stroke-begin-drawn", message.get("id")))
         if finished is not None:
-            self.unpainted.add(finished)
+            self.unpainted.add(("stroke-drawn", finished))
             self._describe()
         self.area.queue_draw()
 
