@@ -74,6 +74,24 @@ def invitations_rows(d):
     return rows
 
 
+def channels_rows(d):
+    c, t = d.get("channel", {}), d.get("tls", {})
+    ct, tt = c.get("throughput", {}), t.get("throughput", {})
+    ratio = (ct.get("mib_per_s") or 0) / (tt.get("mib_per_s") or 1e-9)
+    p, b = c.get("pingpong_64b", {}), c.get("bare_refresh_roundtrip", {})
+    pr = (p.get("p50_ms") or 1e9) / (b.get("p50_ms") or 1e-9)
+    i, s = c.get("idle", {}), c.get("slow_reader", {})
+    return [
+        ("channel throughput MiB/s", fmt(ct.get("mib_per_s"), ".1f"), f"direct TLS {fmt(tt.get('mib_per_s'), '.1f')}", ">= 0.6x",
+         f"{ratio:.2f}x " + ("ok" if ratio >= 0.6 else "MISSED")),
+        ("64 B ping-pong p50/p99 ms", f"{fmt(p.get('p50_ms'), '.3f')} / {fmt(p.get('p99_ms'), '.3f')}",
+         f"bare {fmt(b.get('p50_ms'), '.3f')} / {fmt(b.get('p99_ms'), '.3f')}", "<= 2x", f"{pr:.2f}x " + ("ok" if pr <= 2 else "MISSED")),
+        ("memory per idle channel A/B bytes", f"{i.get('per_channel_a_bytes')} / {i.get('per_channel_b_bytes')}", "", "", ""),
+        ("stopped reader: written, RSS growth A/B KiB", f"{s.get('written_before_blocking')} B, {s.get('rss_a_growth_kib')} / {s.get('rss_b_growth_kib')}",
+         "", "windows + 2 MiB", ""),
+    ]
+
+
 def generic_rows(d):
     return [("(no summary for this benchmark; see its JSON)", "", "", "", "")]
 
@@ -96,7 +114,7 @@ def main():
         meta = d.get("meta", {})
         lines.append((f"[{name}] {meta.get('date', '?')}, {meta.get('cpus', '?')} CPUs, load {meta.get('loadavg_at_end', '?')}",
                       "", "", "", ""))
-        lines += {"dbus": dbus_rows, "protocol": protocol_rows, "invitations": invitations_rows}.get(name, generic_rows)(d)
+        lines += {"dbus": dbus_rows, "protocol": protocol_rows, "invitations": invitations_rows, "channels": channels_rows}.get(name, generic_rows)(d)
     widths = [max(len(str(row[i])) for row in lines + [header]) for i in range(5)]
     widths[0] = min(widths[0], 44)
 

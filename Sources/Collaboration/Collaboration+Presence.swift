@@ -15,12 +15,14 @@ extension Collaboration {
     public var chosenPresence: PeerPresence { userPresence }
 
     /// Sets my presence (a status name of docs/dbus-api.md and a message of at most 1,024 bytes without
-    /// control characters) and pushes it at once to every peer that may see it. Presence is
-    /// not stored: like Windows at sign-in, every start of the daemon begins `online`.
+    /// control characters) and pushes it at once to every peer that may see it. It is kept
+    /// for the next start while "sign in automatically" is on; otherwise a start begins `online`.
     public func setPresence(status name: String, message: String) throws {
         let status = try PresenceRules.status(named: name)
         try PresenceRules.checkMessage(message)
-        userPresence = PeerPresence(status: status, message: message)
+        let chosen = PeerPresence(status: status, message: message)
+        try keepPresence(chosen)
+        userPresence = chosen
         logger.info("Presence set", metadata: ["status": "\(name)"])
         updateEffectivePresence()
     }

@@ -12,6 +12,8 @@ extension Collaboration {
         // Peers will want my certificate: a key that cannot be loaded fails here, with the
         // reason, rather than every connection later.
         _ = try loadedIdentity()
+        // Kept before anything changes: if it cannot be written, the call fails and nothing did.
+        try keepSignIn(signedIn.union(added))
         signedIn.formUnion(added)
         logger.info("Signed in", metadata: ["scopes": "\(added.sorted().map(\.rawValue))"])
         announce(.managerChanged([.signedIn]))
@@ -24,6 +26,12 @@ extension Collaboration {
         let scopes = try Scope.parse(scopeText)
         let removed = scopes.intersection(signedIn)
         guard !removed.isEmpty else { return }
+        do {
+            try keepSignIn(signedIn.subtracting(removed))
+        } catch {
+            // Signing out is never refused: others must stop seeing me whatever the disk says.
+            logger.error("Signed out, but could not keep that for the next start", metadata: ["reason": "\(error)"])
+        }
         signedIn.subtract(removed)
         logger.info("Signed out", metadata: ["scopes": "\(removed.sorted().map(\.rawValue))"])
         for (id, peer) in peers where removed.contains(Scope(rawValue: peer.scope) ?? .internet) || signedIn.isEmpty {

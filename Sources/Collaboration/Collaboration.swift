@@ -45,6 +45,8 @@ public actor Collaboration {
     var contacts: [String: ContactRecord] = [:]
     /// My presence as others see it.
     var presence = PeerPresence(status: .online)
+    /// Why signing in again at start to the kept scopes failed, for `Diagnose` (nil: it did not).
+    public internal(set) var signInRestoreProblem: String?
     /// What I set with SetPresence (`presence` shows `idle` instead while logind says idle).
     var userPresence = PeerPresence(status: .online)
     var isIdleHinted = false
@@ -232,7 +234,8 @@ public actor Collaboration {
     public var localUser: LocalUserView {
         LocalUserView(
             peerName: identity.peerName, fingerprint: identity.fingerprint, displayName: displayName, email: email,
-            signedIn: signedIn.sorted(), presence: presence, invitationPolicy: invitationPolicy, endpoints: endpoints,
+            signedIn: signedIn.sorted(), presence: presence, invitationPolicy: invitationPolicy,
+            signInAutomatically: signInAutomatically, endpoints: endpoints,
             objectIDs: publishedObjectIDs)
     }
 
@@ -319,6 +322,7 @@ public actor Collaboration {
         if displayName != beforeName { changed.insert(.displayName) }
         if settings.email != before.email { changed.insert(.email) }
         if settings.invitationPolicy != before.invitationPolicy { changed.insert(.invitationPolicy) }
+        if (settings.signInAutomatically ?? true) != (before.signInAutomatically ?? true) { changed.insert(.signInAutomatically) }
         if !changed.isEmpty { announce(.managerChanged(changed)) }
         if changed.contains(.displayName) { broadcastProfile() }
         invitationSettingsReloaded(from: before)

@@ -40,7 +40,7 @@ public enum CollaborationEvent: Sendable, Equatable {
 
 /// The parts of the local user that change while the daemon runs.
 public enum ManagerField: Sendable, Hashable, CaseIterable {
-    case displayName, email, endpoints, signedIn, presenceStatus, presenceMessage, invitationPolicy, objects
+    case displayName, email, endpoints, signedIn, presenceStatus, presenceMessage, invitationPolicy, objects, signInAutomatically
 }
 
 /// The parts of a shown peer that change.
@@ -69,6 +69,8 @@ public struct LocalUserView: Sendable, Equatable {
     public var signedIn: [Scope]
     public var presence: PeerPresence
     public var invitationPolicy: InvitationPolicy
+    /// Whether sign-in and presence are kept across restarts.
+    public var signInAutomatically: Bool
     public var endpoints: [ContactEndpoint]
     /// The ids of the objects I publish, sorted.
     public var objectIDs: [String]

@@ -22,9 +22,27 @@ public struct Settings: Codable, Sendable, Equatable {
     public var invitationsPerSecondPerPeer: Double?
     /// Whether logind's idle hint shows me `idle` while I am away (nil: yes).
     public var autoIdle: Bool?
+    /// Whether the scopes I signed in to and the presence I set are kept across restarts
+    /// (nil: yes), so that a crash, an upgrade or a watchdog restart does not sign me out.
+    public var signInAutomatically: Bool?
+    /// The scopes I was signed in to when last changed (kept only while `signInAutomatically`).
+    public var keptSignIn: [String]?
+    /// The presence I last set (kept only while `signInAutomatically`).
+    public var keptPresence: KeptPresence?
 
     public init(displayName: String? = nil, email: String? = nil) {
         self.displayName = displayName
         self.email = email
+    }
+}
+
+/// The presence the user set, as kept in the settings file (checked again when read back).
+public struct KeptPresence: Codable, Sendable, Equatable {
+    public var status: String
+    public var message: String
+
+    public init(status: String, message: String) {
+        self.status = status
+        self.message = message
     }
 }

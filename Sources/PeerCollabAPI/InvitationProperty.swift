@@ -12,10 +12,12 @@ public enum InvitationProperty: String, APIProperty {
     case reason = "Reason"
     case created = "Created"
     case expires = "Expires"
+    /// The invitation's application channels: name, state, bytes sent, bytes received.
+    case channels = "Channels"
 
     public var change: PropertyChange {
         switch self {
-        case .peer, .displayName, .state, .reason: .emitsValue
+        case .peer, .displayName, .state, .reason, .channels: .emitsValue
         default: .constant
         }
     }

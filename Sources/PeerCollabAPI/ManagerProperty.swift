@@ -11,6 +11,7 @@ public enum ManagerProperty: String, APIProperty {
     case invitationPolicy = "InvitationPolicy"
     case endpoints = "Endpoints"
     case objects = "Objects"
+    case signInAutomatically = "SignInAutomatically"
 
     public var change: PropertyChange {
         switch self {

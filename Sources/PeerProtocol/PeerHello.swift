@@ -20,6 +20,9 @@ public struct PeerCapability: RawRepresentable, Hashable, Sendable, Comparable, 
     /// Says which TCP port it listens on (``PeerMessage/listeningPort(_:)``), so that the
     /// side it dialled shows where to reach it rather than its dialling socket's port.
     public static let listeningPort = Self(rawValue: "listening-port")
+    /// Carries application channels: byte streams between the applications of an accepted
+    /// invitation, with per-channel flow control (``ChannelOpen``).
+    public static let channels = Self(rawValue: "channels")
 
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
     public var description: String { rawValue }

@@ -34,6 +34,24 @@ public enum PeerMessage: Hashable, Sendable {
     case invitationResponse(InvitationResponse)
     /// The inviter withdraws a pending invitation.
     case invitationCancel(invitationID: String)
+    /// Opens the sender's end of a named channel of an accepted invitation.
+    case channelOpen(ChannelOpen)
+    /// Bytes of a channel, within the window the receiver lent.
+    case channelData(ChannelData)
+    /// The receiver of the channel's data lends `increment` more bytes of window.
+    case channelWindow(channelID: UInt32, increment: UInt32)
+    /// The sender's application finished writing on the channel.
+    case channelEOF(channelID: UInt32)
+    /// Ends a channel.
+    case channelClose(ChannelClose)
+
+    /// Whether it belongs to an application channel (handled by the link, not the domain).
+    public var isChannelMessage: Bool {
+        switch self {
+        case .channelOpen, .channelData, .channelWindow, .channelEOF, .channelClose: true
+        default: false
+        }
+    }
 
     /// The frame type this message travels as.
     public var type: PeerMessageType {
@@ -53,6 +71,11 @@ public enum PeerMessage: Hashable, Sendable {
         case .invitation: .invitation
         case .invitationResponse: .invitationResponse
         case .invitationCancel: .invitationCancel
+        case .channelOpen: .channelOpen
+        case .channelData: .channelData
+        case .channelWindow: .channelWindow
+        case .channelEOF: .channelEOF
+        case .channelClose: .channelClose
         }
     }
 }

@@ -42,6 +42,16 @@ public enum PeerMessageCodec {
         case .invitationCancel(let id):
             try WireRules.checkInvitationID(id)
             buffer.writeWireString(id)
+        case .channelOpen(let open): try open.write(to: &buffer)
+        case .channelData(let data): try data.write(to: &buffer)
+        case .channelWindow(let channelID, let increment):
+            guard increment > 0, increment <= PeerProtocolLimits.channelWindowMaximumBytes else {
+                throw .malformed("channel window update", "an increment of \(increment) is outside 1–\(PeerProtocolLimits.channelWindowMaximumBytes)")
+            }
+            buffer.writeInteger(channelID, endianness: .big)
+            buffer.writeInteger(increment, endianness: .big)
+        case .channelEOF(let channelID): buffer.writeInteger(channelID, endianness: .big)
+        case .channelClose(let close): try close.write(to: &buffer)
         }
     }
 
@@ -76,6 +86,17 @@ public enum PeerMessageCodec {
             let id = try reader.readString("invitation id", maximumBytes: PeerProtocolLimits.invitationIDMaximumBytes)
             try WireRules.checkInvitationID(id)
             message = .invitationCancel(invitationID: id)
+        case .channelOpen: message = .channelOpen(try ChannelOpen(reading: &reader))
+        case .channelData: message = .channelData(try ChannelData(reading: &reader))
+        case .channelWindow:
+            let channelID = try reader.readUInt32("channel id")
+            let increment = try reader.readUInt32("channel window increment")
+            guard increment > 0, increment <= PeerProtocolLimits.channelWindowMaximumBytes else {
+                throw .malformed("channel window update", "an increment of \(increment) is outside 1–\(PeerProtocolLimits.channelWindowMaximumBytes)")
+            }
+            message = .channelWindow(channelID: channelID, increment: increment)
+        case .channelEOF: message = .channelEOF(channelID: try reader.readUInt32("channel id"))
+        case .channelClose: message = .channelClose(try ChannelClose(reading: &reader))
         default:
             if frame.flags.contains(.mustUnderstand) {
                 throw PeerProtocolError(

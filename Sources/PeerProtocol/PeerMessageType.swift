@@ -47,6 +47,18 @@ public struct PeerMessageType: RawRepresentable, Hashable, Sendable, CustomStrin
     /// The inviter withdraws an invitation.
     public static let invitationCancel = Self(rawValue: 0x0302)
 
+    // Application channels: 0x04xx (capability `channels`).
+    /// Opens this side's end of a named channel.
+    public static let channelOpen = Self(rawValue: 0x0400)
+    /// Bytes of a channel.
+    public static let channelData = Self(rawValue: 0x0401)
+    /// More receive window for a channel.
+    public static let channelWindow = Self(rawValue: 0x0402)
+    /// The sender's application finished writing (half-close).
+    public static let channelEOF = Self(rawValue: 0x0403)
+    /// Ends a channel.
+    public static let channelClose = Self(rawValue: 0x0404)
+
     public var description: String {
         switch self {
         case .hello: "hello"
@@ -64,6 +76,11 @@ public struct PeerMessageType: RawRepresentable, Hashable, Sendable, CustomStrin
         case .invitation: "invitation"
         case .invitationResponse: "invitationResponse"
         case .invitationCancel: "invitationCancel"
+        case .channelOpen: "channelOpen"
+        case .channelData: "channelData"
+        case .channelWindow: "channelWindow"
+        case .channelEOF: "channelEOF"
+        case .channelClose: "channelClose"
         default: "type 0x" + String(rawValue, radix: 16)
         }
     }

@@ -45,4 +45,21 @@ public enum PeerProtocolLimits {
     public static let softwareVersionMaximumBytes = 64
     /// Goodbye text: UTF-8, at most this many bytes.
     public static let goodbyeMessageMaximumBytes = 256
+
+    /// Channel name: 1–128 bytes of UTF-8, no control characters.
+    public static let channelNameMaximumBytes = 128
+    /// One chunk of channel data on the wire.
+    public static let channelChunkMaximumBytes = 16 * 1024
+    /// The receive window each side lends when a channel opens.
+    public static let channelInitialWindowBytes = 256 * 1024
+    /// The largest a receive window may grow (window updates never lend more).
+    public static let channelWindowMaximumBytes = 16 * 1024 * 1024
+    /// Channels on one link, both directions and every invitation together.
+    public static let channelsPerLinkMaximum = 64
+    /// Channels of one invitation.
+    public static let channelsPerInvitationMaximum = 16
+    /// Opens one side sent that the other has not answered with its own.
+    public static let channelUnansweredOpensMaximum = 16
+    /// Receive windows one side lends on one link, in total: the most it ever buffers.
+    public static let channelBufferedBytesPerLinkMaximum = 32 * 1024 * 1024
 }

@@ -196,7 +196,7 @@ public struct PeerSessionStateMachine: Sendable {
                     }
                     action = .deliver(message)
                 case .listeningPort, .profile, .profileRequest, .presenceUpdate, .subscription, .objectChanged, .invitation,
-                    .invitationResponse, .invitationCancel:
+                    .invitationResponse, .invitationCancel, .channelOpen, .channelData, .channelWindow, .channelEOF, .channelClose:
                     action = .deliver(message)
                 }
             }

@@ -35,6 +35,20 @@ enum WireRules {
         try checkToken(id, field: "invitation id", maximum: PeerProtocolLimits.invitationIDMaximumBytes, allowDot: false)
     }
 
+    /// A channel name: 1 to 128 bytes of UTF-8 without control characters.
+    static func checkChannelName(_ name: String) throws(PeerProtocolError) {
+        guard !name.utf8.isEmpty else { throw .malformed("channel name", "it is empty") }
+        try checkUTF8Length(name, field: "channel name", maximum: PeerProtocolLimits.channelNameMaximumBytes)
+        try checkNoControlCharacters(name, field: "channel name")
+    }
+
+    /// A receive window: at most ``PeerProtocolLimits/channelWindowMaximumBytes``.
+    static func checkChannelWindow(_ window: UInt32) throws(PeerProtocolError) {
+        guard window <= PeerProtocolLimits.channelWindowMaximumBytes else {
+            throw .limitExceeded("channel window in bytes", actual: Int(window), limit: PeerProtocolLimits.channelWindowMaximumBytes)
+        }
+    }
+
     /// `[a-z0-9._-]`, 1 to 64 bytes.
     static func checkCapability(_ name: String) throws(PeerProtocolError) {
         let bytes = name.utf8

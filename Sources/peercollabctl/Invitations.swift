@@ -27,7 +27,7 @@ struct Invitations: AsyncParsableCommand {
                 return
             }
             TextTable.printRows(
-                [["ID", "WAY", "WHO", "APPLICATION", "STATE", "MESSAGE"]]
+                [["ID", "WAY", "WHO", "APPLICATION", "STATE", "CHANNELS", "MESSAGE"]]
                     + invitations.map { invitation in
                         func text(_ property: InvitationProperty) -> String { invitation.properties[property.rawValue]?.stringValue ?? "" }
                         let who = text(.displayName).isEmpty ? text(.peerName) : text(.displayName)
@@ -35,7 +35,8 @@ struct Invitations: AsyncParsableCommand {
                         let reason = text(.reason)
                         return [
                             text(.id), text(.direction) == "incoming" ? "from" : "to", who, text(.applicationID),
-                            reason.isEmpty ? state : "\(state) (\(reason))", text(.message),
+                            reason.isEmpty ? state : "\(state) (\(reason))",
+                            ChannelText.summary(invitation.properties[InvitationProperty.channels.rawValue]), text(.message),
                         ]
                     })
         }
@@ -59,6 +60,7 @@ struct Invitations: AsyncParsableCommand {
                 (.applicationID, "Application"), (.message, "Message"), (.state, "State"), (.reason, "Reason"),
             ]
             TextTable.printProperties(properties, rows.map { ($0.0.rawValue, $0.1) })
+            print("Channels:" + String(repeating: " ", count: 4) + ChannelText.detail(properties[InvitationProperty.channels.rawValue]))
         }
     }
 
@@ -81,6 +83,28 @@ struct Invitations: AsyncParsableCommand {
                 print(properties[ManagerProperty.invitationPolicy.rawValue]?.stringValue ?? "")
             }
         }
+    }
+}
+
+/// An invitation's `Channels` for people.
+enum ChannelText {
+    static func entries(_ value: DBusValue?) -> [(name: String, state: String, sent: UInt64, received: UInt64)] {
+        (value?.arrayElements ?? []).compactMap { entry in
+            guard let fields = entry.structureFields, fields.count == 4 else { return nil }
+            return (fields[0].stringValue ?? "", fields[1].stringValue ?? "", fields[2].uint64Value ?? 0, fields[3].uint64Value ?? 0)
+        }
+    }
+
+    /// `chat (open), files (waiting)`, or `-`.
+    static func summary(_ value: DBusValue?) -> String {
+        let all = entries(value)
+        return all.isEmpty ? "-" : all.map { "\($0.name) (\($0.state))" }.joined(separator: ", ")
+    }
+
+    /// With byte counts: `chat open, 12 B sent, 40 B received; …`.
+    static func detail(_ value: DBusValue?) -> String {
+        let all = entries(value)
+        return all.isEmpty ? "(none)" : all.map { "\($0.name) \($0.state), \($0.sent) B sent, \($0.received) B received" }.joined(separator: "; ")
     }
 }
 

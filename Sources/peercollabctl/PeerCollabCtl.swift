@@ -23,13 +23,13 @@ struct PeerCollabCtl: AsyncParsableCommand {
             """,
         version: ProductVersion.current,
         groupedSubcommands: [
-            CommandGroup(name: "General", subcommands: [Status.self, WhoAmI.self, SetName.self, SetEmail.self, SignIn.self, SignOut.self, Card.self]),
+            CommandGroup(name: "General", subcommands: [Status.self, WhoAmI.self, SetName.self, SetEmail.self, SignIn.self, SignOut.self, AutoSignIn.self, Card.self]),
             CommandGroup(name: "People", subcommands: [Near.self, Connect.self, Refresh.self]),
             CommandGroup(name: "Contacts", subcommands: [Contacts.self, ContactCommand.self]),
             CommandGroup(name: "Presence", subcommands: [Presence.self]),
             CommandGroup(name: "Objects", subcommands: [Objects.self]),
             CommandGroup(name: "Apps", subcommands: [Apps.self, App.self]),
-            CommandGroup(name: "Invitations", subcommands: [Invite.self, Invitations.self, Accept.self, Decline.self, Cancel.self, WaitInvitation.self]),
+            CommandGroup(name: "Invitations", subcommands: [Invite.self, Invitations.self, Accept.self, Decline.self, Cancel.self, WaitInvitation.self, Channel.self]),
             CommandGroup(name: "Troubleshooting", subcommands: [Doctor.self, Watch.self]),
         ],
         defaultSubcommand: Status.self

@@ -56,3 +56,34 @@ struct SignOut: AsyncParsableCommand {
         try await SignIn.report(client, options)
     }
 }
+
+/// `peercollabctl auto-signin [on|off]`: the Manager's `SignInAutomatically`.
+struct AutoSignIn: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "auto-signin",
+        abstract: "Show or set whether you stay signed in across restarts: on (the default) or off.",
+        discussion: "On, the daemon keeps the scopes you signed in to and the presence you set, and takes them up again when it starts (after a crash, an upgrade or a reboot). Off, every start is signed out and online.")
+
+    @OptionGroup var options: GlobalOptions
+
+    @Argument(help: ArgumentHelp("on or off.", valueName: "on|off"))
+    var setting: OnOffArgument?
+
+    func run() async throws {
+        let client = try DaemonClient(options: options)
+        if let setting {
+            try await client.setProperty(ManagerProperty.signInAutomatically.rawValue, .boolean(setting == .on), of: DaemonClient.manager)
+        }
+        let properties = try await client.properties(of: DaemonClient.manager)
+        if options.json {
+            print(ManagedObjects.json(DaemonClient.root, properties))
+        } else if setting == nil {
+            print(properties[ManagerProperty.signInAutomatically.rawValue]?.boolValue == true ? "on" : "off")
+        }
+    }
+}
+
+/// `on` or `off`.
+enum OnOffArgument: String, ExpressibleByArgument, CaseIterable {
+    case on, off
+}

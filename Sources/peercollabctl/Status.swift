@@ -17,6 +17,7 @@ struct Status: AsyncParsableCommand {
         (.signedIn, "Signed in"),
         (.presenceStatus, "Presence"),
         (.presenceMessage, "Message"),
+        (.signInAutomatically, "Auto sign-in"),
         (.invitationPolicy, "Invitations from"),
         (.endpoints, "Endpoints"),
         (.objects, "Objects"),

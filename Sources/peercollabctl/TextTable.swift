@@ -16,6 +16,7 @@ enum TextTable {
     static func text(_ name: String, _ value: DBusValue) -> String {
         switch value {
         case .string(let text): return text.isEmpty ? "(none)" : text
+        case .boolean(let flag): return flag ? "yes" : "no"
         case .array(_, let items) where items.isEmpty: return name == ManagerProperty.signedIn.rawValue ? "no" : "(none)"
         case .array(_, let items):
             return items.map { item -> String in

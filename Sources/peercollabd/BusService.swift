@@ -13,6 +13,7 @@ struct BusService: Service {
     let configuration: DaemonConfiguration
     let collaboration: Collaboration
     let discovery: DiscoveryService
+    let channels: ChannelHub
     let logger: Logger
     /// Launching accepted invitations' applications and notifying incoming ones.
     let invitationServices = InvitationServices()
@@ -30,7 +31,7 @@ struct BusService: Service {
         let discovery = self.discovery
         let collaboration = self.collaboration
         let context = BusContext(
-            collaboration: collaboration,
+            collaboration: collaboration, channels: channels,
             diagnose: {
                 let report = await discovery.diagnose()
                 return DiscoveryDiagnosis(backend: report.backend, checks: await LocalChecks.run(collaboration: collaboration) + report.checks)
@@ -40,6 +41,7 @@ struct BusService: Service {
         // nobody can receive yet; from then on every change is exported as it happens.
         let publisher = BusPublisher(objects: connection.objects, context: context, logger: logger)
         await collaboration.observe(publisher.publish)
+        channels.setPublisher(publisher.channelPublisher)
         connection.objects.addObjectManager(at: BusPaths.root)
         try await connection.objects.export([BusObject<ManagerKind>(id: "", context: context).interface], at: BusPaths.root)
         await invitationServices.start(connection: connection, collaboration: collaboration, logger: logger)

@@ -30,6 +30,8 @@ actor DiscoveryService: Service {
 
     nonisolated func run() async throws {
         let events = await collaboration.events()
+        // Signed in near me before this ran (sign-in kept from the last run): start now.
+        if await collaboration.signedIn.contains(.nearMe) { await start() }
         await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {

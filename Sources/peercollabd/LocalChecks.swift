@@ -12,6 +12,11 @@ enum LocalChecks {
             subject: "sign-in", ok: !signedIn.isEmpty,
             detail: signedIn.isEmpty ? "not signed in" : "signed in to " + signedIn.sorted().map(\.rawValue).joined(separator: ", "),
             advice: signedIn.isEmpty ? "Sign in: peercollabctl signin near-me" : ""))
+        if let problem = await collaboration.signInRestoreProblem {
+            checks.append(.init(
+                subject: "sign-in at start", ok: false, detail: problem,
+                advice: "See journalctl --user -u peercollab for the reason, then sign in again: peercollabctl signin"))
+        }
         let endpoints = await collaboration.endpoints
         let port = endpoints.first?.port
         checks.append(.init(

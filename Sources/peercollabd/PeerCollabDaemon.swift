@@ -185,6 +185,8 @@ struct PeerCollabDaemon: AsyncParsableCommand {
             collaboration: collaboration, identity: identity, listenAddress: configuration.listenAddress,
             port: configuration.port, peerTimeout: configuration.peerTimeout, logger: logger)
         try await network.start()
+        // Listener and dialer are there: sign in again where the user was (kept settings).
+        await collaboration.restoreSignIn()
         let settings = await collaboration.discoverySettings
         let choice = configuration.discoveryBackend ?? settings.backend ?? "auto"
         let allow = configuration.allowInterfaces ?? settings.allow ?? []
@@ -196,7 +198,9 @@ struct PeerCollabDaemon: AsyncParsableCommand {
         }
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(
-                service: BusService(configuration: configuration, collaboration: collaboration, discovery: discovery, logger: logger),
+                service: BusService(
+                    configuration: configuration, collaboration: collaboration, discovery: discovery, channels: network.channels,
+                    logger: logger),
                 successTerminationBehavior: .gracefullyShutdownGroup,
                 failureTerminationBehavior: .gracefullyShutdownGroup),
             .init(service: ReloadService(collaboration: collaboration, hangups: hangups, logger: logger)),

@@ -37,6 +37,10 @@ import Testing
         try await both(host, ["signout", "internet"], CtlShape.manager) { $0 == "Signed in: no\n" }
         let signed = try await both(host, ["signin", "internet"], CtlShape.manager) { $0 == "Signed in: internet\n" }
         #expect((signed as? [String: Any])?["SignedIn"] as? [String] == ["internet"])
+        try await both(host, ["auto-signin"], CtlShape.manager) { $0 == "on\n" }
+        let kept = try await both(host, ["auto-signin", "off"], json: ["auto-signin", "on"], CtlShape.manager) { $0.isEmpty }
+        #expect((kept as? [String: Any])?["SignInAutomatically"] as? Bool == true)
+        #expect(try await host.ctl(["auto-signin", "maybe"]).status == 64)
         let presence = try await both(host, ["presence", "away"], json: ["presence", "busy", "at lunch"], CtlShape.manager) { $0.isEmpty }
         #expect((presence as? [String: Any])?["PresenceStatus"] as? String == "busy")
         try await both(host, ["presence"], CtlShape.manager) { $0 == "busy: at lunch\n" }

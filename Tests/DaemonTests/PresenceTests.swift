@@ -149,8 +149,9 @@ struct PresenceLimitsTests {
         let objects = try await daemon.manager("Objects").stringArrayValue ?? []
         #expect(objects.count == 128)
         #expect(objects.contains("o1"))
-        // Presence is not kept: every start begins online.
-        #expect(try await daemon.manager("PresenceStatus").stringValue == "online")
+        // Presence is kept with sign-in (SignInAutomatically, on by default).
+        #expect(try await daemon.manager("PresenceStatus").stringValue == "busy")
+        #expect(try await daemon.manager("PresenceMessage").stringValue == String(repeating: "é", count: 512))
         let list = try await ProcessRunner.run(ProcessRunner.ctlPath, ["object", "list", "--bus", daemon.bus.address])
         #expect(list.standardOutput.split(separator: "\n").count == 128)
     }

@@ -51,6 +51,14 @@ enum SampleMessages {
             InvitationResponse(invitationID: "inv_0123-abc", outcome: .failed, reason: "org.example.Whiteboard is not registered here")),
         .subscription(subscribed: true),
         .subscription(subscribed: false),
+        .channelOpen(ChannelOpen(channelID: 1, invitationID: "inv_0123-abc", side: .senderInvited, name: "chat", window: 256 * 1024)),
+        .channelOpen(ChannelOpen(channelID: .max, invitationID: "x", side: .receiverInvited, name: "Zoë's board ✏️", window: 16 << 20)),
+        .channelData(ChannelData(channelID: 1, bytes: ByteBuffer(bytes: Array("hello".utf8)))),
+        .channelData(ChannelData(channelID: 2, bytes: ByteBuffer(repeating: 0x5A, count: 16 * 1024))),
+        .channelWindow(channelID: 1, increment: 128 * 1024),
+        .channelEOF(channelID: 1),
+        .channelClose(ChannelClose(channelID: 1, reason: .closed)),
+        .channelClose(ChannelClose(channelID: 3, reason: .reset, message: "the application closed its socket")),
     ]
 
     static func frameBytes(_ message: PeerMessage) throws -> ByteBuffer {

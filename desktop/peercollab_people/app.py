@@ -14,6 +14,7 @@ from . import APP_ID  # noqa: E402
 from .contacts_view import ContactsView  # noqa: E402
 from .daemon import Daemon, prop  # noqa: E402
 from .invitations_view import InvitationsView  # noqa: E402
+from .launcher import OutgoingLauncher  # noqa: E402
 from .me_view import MeView  # noqa: E402
 from .people_view import PeopleView  # noqa: E402
 from .troubleshoot_view import TroubleshootView  # noqa: E402
@@ -35,6 +36,7 @@ class Window(Adw.ApplicationWindow):
         super().__init__(application=app, title="People", default_width=800, default_height=600)
         self.set_size_request(340, 400)
         self.daemon = daemon
+        self.launcher = OutgoingLauncher(self, daemon)
         self.stack = Adw.ViewStack()
         self.toasts = Adw.ToastOverlay()
         self.toasts.set_child(self.stack)

@@ -140,6 +140,8 @@ class InviteDialog(Adw.Window):
 
     def _sent(self, values):
         self.invitation = values[0]
+        # Accepted, the application starts on my side too (People's launcher).
+        self.window.launcher.watch(self.invitation)
         self.send_button.set_visible(False)
         self.app_row.set_sensitive(False)
         self.message_row.set_sensitive(False)

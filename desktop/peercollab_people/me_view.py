@@ -1,5 +1,5 @@
 """Me: who I am to others, my presence, where I am signed in, and my card."""
-from gi.repository import Adw, GLib, Gtk
+from gi.repository import Adw, Gio, GLib, Gtk
 
 from . import daemon as d
 from .qr import QRCodeView
@@ -42,8 +42,12 @@ class MeView:
         group = Adw.PreferencesGroup(title="Sign in", description="Others see you only where you are signed in.")
         self.near_row = switch_row("Near me", "People on this network", lambda on: self._sign("near-me", on))
         self.internet_row = switch_row("Internet", "Contacts at their addresses", lambda on: self._sign("internet", on))
+        self.auto_row = switch_row(
+            "Sign in automatically", "Stay signed in, with your presence, when peercollab or the computer restarts",
+            self._set_automatic)
         group.add(self.near_row)
         group.add(self.internet_row)
+        group.add(self.auto_row)
         box.append(group)
 
         group = Adw.PreferencesGroup(
@@ -99,6 +103,7 @@ class MeView:
         signed = set(dm.me("SignedIn", []) or [])
         self.near_row.set_active("near-me" in signed or "all" in signed)
         self.internet_row.set_active("internet" in signed or "all" in signed)
+        self.auto_row.set_active(dm.me("SignInAutomatically", True))
         self.peer_name_row.set_subtitle(dm.me("PeerName", "") or "—")
         self.fingerprint_row.set_subtitle(dm.me("Fingerprint", "") or "—")
         link = contact_link(dm)
@@ -129,6 +134,10 @@ class MeView:
         self.daemon.call_manager(
             "SignIn" if on else "SignOut", GLib.Variant("(s)", (scope,)), on_error=self._failed_and_refresh)
 
+    def _set_automatic(self, on):
+        self.daemon.set_property(d.ROOT, d.MANAGER, "SignInAutomatically", GLib.Variant("b", on),
+                                 on_error=self._failed_and_refresh)
+
     def _failed_and_refresh(self, text):
         self.window.toast(text)
         self.refresh()
@@ -143,6 +152,8 @@ class MeView:
             title="Export my contact card", transient_for=self.window, action=Gtk.FileChooserAction.SAVE,
             accept_label="Export")
         chooser.set_current_name((self.daemon.me("DisplayName", "") or "contact") + ".vcf")
+        # In the home folder, not wherever the app was started from.
+        chooser.set_current_folder(Gio.File.new_for_path(GLib.get_home_dir()))
         self._chooser = chooser
 
         def chosen(dialog, response):

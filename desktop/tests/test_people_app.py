@@ -9,6 +9,7 @@ from lab import SignalClock, wait_for
 from ui import Atspi, settle
 
 NEAR_ME = GLib.Variant("(s)", ("near-me",))
+ROOT_PATH = "/org/peercollab/PeerCollab1"
 
 
 def figures(lab, line):
@@ -337,22 +338,50 @@ def test_the_me_view_renames_sets_a_message_and_signs_in(pair):
     wait_for("and out again", lambda: "internet" not in ann.me("SignedIn"))
     assert "near-me" in ann.me("SignedIn")
 
+    automatic = ann.ui.wait("the Sign in automatically switch, on by default", "check box", "Sign in automatically")
+    assert automatic.accessible.get_state_set().contains(Atspi.StateType.CHECKED)
+    ann.ui.press(automatic)
+    wait_for("the daemon keeps sign-in no more", lambda: ann.me("SignInAutomatically") is False)
+    ann.screenshot("me-sign-in-automatically-off")
+    ann.ui.press(automatic)
+    wait_for("and keeps it again", lambda: ann.me("SignInAutomatically") is True)
+    # Set from outside, the switch follows.
+    ann.call(ROOT_PATH, "org.freedesktop.DBus.Properties", "Set", GLib.Variant(
+        "(ssv)", ("org.peercollab.PeerCollab1.Manager", "SignInAutomatically", GLib.Variant("b", False))))
+    wait_for("the switch follows the daemon", lambda: not ann.ui.find(
+        "check box", "Sign in automatically").accessible.get_state_set().contains(Atspi.StateType.CHECKED))
+    ann.ui.press(ann.ui.find("check box", "Sign in automatically"))
+    wait_for("on again from the app", lambda: ann.me("SignInAutomatically") is True)
 
-def test_a_daemon_that_died_is_said_and_started_again(pair):
+
+def test_a_daemon_that_died_is_said_and_started_again_signed_in(pair):
+    """The daemon restarted while signed in comes back signed in, and the app follows
+    without being restarted."""
     lab, ann, bob = pair
     ensure_near(ann, bob)
+    assert ann.me("SignInAutomatically") is True
+    ann.manager("SetPresence", GLib.Variant("(ss)", ("busy", "Back soon")))
     ann.ui.show_view("Near me")
+    app = ann.app.pid
     os.kill(ann.daemon_pid(), 9)
     ann.ui.wait("the app says the daemon is not running", "label",
                 "peercollabd is not running: nothing here is up to date.")
     ann.ui.wait_gone("Bob's row went with the daemon", "list item", prefix="Bob, ")
     ann.screenshot("daemon-gone")
     ann.ui.press_button("the banner's start button", "Start peercollabd")
-    # Sign-in is not kept across runs: the new daemon serves, signed out.
-    ann.ui.wait("the new daemon answers", "label", prefix="You are not signed in near me")
+    # Sign-in and presence were kept: the new daemon signs in again by itself, and the same
+    # app (not restarted) shows Bob again and Ann's own presence, pressing nothing.
     ann.ui.wait_gone("the banner went", "label", "peercollabd is not running: nothing here is up to date.")
-    ann.ui.press_button("the empty view's sign-in button", "Sign in near me")
     ann.ui.wait("Bob's row is back", "list item", name="Bob, Online, verified contact", timeout=30)
+    assert ann.app.pid == app and ann.app.poll() is None
+    assert "near-me" in ann.me("SignedIn") and ann.me("PresenceStatus") == "busy"
+    bob.ui.show_view("Near me")
+    bob.ui.wait("Bob sees Ann back, busy as she left", "list item", prefix="Ann, Busy, ", timeout=30)
+    ann.ui.show_view("Me")
+    ann.ui.wait("Ann's Near me switch is on", "check box", "Near me")
+    assert ann.ui.find("check box", "Near me").accessible.get_state_set().contains(Atspi.StateType.CHECKED)
+    ann.screenshot("me-after-restart")
+    ann.manager("SetPresence", GLib.Variant("(ss)", ("online", "")))
 
 
 def test_adding_someone_by_link(pair):
@@ -403,3 +432,50 @@ def test_every_view_reads_at_800_and_at_360(pair):
         ann.ui.wait("the contact link", "label", prefix="My contact link: peercollab:")
         settle()
         ann.screenshot(f"me-card-{width}")
+
+
+def test_exporting_and_importing_cards_through_the_file_chooser(pair):
+    """The file-chooser paths as a person uses them: Export card… writes my card where I
+    type, Import card… reads one chosen the same way."""
+    lab, ann, _bob = pair
+    ui = ann.ui
+    ui.show_view("Me")
+    ui.scroll_down(ui.wait("the verification details", "list", "Verification"), 15)
+    exported = os.path.join(ann.env["HOME"], "exported-ann.vcf")
+    ui.press(ui.wait("the Export card… button", "push button", "Export card…"))
+    chooser = ui.wait("the export chooser", name="Export my contact card")
+    ann.screenshot("export-chooser")
+    # It starts in the home folder: a bare name saves the card there.
+    name = ui.wait("its name field", "text", "Name:", root=chooser.accessible)
+    ui.type_into(name, os.path.basename(exported))
+    ui.wait_gone("the chooser closed", name="Export my contact card")
+    ui.wait("the toast says where", "label", f"Card saved to {exported}")
+    def without_revision(card):   # REV is the time the card was made, to the second
+        return [line for line in card.split("\r\n") if not line.startswith("REV:")]
+
+    with open(exported, newline="") as file:   # the card keeps its CRLF line ends
+        assert without_revision(file.read()) == without_revision(ann.manager("GetContactCard")[0])
+
+    impostor = lab.impostor
+    card = os.path.join(ann.env["HOME"], "the-other-bob.vcf")
+    with open(card, "w") as file:
+        file.write(impostor.manager("GetContactCard")[0])
+    before = {i["org.peercollab.PeerCollab1.Contact"]["PeerName"] for i in ann.managed_objects().values()
+              if "org.peercollab.PeerCollab1.Contact" in i}
+    ui.show_view("Contacts")
+    ui.press(ui.wait("the Import card… button", "push button", "Import card…"))
+    chooser = ui.wait("the import chooser", name="Import a contact card")
+    ui.xdotool("key", "ctrl+l")
+    location = ui.wait("its location field", "text", root=chooser.accessible)
+    ui.type_into(location, card)
+    ui.wait_gone("the chooser closed", name="Import a contact card")
+    ui.wait("the other Bob is a verified contact", "list item", name="Bob, not connected, verified")
+    after = {i["org.peercollab.PeerCollab1.Contact"]["PeerName"] for i in ann.managed_objects().values()
+             if "org.peercollab.PeerCollab1.Contact" in i}
+    assert after - before == {impostor.me("PeerName")}
+    ann.screenshot("contacts-imported")
+    # Leave the contacts as the other tests expect them.
+    row = ui.wait("his row", "list item", name="Bob, not connected, verified")
+    ui.press_in(row, "Remove")
+    ui.press_button("its Remove button", "Remove", root=ui.wait("the confirmation", name="Remove Bob?"))
+    ui.wait_gone("he is gone", "list item", name="Bob, not connected, verified")

@@ -38,10 +38,13 @@ struct BusPublisher: Sendable {
             case .applicationRemoved(let id):
                 try unexport(BusPaths.application(id))
             case .invitationAdded(let view):
-                try export(InvitationKind.self, view.id, view, at: BusPaths.invitation(view.id))
+                try export(InvitationKind.self, view.id, InvitationObject(view, channels: context.channels.listing(of: view.id)), at: BusPaths.invitation(view.id))
             case .invitationChanged(let view, let fields):
-                try changed(InvitationKind.self, view, Set(fields.map(InvitationKind.property)), at: BusPaths.invitation(view.id))
+                try changed(
+                    InvitationKind.self, InvitationObject(view, channels: context.channels.listing(of: view.id)),
+                    Set(fields.map(InvitationKind.property)), at: BusPaths.invitation(view.id))
             case .invitationRemoved(let id):
+                context.channels.invitationRemoved(id)
                 try unexport(BusPaths.invitation(id))
             case .invitationReceived(let view):
                 let invitation = view.invitation

@@ -6,11 +6,11 @@ import PeerCollabAPI
 enum InvitationKind: ObjectKind {
     static let interfaceName = PeerCollabBus.Interface.invitation
 
-    static func read(_ id: String, _ context: BusContext) async throws -> InvitationView {
+    static func read(_ id: String, _ context: BusContext) async throws -> InvitationObject {
         guard let view = await context.collaboration.invitationView(id) else {
             throw DBusError.unknownObject("The invitation \(id) was withdrawn.")
         }
-        return view
+        return InvitationObject(view, channels: context.channels.listing(of: id))
     }
 
     static func property(_ field: InvitationField) -> InvitationProperty {
@@ -22,19 +22,24 @@ enum InvitationKind: ObjectKind {
         }
     }
 
-    static let properties: [PropertyRow<InvitationView, InvitationProperty>] = [
-        PropertyRow(.id, .string) { .string($0.id) },
-        PropertyRow(.direction, .string) { .string($0.invitation.direction.rawValue) },
-        PropertyRow(.peer, .objectPath) { .objectPath(BusPaths.person($0.invitation.peerID, isContact: $0.peerIsContact)) },
-        PropertyRow(.peerName, .string) { .string($0.invitation.peerID) },
-        PropertyRow(.displayName, .string) { .string($0.invitation.peerDisplayName) },
-        PropertyRow(.applicationID, .string) { .string($0.invitation.applicationID) },
-        PropertyRow(.message, .string) { .string($0.invitation.message) },
-        PropertyRow(.data, .array(of: .byte)) { .bytes($0.invitation.data) },
-        PropertyRow(.state, .string) { .string($0.invitation.state.rawValue) },
-        PropertyRow(.reason, .string) { .string($0.invitation.reason) },
-        PropertyRow(.created, .uint64) { .uint64($0.invitation.created) },
-        PropertyRow(.expires, .uint64) { .uint64($0.invitation.expires) },
+    static let properties: [PropertyRow<InvitationObject, InvitationProperty>] = [
+        PropertyRow(.id, .string) { .string($0.view.id) },
+        PropertyRow(.direction, .string) { .string($0.view.invitation.direction.rawValue) },
+        PropertyRow(.peer, .objectPath) { .objectPath(BusPaths.person($0.view.invitation.peerID, isContact: $0.view.peerIsContact)) },
+        PropertyRow(.peerName, .string) { .string($0.view.invitation.peerID) },
+        PropertyRow(.displayName, .string) { .string($0.view.invitation.peerDisplayName) },
+        PropertyRow(.applicationID, .string) { .string($0.view.invitation.applicationID) },
+        PropertyRow(.message, .string) { .string($0.view.invitation.message) },
+        PropertyRow(.data, .array(of: .byte)) { .bytes($0.view.invitation.data) },
+        PropertyRow(.state, .string) { .string($0.view.invitation.state.rawValue) },
+        PropertyRow(.reason, .string) { .string($0.view.invitation.reason) },
+        PropertyRow(.created, .uint64) { .uint64($0.view.invitation.created) },
+        PropertyRow(.expires, .uint64) { .uint64($0.view.invitation.expires) },
+        PropertyRow(.channels, ChannelListing.signature) { .array(element: ChannelListing.entrySignature, $0.channels.map(\.busValue)) },
+    ]
+
+    static let signals = [
+        DBusSignal("ChannelClosed", [DBusArgument("name", .string), DBusArgument("reason", .string)])
     ]
 
     static let methods: [MethodRow] = [
@@ -53,6 +58,10 @@ enum InvitationKind: ObjectKind {
         MethodRow("Wait", out: [DBusArgument("state", .string)]) { call, id, context in
             let state = try await ErrorTable.translating { try await context.collaboration.waitForInvitation(id, caller: call.sender) }
             return [.string(state.rawValue)]
+        },
+        MethodRow("OpenChannel", in: [DBusArgument("name", .string)], out: [DBusArgument("fd", .unixFD)]) { call, id, context in
+            let fd = try await ErrorTable.translating { try await context.channels.open(invitationID: id, name: call.string(0)) }
+            return [.unixFD(fd)]
         },
     ]
 }

@@ -21,6 +21,7 @@ enum ManagerKind: ObjectKind {
         case .presenceMessage: .presenceMessage
         case .invitationPolicy: .invitationPolicy
         case .objects: .objects
+        case .signInAutomatically: .signInAutomatically
         }
     }
 
@@ -46,6 +47,10 @@ enum ManagerKind: ObjectKind {
         },
         PropertyRow(.endpoints, BusValues.endpointsSignature) { BusValues.endpoints($0.endpoints) },
         PropertyRow(.objects, .array(of: .string)) { .strings($0.objectIDs) },
+        PropertyRow(.signInAutomatically, .boolean, { .boolean($0.signInAutomatically) }) { value, _, _, context in
+            guard let enabled = value.boolValue else { throw DBusError.invalidArgs("SignInAutomatically is a boolean.") }
+            try await ErrorTable.translating { try await context.collaboration.setSignInAutomatically(enabled) }
+        },
     ]
 
     static let signals = [

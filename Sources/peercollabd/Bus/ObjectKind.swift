@@ -6,6 +6,8 @@ import PeerCollabAPI
 /// What the bus objects' handlers call into.
 struct BusContext: Sendable {
     let collaboration: Collaboration
+    /// The invitations' application channels (OpenChannel, Channels).
+    let channels: ChannelHub
     /// The discovery backend's and the daemon's own checks, for `Diagnose`.
     let diagnose: @Sendable () async -> DiscoveryDiagnosis
 }

@@ -15,6 +15,8 @@ final class PeerNetworkService: Service, Sendable {
     static let defaultPort = 46773
 
     private let collaboration: Collaboration
+    /// The links' application channels, shared with the bus.
+    let channels: ChannelHub
     private let secureChannel: SecureChannel
     private let listenAddress: String?
     private let port: Int?
@@ -39,6 +41,7 @@ final class PeerNetworkService: Service, Sendable {
         }
         self.session = session
         self.collaboration = collaboration
+        self.channels = ChannelHub(collaboration: collaboration)
         self.secureChannel = SecureChannel(identity: identity)
         self.listenAddress = listenAddress
         self.port = port
@@ -139,6 +142,8 @@ final class PeerNetworkService: Service, Sendable {
             let sync = channel.pipeline.syncOperations
             try sync.addHandler(ByteToMessageHandler(PeerFrameDecoder()))
             try sync.addHandler(PeerSessionHandler(hello: PeerGreeting.hello, configuration: session))
+            // Channel messages stop here; everything else goes on to the domain.
+            try sync.addHandler(LinkChannels(linkID: linkID, hub: channels, logger: logger))
             let listeningPort = listener.withLock { $0?.localAddress?.port }.flatMap { UInt16(exactly: $0) }
             try sync.addHandler(PeerChannelHandler(
                 linkID: linkID, isOutgoing: isOutgoing, scope: scope, listeningPort: listeningPort, collaboration: collaboration,

@@ -64,7 +64,7 @@ final class LabDaemon: Sendable {
 
     /// Stops it (SIGTERM, or SIGKILL when `kill` is set), waits for it to end, and starts it
     /// again with the same folders, bus and arguments; then signs it in to what it was first
-    /// signed in to (sign-in is not kept across runs).
+    /// signed in to (a no-op when the daemon kept its sign-in, SignInAutomatically).
     func restart(kill: Bool = false) async throws {
         let old = daemon
         if old.isRunning {

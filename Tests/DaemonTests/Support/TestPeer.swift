@@ -14,7 +14,7 @@ final class TestPeer: Sendable {
     private let inbox = Inbox()
     private let group: MultiThreadedEventLoopGroup
 
-    init(dialing host: String, port: UInt16, expecting peerName: String) async throws {
+    init(dialing host: String, port: UInt16, expecting peerName: String, capabilities: Set<PeerCapability> = [.presence]) async throws {
         let folder = try FileManager.default.url(
             for: .itemReplacementDirectory, in: .userDomainMask,
             appropriateFor: URL(fileURLWithPath: NSTemporaryDirectory()), create: true)
@@ -29,7 +29,7 @@ final class TestPeer: Sendable {
             channel.eventLoop.makeCompletedFuture {
                 try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(PeerFrameDecoder()))
                 try channel.pipeline.syncOperations.addHandler(PeerSessionHandler(hello: PeerHello(
-                    versions: PeerProtocolLimits.supportedVersions, capabilities: [.presence], softwareVersion: "test-peer")))
+                    versions: PeerProtocolLimits.supportedVersions, capabilities: capabilities, softwareVersion: "test-peer")))
                 try channel.pipeline.syncOperations.addHandler(Recorder(inbox: inbox, established: established))
             }
         }
