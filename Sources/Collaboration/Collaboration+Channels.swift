@@ -21,7 +21,7 @@ extension Collaboration {
         guard let invitation = invitationBook.invitations[id] else { return nil }
         return ChannelTarget(
             invitationID: id, wireID: invitation.wireID, localIsInviter: invitation.direction == .outgoing,
-            peerID: invitation.peerID, linkID: linkOfPeer[invitation.peerID], state: invitation.state,
+            peerID: invitation.peerID, linkID: linkRegistry.linkID(ofPeer: invitation.peerID), state: invitation.state,
             peerDisplayName: invitation.peerDisplayName.isEmpty ? invitation.peerID : invitation.peerDisplayName)
     }
 
