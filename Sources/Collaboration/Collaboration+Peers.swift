@@ -170,6 +170,8 @@ extension Collaboration {
 
     /// Peers that are not my contacts connected at once; contacts always have room.
     public nonisolated static let maximumStrangers = 128
+    /// Strangers refused since the start, for `Diagnose`.
+    public var refusedStrangers: Int { strangersRefused }
     /// Of those, from one source address: a host making fresh keys cannot fill the rest.
     public nonisolated static let maximumStrangersPerAddress = 8
 

@@ -13,6 +13,8 @@ struct BusService: Service {
     let configuration: DaemonConfiguration
     let collaboration: Collaboration
     let discovery: DiscoveryService
+    /// For its `peer connections` check.
+    let network: PeerNetworkService
     let logger: Logger
     /// Launching accepted invitations' applications and notifying incoming ones.
     let invitationServices = InvitationServices()
@@ -29,11 +31,12 @@ struct BusService: Service {
         let events = await collaboration.events()
         let discovery = self.discovery
         let collaboration = self.collaboration
+        let network = self.network
         let context = BusContext(
             collaboration: collaboration,
             diagnose: {
                 let report = await discovery.diagnose()
-                return DiscoveryDiagnosis(backend: report.backend, checks: await LocalChecks.run(collaboration: collaboration) + report.checks)
+                return DiscoveryDiagnosis(backend: report.backend, checks: await LocalChecks.run(collaboration: collaboration) + [await network.check()] + report.checks)
             })
         // Everything the domain holds now (stored contacts and applications) is exported as
         // the observer starts, before the object manager, so it costs no InterfacesAdded

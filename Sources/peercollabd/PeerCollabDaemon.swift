@@ -196,7 +196,7 @@ struct PeerCollabDaemon: AsyncParsableCommand {
         }
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(
-                service: BusService(configuration: configuration, collaboration: collaboration, discovery: discovery, logger: logger),
+                service: BusService(configuration: configuration, collaboration: collaboration, discovery: discovery, network: network, logger: logger),
                 successTerminationBehavior: .gracefullyShutdownGroup,
                 failureTerminationBehavior: .gracefullyShutdownGroup),
             .init(service: ReloadService(collaboration: collaboration, hangups: hangups, logger: logger)),

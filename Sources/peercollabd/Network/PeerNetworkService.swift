@@ -1,4 +1,5 @@
 import Collaboration
+import Discovery
 import Logging
 import NIOCore
 import NIOPosix
@@ -26,6 +27,10 @@ final class PeerNetworkService: Service, Sendable {
     /// Dropped connections, logged a line per 10 s however many.
     private let drops: DropLog
     private let listener = Mutex<(any Channel)?>(nil)
+    /// Partial frames of every session together (``PartialFrameBudget``).
+    private let partialFrames = PartialFrameBudget()
+    /// What was refused, for `Diagnose`.
+    private let refusals = NetworkRefusals()
 
     /// `port` nil: the default, or any free port if that is taken; an explicit port must be free.
     init(
@@ -75,6 +80,11 @@ final class PeerNetworkService: Service, Sendable {
         try? await group.shutdownGracefully()
     }
 
+    /// The `peer connections` check of `Diagnose`.
+    func check() async -> DiscoveryDiagnosis.Check {
+        refusals.check(strangersRefused: await collaboration.refusedStrangers)
+    }
+
     private func endpoints(port: Int) -> [ContactEndpoint] {
         guard let port = UInt16(exactly: port) else { return [] }
         if let listenAddress, listenAddress != "::", listenAddress != "0.0.0.0" {
@@ -85,11 +95,12 @@ final class PeerNetworkService: Service, Sendable {
 
     private func bind() async throws -> any Channel {
         let logger = self.logger
+        let refusals = self.refusals
         let bootstrap = secureChannel.serverBootstrap(group: group) { [self] channel in
             self.acceptedChannel(channel)
         }.serverChannelInitializer { channel in
             channel.eventLoop.makeCompletedFuture {
-                try channel.pipeline.syncOperations.addHandler(AcceptPause(failures: AcceptFailures(logger: logger)))
+                try channel.pipeline.syncOperations.addHandler(AcceptPause(failures: AcceptFailures(logger: logger, refusals: refusals)))
             }
         }
         let hosts = listenAddress.map { [$0] } ?? ["::", "0.0.0.0"]
@@ -118,6 +129,7 @@ final class PeerNetworkService: Service, Sendable {
         // The source address without its port: the unit one host cannot exceed.
         let source = channel.remoteAddress?.ipAddress ?? "unknown"
         guard handshakes.withLock({ $0.admit(source) }) else {
+            refusals.note(.handshakeFull)
             drops.dropped(
                 "Too many connections are still handshaking; dropping a new one", address: source, metadata: [:], on: channel.eventLoop)
             return channel.close()
@@ -137,12 +149,12 @@ final class PeerNetworkService: Service, Sendable {
         let linkID = nextLinkID.wrappingAdd(1, ordering: .relaxed).newValue
         do {
             let sync = channel.pipeline.syncOperations
-            try sync.addHandler(ByteToMessageHandler(PeerFrameDecoder()))
+            try sync.addHandler(ByteToMessageHandler(PeerFrameDecoder(budget: partialFrames)))
             try sync.addHandler(PeerSessionHandler(hello: PeerGreeting.hello, configuration: session))
             let listeningPort = listener.withLock { $0?.localAddress?.port }.flatMap { UInt16(exactly: $0) }
             try sync.addHandler(PeerChannelHandler(
                 linkID: linkID, isOutgoing: isOutgoing, scope: scope, listeningPort: listeningPort, collaboration: collaboration,
-                logger: logger, drops: drops, registered: registered))
+                logger: logger, drops: drops, refusals: refusals, registered: registered))
             return channel.eventLoop.makeSucceededVoidFuture()
         } catch {
             return channel.eventLoop.makeFailedFuture(error)
