@@ -13,7 +13,7 @@ struct BusService: Service {
     let configuration: DaemonConfiguration
     let collaboration: Collaboration
     let discovery: DiscoveryService
-    /// For its `peer connections` check.
+    /// For its `port choice` and `peer connections` checks.
     let network: PeerNetworkService
     let logger: Logger
     /// Launching accepted invitations' applications and notifying incoming ones.
@@ -36,7 +36,7 @@ struct BusService: Service {
             collaboration: collaboration,
             diagnose: {
                 let report = await discovery.diagnose()
-                return DiscoveryDiagnosis(backend: report.backend, checks: await LocalChecks.run(collaboration: collaboration) + [await network.check()] + report.checks)
+                return DiscoveryDiagnosis(backend: report.backend, checks: await LocalChecks.run(collaboration: collaboration) + (await network.checks()) + report.checks)
             })
         // Everything the domain holds now (stored contacts and applications) is exported as
         // the observer starts, before the object manager, so it costs no InterfacesAdded

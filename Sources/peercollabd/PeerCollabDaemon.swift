@@ -96,7 +96,7 @@ struct PeerCollabDaemon: AsyncParsableCommand {
     @Option(name: .customLong("data-dir"), help: ArgumentHelp("Keep keys and contacts in this folder.", valueName: "path"))
     var dataDirectory: String?
 
-    @Option(name: .customLong("port"), help: ArgumentHelp("Listen for peers on this TCP port (0: any free port). Default: \(PeerNetworkService.defaultPort), or a free port if that is taken.", valueName: "port"))
+    @Option(name: .customLong("port"), help: ArgumentHelp("Listen for peers on this TCP port (0: any free port). Default: \(PeerNetworkService.defaultPort), or a free port chosen once if that is taken and kept for later starts.", valueName: "port"))
     var port: Int?
 
     @Option(name: .customLong("listen"), help: ArgumentHelp("Listen for peers on this address only (default: every address, IPv4 and IPv6).", valueName: "address"))
@@ -183,7 +183,8 @@ struct PeerCollabDaemon: AsyncParsableCommand {
             logger: logger)
         let network = PeerNetworkService(
             collaboration: collaboration, identity: identity, listenAddress: configuration.listenAddress,
-            port: configuration.port, peerTimeout: configuration.peerTimeout, logger: logger)
+            port: configuration.port, peerTimeout: configuration.peerTimeout,
+            dataDirectory: configuration.dataDirectory.path, logger: logger)
         try await network.start()
         let settings = await collaboration.discoverySettings
         let choice = configuration.discoveryBackend ?? settings.backend ?? "auto"
