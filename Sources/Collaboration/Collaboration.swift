@@ -113,6 +113,7 @@ public actor Collaboration {
         } catch {
             throw CollaborationError.failed(error.message)
         }
+        Self.logIgnored(settings, at: store.url.path, logger: logger)
     }
 
     // MARK: Time
@@ -320,11 +321,27 @@ public actor Collaboration {
         announce(.managerChanged([.endpoints]))
     }
 
+    /// Keys of `settings.json` that were not used, and the file's path, for `Diagnose`.
+    public var ignoredSettings: (path: String, ignored: [Settings.IgnoredSetting]) { (store.url.path, settings.ignored) }
+
+    private func logIgnoredSettings() {
+        Self.logIgnored(settings, at: store.url.path, logger: logger)
+    }
+
+    private nonisolated static func logIgnored(_ settings: Settings, at path: String, logger: Logger) {
+        for ignored in settings.ignored {
+            logger.warning(
+                "Ignoring a setting in \(path): \(ignored); the default holds until it is fixed (then systemctl --user reload peercollab)",
+                metadata: ["key": "\(ignored.key)", "value": "\(ignored.value)"])
+        }
+    }
+
     /// Re-reads the settings from disk (on reload) and announces what differs.
     public func reload() throws {
         let before = settings
         let beforeName = displayName
         settings = try store.load()
+        logIgnoredSettings()
         var changed: Set<ManagerField> = []
         if displayName != beforeName { changed.insert(.displayName) }
         if settings.email != before.email { changed.insert(.email) }

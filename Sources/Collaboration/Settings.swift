@@ -22,6 +22,9 @@ public struct Settings: Codable, Sendable, Equatable {
     public var invitationsPerSecondPerPeer: Double?
     /// Whether logind's idle hint shows me `idle` while I am away (nil: yes).
     public var autoIdle: Bool?
+    /// Keys of the file that were not used (a wrong type, a value outside its choices, an
+    /// unknown key); never written back.
+    public var ignored: [IgnoredSetting] = []
 
     public init(displayName: String? = nil, email: String? = nil) {
         self.displayName = displayName

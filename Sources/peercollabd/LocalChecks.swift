@@ -12,6 +12,12 @@ enum LocalChecks {
             subject: "sign-in", ok: !signedIn.isEmpty,
             detail: signedIn.isEmpty ? "not signed in" : "signed in to " + signedIn.sorted().map(\.rawValue).joined(separator: ", "),
             advice: signedIn.isEmpty ? "Sign in: peercollabctl signin near-me" : ""))
+        let identity = collaboration.identity
+        if let refused = identity.refusedAtStart, !identity.isLoaded {
+            checks.append(.init(
+                subject: "key", ok: false, detail: "refused at start: \(refused)",
+                advice: "Put the key file right as it says, then sign in: peercollabctl signin near-me (no restart needed)."))
+        }
         let endpoints = await collaboration.endpoints
         let port = endpoints.first?.port
         checks.append(.init(
@@ -24,6 +30,11 @@ enum LocalChecks {
             detail: store.damagedCopy.map { "\(store.path) was damaged at start; it was moved to \($0) and an empty one started" }
                 ?? "\(store.path)",
             advice: store.damagedCopy.map { "Contacts and objects may be recovered from the copy: sqlite3 \($0) .recover" } ?? ""))
+        let settings = await collaboration.ignoredSettings
+        checks.append(.init(
+            subject: "settings", ok: settings.ignored.isEmpty,
+            detail: settings.ignored.isEmpty ? settings.path : "ignored in \(settings.path): " + settings.ignored.map(\.description).joined(separator: "; "),
+            advice: settings.ignored.isEmpty ? "" : "Fix or remove those keys (docs: peercollabd(8), settings), then: systemctl --user reload peercollab"))
         checks.append(.init(subject: "invitations", ok: true, detail: await collaboration.invitationBookSummary))
         if let firewall = activeFirewall() {
             checks.append(.init(

@@ -172,6 +172,9 @@ struct PeerCollabDaemon: AsyncParsableCommand {
         } catch {
             throw DaemonError("Failed to load my identity from \(configuration.dataDirectory.path): \(error)")
         }
+        if let refused = identity.refusedAtStart {
+            logger.error("\(refused) Serving meanwhile; signing in waits for the key.", metadata: ["peer_name": "\(identity.peerName)"])
+        }
         logger.info(
             identity.isLoaded ? "Identity loaded" : "Identity known from its summary; the key is loaded when first needed",
             metadata: ["peer_name": "\(identity.peerName)", "fingerprint": "\(identity.fingerprint)"])
