@@ -88,7 +88,7 @@ struct DaemonClient {
 
     /// One object's properties in the shape of its kind.
     func objectJSON(_ path: DBusObjectPath, _ interface: String) async throws -> String {
-        ManagedObjects.json(path, try await properties(of: interface, at: path))
+        try await ManagedObjects.json(path, try await properties(of: interface, at: path), self)
     }
 }
 
