@@ -12,6 +12,8 @@ public actor Collaboration {
     /// Contacts, published objects and registered applications; written before any reply.
     let database: CollaborationStore
     var settings: Settings
+    /// Failed writes of the store and the settings, for the log and `Diagnose`.
+    let writeFailures: StoreWriteFailures
     let accountName: String
     let logger: Logger
     /// Who I am; the key never leaves PeerSecurity, and is loaded when first needed.
@@ -97,6 +99,9 @@ public actor Collaboration {
             throw CollaborationError.failed(error.message)
         }
         self.database = database
+        let writeFailures = StoreWriteFailures(logger: logger)
+        database.database.writeFailures = writeFailures
+        self.writeFailures = writeFailures
         if let copy = database.damagedCopy {
             logger.error(
                 "The database was damaged; it was moved aside and an empty one started",
@@ -261,12 +266,22 @@ public actor Collaboration {
     func updateSettings(_ change: (inout Settings) -> Void) throws {
         var changed = settings
         change(&changed)
-        try store.save(changed)
+        do {
+            try store.save(changed)
+            writeFailures.succeeded()
+        } catch {
+            writeFailures.failed("\(error)")
+            throw error
+        }
         settings = changed
     }
 
     /// Where the store is, and where a damaged one was moved at start (for `Diagnose`).
     public var storeStatus: (path: String, damagedCopy: String?) { (database.path, database.damagedCopy) }
+    /// Failed writes since the start, the latest one's message, and whether the last write failed.
+    public var writeStatus: (failures: Int, latest: String?, failingNow: Bool) {
+        (writeFailures.count, writeFailures.latest, writeFailures.failingNow)
+    }
 
     /// My email address, or "" when none is set.
     public var email: String { settings.email ?? "" }

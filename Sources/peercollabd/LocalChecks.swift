@@ -25,11 +25,19 @@ enum LocalChecks {
             detail: endpoints.isEmpty ? "no network address to be reached at" : "listening on TCP \(port ?? 0) at " + endpoints.map(\.description).joined(separator: ", "),
             advice: endpoints.isEmpty ? "Connect to a network; peers cannot reach a machine without an address." : ""))
         let store = await collaboration.storeStatus
-        checks.append(.init(
-            subject: "store", ok: store.damagedCopy == nil,
-            detail: store.damagedCopy.map { "\(store.path) was damaged at start; it was moved to \($0) and an empty one started" }
-                ?? "\(store.path)",
-            advice: store.damagedCopy.map { "Contacts and objects may be recovered from the copy: sqlite3 \($0) .recover" } ?? ""))
+        let writes = await collaboration.writeStatus
+        var storeDetail = store.damagedCopy.map { "\(store.path) was damaged at start; it was moved to \($0) and an empty one started" }
+            ?? "\(store.path)"
+        if let latest = writes.latest {
+            storeDetail += writes.failingNow
+                ? "; writing fails: \(writes.failures) failed writes since the start, the latest: \(latest)"
+                : "; \(writes.failures) writes failed since the start, and writing works again (the latest failure: \(latest))"
+        }
+        var storeAdvice = store.damagedCopy.map { "Contacts and objects may be recovered from the copy: sqlite3 \($0) .recover" } ?? ""
+        if writes.failingNow {
+            storeAdvice += (storeAdvice.isEmpty ? "" : " ") + "Changes are refused until it can write: free space on the disk (df -h \(store.path)) or make the folder writable."
+        }
+        checks.append(.init(subject: "store", ok: store.damagedCopy == nil && !writes.failingNow, detail: storeDetail, advice: storeAdvice))
         let settings = await collaboration.ignoredSettings
         checks.append(.init(
             subject: "settings", ok: settings.ignored.isEmpty,
