@@ -140,10 +140,10 @@ extension Collaboration {
     /// Where a connected peer listens: the address I dialled, or what it announced near me
     /// (an incoming connection's source port is not where it listens).
     private func listeningEndpoints(of id: String) -> [ContactEndpoint] {
-        if let linkID = linkOfPeer[id], let link = links[linkID], link.isOutgoing, let endpoint = link.remoteEndpoint {
+        if let linkID = linkRegistry.linkID(ofPeer: id), let link = linkRegistry.link(linkID), link.isOutgoing, let endpoint = link.remoteEndpoint {
             return [endpoint]
         }
-        let announced = nearby.values.first { $0.claimedPeerName.description == id }?.endpoints ?? []
+        let announced = nearbyDials.endpoints(claimedBy: id)
         return Array(announced.prefix(ContactCard.maximumEndpoints))
     }
 
@@ -160,7 +160,7 @@ extension Collaboration {
         peerChanged(id, [.contact])
         invitationsFollowContacts(of: id)
         contactListChanged(id)
-        scheduleContactDial(id, after: .zero)
+        contactNeedsDial(id)
     }
 
     // MARK: Changing
@@ -174,6 +174,8 @@ extension Collaboration {
             throw CollaborationError(error)
         }
         contacts[id] = nil
+        contactDials.contactRemoved(id)
+        contactDeadlineMoved()
         contactLastSeen[id] = nil
         contactKeys[id] = nil
         logger.info("Contact removed", metadata: ["contact": "\(id)"])
@@ -250,7 +252,7 @@ extension Collaboration {
         }
         record.endpoints.append(endpoint)
         try saveContactRecord(record)
-        if signedIn.contains(.internet) { scheduleContactDial(id, after: .zero) }
+        contactNeedsDial(id)
     }
 
     /// Removes an address of the contact.
@@ -268,7 +270,7 @@ extension Collaboration {
     /// scope, dials its endpoints now and returns once connected (or says why not).
     public func refreshContact(_ id: String) async throws {
         let record = try existingContact(id)
-        if linkOfPeer[id] != nil {
+        if linkRegistry.linkID(ofPeer: id) != nil {
             try refreshPeer(id)
             return
         }

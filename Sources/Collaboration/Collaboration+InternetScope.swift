@@ -1,3 +1,4 @@
+import PeerSessions
 import PeerProtocol
 import PeerSecurity
 
@@ -6,116 +7,92 @@ import PeerSecurity
 /// the same as near me: TLS proves the key, which must be the contact's pinned one.
 extension Collaboration {
     /// Contacts dialled at once; the others wait their turn.
-    public nonisolated static let maximumContactDials = 4
+    public nonisolated static var maximumContactDials: Int { ContactDials.Limits().roundsAtOnce }
 
     /// Signed in to the internet scope: dial every contact not connected yet.
     func startInternetScope() {
-        for id in contacts.keys.sorted() { scheduleContactDial(id, after: .zero) }
+        carryOutContactRounds(contactDials.start(contacts.keys.sorted(), now: clock.now))
     }
 
     /// Signed out of the internet scope: no more dials (the links close with a goodbye).
     func stopInternetScope() {
-        for id in contactRedials.keys { cancelDeadline(.contactRedial(id)) }
-        contactRedials = [:]
-        contactDialQueue = []
+        contactDials.stop()
+        contactDeadlineMoved()
     }
 
     /// The network may have changed (resume from sleep, a new connection): the back-off
-    /// no longer means anything, so every contact not connected is dialled again at once.
+    /// no longer means anything, so every peer announced near me and every contact not
+    /// connected is dialled again at once.
     public func networkChanged() {
+        if signedIn.contains(.nearMe) { carryOut(nearbyDials.networkChanged(now: clock.now)) }
         guard signedIn.contains(.internet) else { return }
         logger.info("Network changed; dialling contacts again")
-        for id in contacts.keys.sorted() where peers[id] == nil {
-            contactRedials[id]?.attempts = 0
-            scheduleContactDial(id, after: .zero)
-        }
+        carryOutContactRounds(contactDials.networkChanged(now: clock.now))
     }
 
     /// A contact's peer is shown: no dial is needed; the connection's age will tell whether
     /// it resets the back-off.
     func contactConnected(_ id: String) {
         guard contacts[id] != nil else { return }
-        var redial = contactRedials[id] ?? ContactRedial()
-        cancelDeadline(.contactRedial(id))
-        redial.connectedSince = clock.now
-        contactRedials[id] = redial
-        contactDialQueue.removeAll { $0 == id }
+        contactDials.connected(id, now: clock.now)
+        contactDeadlineMoved()
     }
 
     /// A contact's link closed: dial it again after the back-off (reset if it had held).
     func contactDisconnected(_ id: String) {
         guard contacts[id] != nil, signedIn.contains(.internet) else { return }
-        var redial = contactRedials[id] ?? ContactRedial()
-        if let since = redial.connectedSince, since.duration(to: clock.now) >= ContactRedial.stableConnection {
-            redial.attempts = 0
-        }
-        redial.connectedSince = nil
-        contactRedials[id] = redial
-        scheduleContactDial(id, after: ContactRedial.delay(afterAttempts: redial.attempts))
+        carryOutContactRounds(contactDials.disconnected(id, now: clock.now))
     }
 
-    /// Dials the contact after `delay` (zero: queue it now), unless it needs no dial.
-    func scheduleContactDial(_ id: String, after delay: Duration) {
-        guard signedIn.contains(.internet), let record = contacts[id], !record.endpoints.isEmpty, peers[id] == nil else { return }
-        if contactRedials[id] == nil { contactRedials[id] = ContactRedial() }
-        if delay > .zero {
-            schedule(.contactRedial(id), after: delay)
-        } else {
-            cancelDeadline(.contactRedial(id))
-            enqueueContactDial(id)
-        }
+    /// A contact was added or given an endpoint: a round now, if signed in to the internet.
+    func contactNeedsDial(_ id: String) {
+        carryOutContactRounds(contactDials.contactNeedsDial(id, now: clock.now))
     }
 
-    /// The back-off of `id` ended: its next round of dials.
-    func contactRedialDue(_ id: String) {
-        enqueueContactDial(id)
-    }
-
-    private func enqueueContactDial(_ id: String) {
-        if !contactDialQueue.contains(id), !contactDialsUnderWay.contains(id) { contactDialQueue.append(id) }
-        drainContactDials()
-    }
-
-    /// Starts queued dials while fewer than ``maximumContactDials`` are under way.
-    private func drainContactDials() {
-        while contactDialsUnderWay.count < Self.maximumContactDials, !contactDialQueue.isEmpty {
-            let id = contactDialQueue.removeFirst()
-            // Connected near me or by a dial already under way: nothing to do.
-            guard signedIn.contains(.internet), let record = contacts[id], peers[id] == nil, !dialing.contains(id),
-                let name = PeerName(id), let dialer
-            else { continue }
-            contactDialsUnderWay.insert(id)
+    /// Starts the rounds the rules ordered that are still needed; each reports back.
+    func carryOutContactRounds(_ ids: [String]) {
+        var work = ids
+        while !work.isEmpty {
+            let id = work.removeFirst()
+            // Connected near me or by a dial already under way, or nowhere to dial: no round.
+            guard signedIn.contains(.internet), let record = contacts[id], !record.endpoints.isEmpty, peers[id] == nil,
+                !nearbyDials.isDialling(id), let name = PeerName(id), let dialer
+            else {
+                work += contactDials.roundFinished(id, reached: nil, now: clock.now)
+                continue
+            }
             let endpoints = record.endpoints
-            Task { await self.runContactDial(id, name: name, endpoints: endpoints, dialer: dialer) }
+            Task { await self.runContactRound(id, name: name, endpoints: endpoints, dialer: dialer) }
         }
+        contactDeadlineMoved()
     }
 
-    private func runContactDial(
-        _ id: String, name: PeerName, endpoints: [ContactEndpoint],
-        dialer: @Sendable (ContactEndpoint, PeerName, Scope) async throws -> Void
-    ) async {
+    private func runContactRound(_ id: String, name: PeerName, endpoints: [ContactEndpoint], dialer: Dialer) async {
         var lastError = ""
         for endpoint in endpoints {
             guard signedIn.contains(.internet), contacts[id] != nil, peers[id] == nil else { break }
             do {
-                try await dialer(endpoint, name, .internet)
+                try await dialer(endpoint, name, .internet, Self.dialDeadline)
                 break
             } catch {
                 lastError = "\(endpoint): \(error)"
             }
         }
-        contactDialsUnderWay.remove(id)
-        if peers[id] == nil, signedIn.contains(.internet), contacts[id] != nil {
-            var redial = contactRedials[id] ?? ContactRedial()
-            redial.attempts += 1
-            contactRedials[id] = redial
-            let delay = ContactRedial.delay(afterAttempts: redial.attempts)
+        let reached = peers[id] != nil
+        if !reached, signedIn.contains(.internet), contacts[id] != nil {
             logger.debug(
                 "Could not reach a contact; trying again later",
-                metadata: ["contact": "\(id)", "attempts": "\(redial.attempts)", "retry_in": "\(delay)", "reason": "\(lastError)"])
-            scheduleContactDial(id, after: delay)
+                metadata: ["contact": "\(id)", "failed_rounds": "\(contactDials.failedRounds(id) + 1)", "reason": "\(lastError)"])
         }
-        drainContactDials()
+        carryOutContactRounds(contactDials.roundFinished(id, reached: reached, now: clock.now))
+    }
+
+    func contactDeadlineMoved() {
+        if let next = contactDials.nextDeadline {
+            schedule(.contactDials, at: next)
+        } else {
+            cancelDeadline(.contactDials)
+        }
     }
 
     /// Dials a contact's endpoints now, in order, for Refresh; throws PeerUnreachable with
@@ -129,7 +106,7 @@ extension Collaboration {
         for endpoint in record.endpoints {
             if peers[id] != nil { return }
             do {
-                try await dialer(endpoint, name, .internet)
+                try await dialer(endpoint, name, .internet, Self.dialDeadline)
             } catch {
                 failures.append("\(error)")
             }

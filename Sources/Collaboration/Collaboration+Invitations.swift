@@ -73,8 +73,8 @@ extension Collaboration {
             throw .invalidArgument("The timeout is \(timeout) s; use 1 to 3600 seconds (0 for the default, 300).")
         }
         guard peerID != identity.peerName.description else { throw .invalidArgument("You cannot invite yourself.") }
-        if linkOfPeer[peerID] == nil { try await reachContactToInvite(peerID) }
-        guard let peer = peers[peerID], let linkID = linkOfPeer[peerID], let link = links[linkID] else {
+        if linkRegistry.linkID(ofPeer: peerID) == nil { try await reachContactToInvite(peerID) }
+        guard let peer = peers[peerID], let linkID = linkRegistry.linkID(ofPeer: peerID), let link = linkRegistry.link(linkID) else {
             throw CollaborationError(.peerUnreachable, "\(peerID) is not connected now; invite someone who is (peercollabctl near).")
         }
         guard link.capabilities.contains(.invitations) else {
@@ -458,7 +458,7 @@ extension Collaboration {
     }
 
     private func send(_ message: PeerMessage, to peerID: String) {
-        guard let linkID = linkOfPeer[peerID], let link = links[linkID] else { return }
+        guard let linkID = linkRegistry.linkID(ofPeer: peerID), let link = linkRegistry.link(linkID) else { return }
         link.send(message)
     }
 

@@ -67,7 +67,7 @@ extension Collaboration {
     /// the peer still lists the same revision.
     public func object(ofPeer id: String, objectID: String) async throws -> [UInt8] {
         try PresenceRules.checkObjectID(objectID)
-        guard let linkID = linkOfPeer[id], let link = links[linkID], let peer = peers[id] else {
+        guard let linkID = linkRegistry.linkID(ofPeer: id), let link = linkRegistry.link(linkID), let peer = peers[id] else {
             throw CollaborationError(.peerUnreachable, "The peer \(id) is not connected now.")
         }
         guard link.capabilities.contains(.objects) else {
@@ -78,41 +78,42 @@ extension Collaboration {
         {
             return data
         }
-        guard objectFetches.outstanding(on: linkID) < Self.maximumObjectFetchesPerLink else {
+        guard objectFetches.pending.outstanding(on: linkID) < objectFetches.pending.perLink else {
             throw CollaborationError(
                 .rateLimited, "\(Self.maximumObjectFetchesPerLink) object requests to \(id) are under way already; try again when they are answered.")
         }
-        let requestID = objectFetches.makeRequestID()
         return try await withCheckedThrowingContinuation { continuation in
-            objectFetches.pending[requestID] = ObjectFetches.Pending(
-                linkID: linkID, peerID: id, objectID: objectID, continuation: continuation)
+            let waiter = ObjectFetches.Pending(peerID: id, objectID: objectID, continuation: continuation)
+            guard let requestID = objectFetches.pending.start(on: linkID, waiter: waiter) else {
+                continuation.resume(throwing: CollaborationError(.rateLimited, "Too many object requests to \(id) are under way; try again when they are answered."))
+                return
+            }
             schedule(.objectFetch(requestID), after: Self.objectFetchTimeout)
             link.send(.objectRequest(ObjectRequest(requestID: requestID, objectID: objectID)))
         }
     }
 
     func objectFetchTimedOut(_ requestID: UInt32) {
-        guard let pending = objectFetches.pending.removeValue(forKey: requestID) else { return }
+        guard let pending = objectFetches.pending.take(requestID) else { return }
         logger.notice("A peer did not answer an object request", metadata: ["peer": "\(pending.peerID)", "object": "\(pending.objectID)"])
         pending.continuation.resume(throwing: CollaborationError(
             .timeout, "\(pending.peerID) did not send the object '\(pending.objectID)' within \(Self.objectFetchTimeout)."))
     }
 
     func failObjectFetches(on linkID: Int) {
-        for (requestID, pending) in objectFetches.pending where pending.linkID == linkID {
-            objectFetches.pending[requestID] = nil
+        for (requestID, pending) in objectFetches.pending.takeAll(on: linkID) {
             cancelDeadline(.objectFetch(requestID))
             pending.continuation.resume(throwing: CollaborationError(
                 .peerUnreachable, "The connection to \(pending.peerID) closed before it sent the object '\(pending.objectID)'."))
         }
-        if let id = peerOfLink[linkID], linkOfPeer[id] == linkID { objectFetches.forget(peer: id) }
+        if let id = linkRegistry.peer(ofLink: linkID) { objectFetches.forget(peer: id) }
     }
 
     // MARK: From peers
 
     /// A peer asks for one of my objects: it gets it only if it may see me.
     func objectRequested(_ linkID: Int, _ request: ObjectRequest) {
-        guard let link = links[linkID] else { return }
+        guard let link = linkRegistry.link(linkID) else { return }
         let result: ObjectResponse.Result
         if !maySeeMe(linkID) || !link.capabilities.contains(.objects) {
             result = .notAllowed
@@ -126,8 +127,7 @@ extension Collaboration {
 
     /// The answer to one of my requests.
     func objectResponseReceived(_ linkID: Int, _ response: ObjectResponse) {
-        guard let pending = objectFetches.pending[response.requestID], pending.linkID == linkID else { return }
-        objectFetches.pending[response.requestID] = nil
+        guard let pending = objectFetches.pending.answered(response.requestID, on: linkID) else { return }
         cancelDeadline(.objectFetch(response.requestID))
         switch response.result {
         case .found(let revision, let buffer):
@@ -144,7 +144,7 @@ extension Collaboration {
 
     /// A peer's object changed or went away: its `Objects` list follows.
     func objectChangeReceived(_ linkID: Int, _ change: ObjectChange) {
-        guard let id = peerOfLink[linkID], linkOfPeer[id] == linkID, var peer = peers[id], var profile = peer.profile else { return }
+        guard let id = linkRegistry.peer(ofLink: linkID), var peer = peers[id], var profile = peer.profile else { return }
         guard admitPushed(linkID) else {
             linkSubscriptions[linkID]?.needsProfile = true
             return

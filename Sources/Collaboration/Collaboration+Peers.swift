@@ -1,3 +1,4 @@
+import PeerSessions
 import FoundationEssentials
 import PeerProtocol
 import PeerSecurity
@@ -14,7 +15,7 @@ extension Collaboration {
     }
 
     func broadcastProfile() {
-        for linkID in links.keys { sendProfile(on: linkID) }
+        for (linkID, _) in linkRegistry.all { sendProfile(on: linkID) }
     }
 
     // MARK: Links from the network layer
@@ -41,24 +42,22 @@ extension Collaboration {
             link.close(PeerGoodbye(reason: .notAllowed, message: "key does not match"))
             return false
         }
-        guard contacts[id] != nil || linkOfPeer[id] != nil || admitsStranger(from: link) else {
+        let admission = linkRegistry.admit(
+            link, id: link.id, peer: id, isOutgoing: link.isOutgoing, source: link.remoteEndpoint?.host,
+            iSortLower: identity.peerName < peer.peerName, isContact: { [contacts] in contacts[$0] != nil })
+        switch admission {
+        case .refuse(.duplicate):
+            logger.debug("Closing a duplicate connection", metadata: ["peer": "\(id)"])
+            link.close(PeerGoodbye(reason: .duplicateConnection))
+            return false
+        case .refuse(.tooManyStrangers(let fromSource, let connected)):
+            logStrangerRefused(fromSource: fromSource, connected: connected, host: link.remoteEndpoint?.host)
             link.close(PeerGoodbye(reason: .notAllowed, message: "too many unverified peers are connected"))
             return false
+        case .keep(let replaced):
+            replaced?.close(PeerGoodbye(reason: .duplicateConnection))
         }
-        if let existingID = linkOfPeer[id], let existing = links[existingID] {
-            // Both sides keep the link dialled by the peer whose name sorts lower.
-            let preferOutgoing = identity.peerName < peer.peerName
-            guard link.isOutgoing == preferOutgoing, existing.isOutgoing != preferOutgoing else {
-                logger.debug("Closing a duplicate connection", metadata: ["peer": "\(id)"])
-                link.close(PeerGoodbye(reason: .duplicateConnection))
-                return false
-            }
-            detach(existingID)
-            existing.close(PeerGoodbye(reason: .duplicateConnection))
-        }
-        links[link.id] = link
-        peerOfLink[link.id] = id
-        linkOfPeer[id] = link.id
+        nearbyDials.peerConnected(id)
         let now = Self.microsecondsSinceEpoch()
         // Where to reach the peer: the address I dialled; for a peer that dialled me, its
         // listening port follows (``PeerMessage/listeningPort(_:)``), so its source port is
@@ -82,10 +81,10 @@ extension Collaboration {
 
     /// A message from a peer's session.
     public func linkReceived(_ linkID: Int, _ message: PeerMessage) {
-        guard let id = peerOfLink[linkID], var peer = peers[id] else { return }
+        guard let id = linkRegistry.peer(ofLink: linkID), var peer = peers[id] else { return }
         switch message {
         case .listeningPort(let port):
-            guard let link = links[linkID], !link.isOutgoing, link.capabilities.contains(.listeningPort),
+            guard let link = linkRegistry.link(linkID), !link.isOutgoing, link.capabilities.contains(.listeningPort),
                 let host = link.remoteEndpoint?.host
             else { return }
             let addresses = [ContactEndpoint(host: host, port: port)]
@@ -123,7 +122,7 @@ extension Collaboration {
         case .profileRequest:
             sendProfile(on: linkID)
         case .invitation, .invitationResponse, .invitationCancel:
-            guard links[linkID]?.capabilities.contains(.invitations) == true else {
+            guard linkRegistry.link(linkID)?.capabilities.contains(.invitations) == true else {
                 logger.notice("Ignoring an invitation message from a peer whose hello lacks invitations", metadata: ["peer": "\(id)"])
                 return
             }
@@ -147,15 +146,14 @@ extension Collaboration {
         announce(.peerRemoved(id, shown: shown))
         if let shown { contactMirrorsPeerLeaving(id, shown) }
         contactDisconnected(id)
+        // Still announced near me: it may come back, or have been lost silently.
+        carryOut(nearbyDials.peerDisconnected(id, now: clock.now))
     }
 
     /// Forgets a link; returns its peer's id when it was that peer's current link.
     @discardableResult
     private func detach(_ linkID: Int) -> String? {
-        links[linkID] = nil
-        guard let id = peerOfLink.removeValue(forKey: linkID), linkOfPeer[id] == linkID else { return nil }
-        linkOfPeer[id] = nil
-        return id
+        linkRegistry.detach(linkID)
     }
 
     // MARK: Queries and requests from the bus
@@ -169,32 +167,21 @@ extension Collaboration {
     // MARK: Strangers
 
     /// Peers that are not my contacts connected at once; contacts always have room.
-    public nonisolated static let maximumStrangers = 128
+    public nonisolated static var maximumStrangers: Int { LinkRegistry<any PeerLink>.Limits().strangers }
     /// Strangers refused since the start, for `Diagnose`.
-    public var refusedStrangers: Int { strangersRefused }
+    public var refusedStrangers: Int { linkRegistry.strangersRefused }
     /// Of those, from one source address: a host making fresh keys cannot fill the rest.
-    public nonisolated static let maximumStrangersPerAddress = 8
+    public nonisolated static var maximumStrangersPerAddress: Int { LinkRegistry<any PeerLink>.Limits().strangersPerSource }
 
-    /// Whether one more stranger may connect over `link`. Refusals are logged once per
-    /// burst (a minute), with their count, so that a flood of fresh keys cannot fill the log.
-    private func admitsStranger(from link: any PeerLink) -> Bool {
-        let host = link.remoteEndpoint?.host
-        var total = 0
-        var fromThere = 0
-        for (peerID, linkID) in linkOfPeer where contacts[peerID] == nil {
-            total += 1
-            if let host, links[linkID]?.remoteEndpoint?.host == host { fromThere += 1 }
-        }
-        guard total >= Self.maximumStrangers || fromThere >= Self.maximumStrangersPerAddress else { return true }
-        strangersRefused += 1
+    /// Refusals of strangers are logged once per burst (a minute), with their count, so
+    /// that a flood of fresh keys cannot fill the log.
+    private func logStrangerRefused(fromSource: Bool, connected: Int, host: String?) {
         let now = clock.now
-        if lastStrangerLog.map({ $0.duration(to: now) >= .seconds(60) }) ?? true {
-            lastStrangerLog = now
-            logger.warning(
-                "Refused an unverified peer: \(fromThere >= Self.maximumStrangersPerAddress ? "\(fromThere) are connected from \(host ?? "its address")" : "\(total) are connected"); contacts still get in",
-                metadata: ["refused_so_far": "\(strangersRefused)"])
-        }
-        return false
+        guard lastStrangerLog.map({ $0.duration(to: now) >= .seconds(60) }) ?? true else { return }
+        lastStrangerLog = now
+        logger.warning(
+            "Refused an unverified peer: \(fromSource ? "\(connected) are connected from \(host ?? "its address")" : "\(connected) are connected"); contacts still get in",
+            metadata: ["refused_so_far": "\(linkRegistry.strangersRefused)"])
     }
 
     // MARK: What follows a peer's change
@@ -228,7 +215,7 @@ extension Collaboration {
     }
 
     /// Installs how to dial peers (the network layer does, once it runs).
-    public func setDialer(_ dial: @escaping @Sendable (ContactEndpoint, PeerName, Scope) async throws -> Void) {
+    public func setDialer(_ dial: @escaping Dialer) {
         dialer = dial
     }
 
@@ -243,13 +230,16 @@ extension Collaboration {
         guard let dialer else {
             throw CollaborationError(.peerUnreachable, "The daemon is not connected to the network yet.")
         }
-        try await dialer(link.endpoint, link.peerName, .internet)
+        try await dialer(link.endpoint, link.peerName, .internet, Self.dialDeadline)
         // The reply names the Peer object: wait until it is there, complete.
         guard await waitUntilShown(id) else {
             throw CollaborationError(.peerUnreachable, "\(link.endpoint) proved the key of \(id), but the session closed before its profile arrived.")
         }
         return id
     }
+
+    /// How long a dial to a peer I mean to reach may take (a contact, a link I was given).
+    nonisolated static let dialDeadline: Duration = .seconds(10)
 
     /// How long a connected peer may take to send its profile before `Connect` gives up.
     nonisolated static let profileTimeout: Duration = .seconds(10)
@@ -287,7 +277,7 @@ extension Collaboration {
 
     /// Asks the peer for its profile again.
     public func refreshPeer(_ id: String) throws {
-        guard let linkID = linkOfPeer[id], let link = links[linkID] else {
+        guard let linkID = linkRegistry.linkID(ofPeer: id), let link = linkRegistry.link(linkID) else {
             throw CollaborationError.notFound("No peer \(id) is connected.")
         }
         link.send(.profileRequest)
@@ -295,7 +285,7 @@ extension Collaboration {
 
     /// Says goodbye to every peer (at shutdown).
     public func disconnectAll(_ reason: GoodbyeReason) {
-        for link in links.values { link.close(PeerGoodbye(reason: reason)) }
+        for (_, link) in linkRegistry.all { link.close(PeerGoodbye(reason: reason)) }
     }
 
     static func microsecondsSinceEpoch() -> UInt64 {

@@ -76,7 +76,7 @@ extension Collaboration {
     }
 
     func applyPresence(_ linkID: Int, _ presence: PeerPresence) {
-        guard let id = peerOfLink[linkID], linkOfPeer[id] == linkID, var peer = peers[id], var profile = peer.profile else { return }
+        guard let id = linkRegistry.peer(ofLink: linkID), var peer = peers[id], var profile = peer.profile else { return }
         let presence = PresenceRules.sanitized(presence)
         var changed: Set<PeerField> = [.lastSeen]
         if profile.presence.status != presence.status { changed.insert(.presenceStatus) }
@@ -85,7 +85,7 @@ extension Collaboration {
         peer.profile = profile
         peer.lastSeen = Self.microsecondsSinceEpoch()
         peers[id] = peer
-        staleLinks.remove(linkID)
+        linkRegistry.markFresh(linkID)
         peerChanged(id, changed)
     }
 
@@ -93,7 +93,7 @@ extension Collaboration {
 
     /// A keepalive (ping or pong) arrived: the peer is there; `LastSeen` moves on.
     public func linkKeepalive(_ linkID: Int) {
-        guard let id = peerOfLink[linkID], linkOfPeer[id] == linkID, var peer = peers[id] else { return }
+        guard let id = linkRegistry.peer(ofLink: linkID), var peer = peers[id] else { return }
         peer.lastSeen = Self.microsecondsSinceEpoch()
         peers[id] = peer
         peerChanged(id, [.lastSeen])
@@ -103,12 +103,12 @@ extension Collaboration {
     /// keeps its presence; its `LastSeen` stays at the last time it was heard, so a client
     /// shows "last seen …". The session closes it when the keepalive limit passes.
     public func linkStale(_ linkID: Int, _ stale: Bool) {
-        guard let id = peerOfLink[linkID], linkOfPeer[id] == linkID, var peer = peers[id] else { return }
+        guard let id = linkRegistry.peer(ofLink: linkID), var peer = peers[id] else { return }
         if stale {
-            guard staleLinks.insert(linkID).inserted else { return }
+            guard linkRegistry.markStale(linkID) else { return }
             logger.notice("A peer does not answer keepalives", metadata: ["peer": "\(id)"])
         } else {
-            guard staleLinks.remove(linkID) != nil else { return }
+            guard linkRegistry.markFresh(linkID) else { return }
             logger.info("A peer answers again", metadata: ["peer": "\(id)"])
             peer.lastSeen = Self.microsecondsSinceEpoch()
             peers[id] = peer
@@ -118,23 +118,23 @@ extension Collaboration {
 
     /// Whether the peer `id` missed a keepalive and has not been heard since.
     public func isStale(_ id: String) -> Bool {
-        linkOfPeer[id].map { staleLinks.contains($0) } ?? false
+        linkRegistry.linkID(ofPeer: id).map { linkRegistry.isStale($0) } ?? false
     }
 
     /// After resume or a network change every link may be dead without knowing it: ping
     /// them all now; the session closes each that does not answer within
     /// ``recheckTimeout``, so nobody gone stays shown.
     public func recheckPeers(because reason: String) {
-        guard !links.isEmpty else { return }
-        logger.info("Checking that every peer is still there", metadata: ["reason": "\(reason)", "peers": "\(links.count)"])
-        for link in links.values { link.probe(within: Self.recheckTimeout) }
+        guard linkRegistry.count > 0 else { return }
+        logger.info("Checking that every peer is still there", metadata: ["reason": "\(reason)", "peers": "\(linkRegistry.count)"])
+        for (_, link) in linkRegistry.all { link.probe(within: Self.recheckTimeout) }
     }
 
     /// Forgets what presence kept for a link that closed; fetches on it fail.
     func presenceLinkClosed(_ linkID: Int) {
         linkSubscriptions[linkID] = nil
         cancelDeadline(.floodFlush(linkID: linkID))
-        staleLinks.remove(linkID)
+        linkRegistry.markFresh(linkID)
         failObjectFetches(on: linkID)
     }
 }

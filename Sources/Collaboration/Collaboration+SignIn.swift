@@ -1,12 +1,8 @@
+import PeerSessions
 import PeerProtocol
 import PeerSecurity
 
 extension Collaboration {
-    /// The most peers shown at once; announcements beyond it are ignored with a log line.
-    public nonisolated static let maximumPeers = 256
-    /// Dials to announced peers under way at once.
-    public nonisolated static let maximumPendingDials = 16
-
     /// Signs in to `scope` (`near-me`, `internet` or `all`): from now on I am visible there
     /// and see others.
     public func signIn(_ scopeText: String) throws {
@@ -31,12 +27,11 @@ extension Collaboration {
         signedIn.subtract(removed)
         logger.info("Signed out", metadata: ["scopes": "\(removed.sorted().map(\.rawValue))"])
         for (id, peer) in peers where removed.contains(Scope(rawValue: peer.scope) ?? .internet) || signedIn.isEmpty {
-            if let linkID = linkOfPeer[id] { links[linkID]?.close(PeerGoodbye(reason: .signedOut)) }
+            if let linkID = linkRegistry.linkID(ofPeer: id) { linkRegistry.link(linkID)?.close(PeerGoodbye(reason: .signedOut)) }
         }
         if removed.contains(.internet) { stopInternetScope() }
         if removed.contains(.nearMe) {
-            nearby = [:]
-            deferredDials = []
+            nearbyDials.reset()
             cancelDeadline(.nearbyDials)
             announce(.nearMeChanged(signedIn: false))
         }
@@ -54,85 +49,71 @@ extension Collaboration {
 
     // MARK: Announcements from the discovery layer
 
-    /// Someone announces peercollab near me: dial them (rate-limited, bounded) unless they
-    /// are me, already connected, or I am not signed in near me.
+    /// Someone announces peercollab near me. The announcement is a claim: the session
+    /// layer's rules (``NearbyDials``) bound such claims per source and in all, and say
+    /// whom to dial and for how long; only the link that follows proves anything.
     public func nearbyServiceFound(_ service: NearbyService) {
-        guard signedIn.contains(.nearMe) else { return }
+        guard signedIn.contains(.nearMe), service.claimedPeerName != identity.peerName else { return }
         let id = service.claimedPeerName.description
-        guard service.claimedPeerName != identity.peerName else { return }
-        if nearby[service.instanceName] == nil, nearby.count >= Self.maximumPeers {
-            logger.warning("Too many peers announced near me; ignoring another", metadata: ["instance": "\(service.instanceName)"])
-            return
+        let claim = NearbyDials<ContactEndpoint>.Claim(
+            instance: service.instanceName, peer: id, endpoints: service.endpoints, source: service.source,
+            isContact: contacts[id] != nil)
+        let refusedBefore = nearbyDials.claimsRefused
+        let (kept, orders) = nearbyDials.claimSeen(claim, now: clock.now)
+        let refused = nearbyDials.claimsRefused
+        // Logged at the first refusal and at every hundredth: a flood cannot fill the log.
+        if refused > refusedBefore, refusedBefore == 0 || refused / 100 > refusedBefore / 100 {
+            logger.warning(
+                "Too many announcements near me from one host, or in all; the oldest unproved ones are forgotten (real peers still get places)",
+                metadata: ["source": "\(service.source)", "forgotten_so_far": "\(refused)"])
         }
-        nearby[service.instanceName] = service
+        guard kept else { return }
+        logger.debug("Announcement seen near me", metadata: [
+            "peer": "\(id)", "instance": "\(service.instanceName)", "addresses": "\(service.endpoints.map(\.description))", "dials": "\(orders.count)"])
         if var known = peers[id], known.scope != Scope.nearMe.rawValue {
             // Reached first by link or through the internet scope, and now seen on the link.
             known.scope = Scope.nearMe.rawValue
             peers[id] = known
             peerChanged(id, [.scope])
         }
-        dialIfNeeded(service)
+        carryOut(orders)
     }
 
-    /// Dials an announced peer now, or queues it while the rate limit or the bound on dials
-    /// under way holds (a real peer among many bogus announcements still gets its turn).
-    /// Both sides may dial at once; the duplicate is resolved when the second link arrives.
-    private func dialIfNeeded(_ service: NearbyService) {
-        let id = service.claimedPeerName.description
-        guard peers[id] == nil, !dialing.contains(id), !service.endpoints.isEmpty, let dialer else {
-            deferredDials.remove(service.instanceName)
-            return
+    /// Starts the dials the near-me rules ordered, each bounded by its deadline; what became
+    /// of each goes back to the rules, which may order more.
+    func carryOut(_ orders: [NearbyDials<ContactEndpoint>.Order]) {
+        defer { nearbyDeadlineMoved() }
+        guard let dialer else { return }
+        for order in orders {
+            guard let name = PeerName(order.peer) else { continue }
+            Task { await self.dialNearby(order, name: name, dialer: dialer) }
         }
-        guard dialing.count < Self.maximumPendingDials, dialAttempts.take(now: clock.now) else {
-            if deferredDials.insert(service.instanceName).inserted, deferredDials.count == 1 {
-                logger.notice("Connection attempts are rate-limited; queueing announced peers", metadata: ["peer": "\(id)"])
+    }
+
+    private func dialNearby(_ order: NearbyDials<ContactEndpoint>.Order, name: PeerName, dialer: Dialer) async {
+        var failure: String? = "not announced any more"
+        for endpoint in order.endpoints {
+            guard peers[order.peer] == nil, signedIn.contains(.nearMe) else {
+                failure = peers[order.peer] == nil ? failure : nil
+                break
             }
-            scheduleDeferredDials()
-            return
-        }
-        deferredDials.remove(service.instanceName)
-        dialing.insert(id)
-        let endpoints = service.endpoints
-        Task {
-            await self.dialNearby(id: id, name: service.claimedPeerName, endpoints: endpoints, dialer: dialer)
-        }
-    }
-
-    /// One deadline at a time drains the queue as the rate limit allows (10 a second).
-    private func scheduleDeferredDials() {
-        guard timetable.deadline(of: .nearbyDials) == nil, !deferredDials.isEmpty else { return }
-        schedule(.nearbyDials, after: .milliseconds(100))
-    }
-
-    func drainDeferredDials() {
-        for instance in deferredDials.sorted() {
-            guard let service = nearby[instance], signedIn.contains(.nearMe) else {
-                deferredDials.remove(instance)
-                continue
-            }
-            dialIfNeeded(service)
-            if !deferredDials.contains(instance) { continue }
-            break  // Still limited: try again on the next tick.
-        }
-        scheduleDeferredDials()
-    }
-
-    private func dialNearby(
-        id: String, name: PeerName, endpoints: [ContactEndpoint],
-        dialer: @Sendable (ContactEndpoint, PeerName, Scope) async throws -> Void
-    ) async {
-        defer {
-            dialing.remove(id)
-            scheduleDeferredDials()
-        }
-        for endpoint in endpoints {
-            guard peers[id] == nil, signedIn.contains(.nearMe) else { return }
             do {
-                try await dialer(endpoint, name, .nearMe)
-                return
+                try await dialer(endpoint, name, .nearMe, order.within)
+                failure = nil
+                break
             } catch {
-                logger.notice("Could not reach a peer announced near me", metadata: ["peer": "\(id)", "address": "\(endpoint)", "reason": "\(error)"])
+                failure = "\(endpoint): \(error)"
+                logger.notice("Could not reach a peer announced near me", metadata: ["peer": "\(order.peer)", "address": "\(endpoint)", "reason": "\(error)"])
             }
+        }
+        carryOut(nearbyDials.dialFinished(order.peer, failure: failure, now: clock.now))
+    }
+
+    func nearbyDeadlineMoved() {
+        if let next = nearbyDials.nextDeadline {
+            schedule(.nearbyDials, at: next)
+        } else {
+            cancelDeadline(.nearbyDials)
         }
     }
 
@@ -143,16 +124,22 @@ extension Collaboration {
     /// its close) ends a peer. It is a hint, though: the session is asked at once to prove
     /// the peer is still there (``recheckTimeout``), so one that really left goes quickly.
     public func nearbyServiceLost(instanceName: String) {
-        deferredDials.remove(instanceName)
-        guard let service = nearby.removeValue(forKey: instanceName) else { return }
-        let id = service.claimedPeerName.description
-        guard let linkID = linkOfPeer[id], let link = links[linkID] else { return }
+        defer { nearbyDeadlineMoved() }
+        logger.debug("Announcement withdrawn near me", metadata: ["instance": "\(instanceName)"])
+        guard let id = nearbyDials.claimWithdrawn(instance: instanceName), let linkID = linkRegistry.linkID(ofPeer: id), let link = linkRegistry.link(linkID) else { return }
         logger.info("An announcement of a connected peer was withdrawn; checking the session", metadata: ["peer": "\(id)"])
         link.probe(within: Self.recheckTimeout)
     }
 
     /// Whether a peer with this name announces itself near me now.
     func isAnnouncedNearby(_ name: PeerName) -> Bool {
-        nearby.values.contains { $0.claimedPeerName == name }
+        nearbyDials.isClaimed(name.description)
     }
+
+    /// Peers announced near me that are not connected and whose last dial failed, with why
+    /// (for `Diagnose`: a firewall on either side is the usual reason).
+    public var unreachableNearby: [NearbyDials<ContactEndpoint>.Unreachable] { nearbyDials.unreachable }
+
+    /// Dials to peers announced near me under way now.
+    public var nearbyDialsUnderWay: Int { nearbyDials.dialsUnderWay }
 }

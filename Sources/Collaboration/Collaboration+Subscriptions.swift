@@ -1,3 +1,4 @@
+import PeerSessions
 import PeerProtocol
 
 /// Who may see my presence and objects, and the subscription messages that decide it.
@@ -9,14 +10,14 @@ import PeerProtocol
 extension Collaboration {
     /// Whether the peer on `linkID` may see my presence and objects now.
     func maySeeMe(_ linkID: Int) -> Bool {
-        guard let id = peerOfLink[linkID], linkOfPeer[id] == linkID, let peer = peers[id] else { return false }
+        guard let id = linkRegistry.peer(ofLink: linkID), let peer = peers[id] else { return false }
         if peer.scope == Scope.nearMe.rawValue { return true }
         return contacts[id]?.subscribeAllowed == true && linkSubscriptions[linkID]?.peerSubscribed == true
     }
 
     /// Whether the peer `id` may see my presence and objects now.
     public func maySeeMe(peer id: String) -> Bool {
-        linkOfPeer[id].map(maySeeMe) ?? false
+        linkRegistry.linkID(ofPeer: id).map(maySeeMe) ?? false
     }
 
     /// What the peer on `linkID` is shown of me.
@@ -27,7 +28,7 @@ extension Collaboration {
     /// What the peer `id` is shown of me (the full profile when it may see me, else one
     /// that is offline and publishes no objects).
     public func profile(forPeer id: String) -> PeerProfile {
-        linkOfPeer[id].map(profile(forLink:)) ?? hiddenProfile()
+        linkRegistry.linkID(ofPeer: id).map(profile(forLink:)) ?? hiddenProfile()
     }
 
     /// What someone who may not see me is shown: my name and applications, offline, no objects.
@@ -44,7 +45,7 @@ extension Collaboration {
         state.sharing = false
         linkSubscriptions[link.id] = state
         sendProfile(on: link.id)
-        if let id = peerOfLink[link.id], contacts[id]?.subscribed == true {
+        if let id = linkRegistry.peer(ofLink: link.id), contacts[id]?.subscribed == true {
             link.send(.subscription(subscribed: true))
             linkSubscriptions[link.id]?.sentSubscribed = true
         }
@@ -52,7 +53,7 @@ extension Collaboration {
 
     /// Sends the profile the link's peer may see, and remembers whether it was the full one.
     func sendProfile(on linkID: Int) {
-        guard let link = links[linkID] else { return }
+        guard let link = linkRegistry.link(linkID) else { return }
         // Read first: an optional-chained assignment holds its access to the dictionary
         // while the right side runs, and maySeeMe reads the same dictionary.
         let sharing = maySeeMe(linkID)
@@ -62,7 +63,7 @@ extension Collaboration {
 
     /// The peer follows or stops following me.
     func subscriptionReceived(_ linkID: Int, _ subscribed: Bool) {
-        guard linkSubscriptions[linkID] != nil, let id = peerOfLink[linkID] else { return }
+        guard linkSubscriptions[linkID] != nil, let id = linkRegistry.peer(ofLink: linkID) else { return }
         guard linkSubscriptions[linkID]?.peerSubscribed != subscribed else { return }
         linkSubscriptions[linkID]?.peerSubscribed = subscribed
         logger.info(subscribed ? "A peer follows my presence" : "A peer stopped following my presence", metadata: [
@@ -81,7 +82,7 @@ extension Collaboration {
     /// changing its `SubscribeAllowed` or `Subscribed`: tells the peer (if connected) that I
     /// follow or stop following it, and sends it a new profile if what it may see changed.
     public func contactPermissionsChanged(_ peerName: String) {
-        guard let linkID = linkOfPeer[peerName], let link = links[linkID], let state = linkSubscriptions[linkID] else { return }
+        guard let linkID = linkRegistry.linkID(ofPeer: peerName), let link = linkRegistry.link(linkID), let state = linkSubscriptions[linkID] else { return }
         let following = contacts[peerName]?.subscribed == true
         if following != state.sentSubscribed {
             link.send(.subscription(subscribed: following))
@@ -98,7 +99,7 @@ extension Collaboration {
             case .objectChanged: .objects
             default: nil
             }
-        for (linkID, link) in links where maySeeMe(linkID) && needed.map(link.capabilities.contains) != false {
+        for (linkID, link) in linkRegistry.all where maySeeMe(linkID) && needed.map(link.capabilities.contains) != false {
             link.send(message)
         }
     }
@@ -106,43 +107,41 @@ extension Collaboration {
     // MARK: Rate limit on what peers push
 
     /// Whether a presence update, profile or object change from `linkID` may be taken now;
-    /// beyond 10 at once and 5 a second they are dropped, with one log line per burst.
+    /// beyond the flood gate's rate they are dropped, with one log line per burst.
     func admitPushed(_ linkID: Int) -> Bool {
         guard var state = linkSubscriptions[linkID] else { return false }
-        defer { linkSubscriptions[linkID] = state }
-        if state.bucket.take(now: clock.now) { return true }
-        state.dropped += 1
-        if !state.dropping {
-            state.dropping = true
+        let verdict = state.flood.admit(now: clock.now)
+        linkSubscriptions[linkID] = state
+        guard case .drop(let burstStarted) = verdict else { return true }
+        if burstStarted {
             logger.notice(
-                "A peer sends presence updates faster than \(Int(LinkSubscription.perSecond)) a second; dropping them until it slows down",
-                metadata: ["peer": "\(peerOfLink[linkID] ?? "?")"])
-            schedule(.floodFlush(linkID: linkID), after: .seconds(1))
+                "A peer sends presence updates faster than \(Int(FloodGate.perSecond)) a second; dropping them until it slows down",
+                metadata: ["peer": "\(linkRegistry.peer(ofLink: linkID) ?? "?")"])
+            schedule(.floodFlush(linkID: linkID), after: FloodGate.checkInterval)
         }
         return false
     }
 
     /// Once a second while dropping: show the newest dropped presence (so the display ends
-    /// on the peer's latest), and end the burst when a whole second passed without drops
-    /// (then ask for the profile if object changes were lost).
+    /// on the peer's latest), and when the burst is over ask for the profile if object
+    /// changes were lost.
     func flushDropped(_ linkID: Int) {
         guard var state = linkSubscriptions[linkID] else { return }
         let presence = state.pendingPresence
         state.pendingPresence = nil
         var needsProfile = false
-        if state.dropped > state.droppedAtLastFlush {
-            state.droppedAtLastFlush = state.dropped
-            schedule(.floodFlush(linkID: linkID), after: .seconds(1))
-        } else {
-            logger.notice("A peer's presence flood is over", metadata: ["peer": "\(peerOfLink[linkID] ?? "?")", "dropped": "\(state.dropped)"])
+        switch state.flood.check() {
+        case .stillFlooding:
+            schedule(.floodFlush(linkID: linkID), after: FloodGate.checkInterval)
+        case .over(let dropped):
+            logger.notice("A peer's presence flood is over", metadata: ["peer": "\(linkRegistry.peer(ofLink: linkID) ?? "?")", "dropped": "\(dropped)"])
             needsProfile = state.needsProfile
             state.needsProfile = false
-            state.dropping = false
-            state.dropped = 0
-            state.droppedAtLastFlush = 0
+        case .quiet:
+            break
         }
         linkSubscriptions[linkID] = state
         if let presence { applyPresence(linkID, presence) }
-        if needsProfile { links[linkID]?.send(.profileRequest) }
+        if needsProfile { linkRegistry.link(linkID)?.send(.profileRequest) }
     }
 }

@@ -26,29 +26,23 @@ public actor Collaboration {
     var nextSubscriber = 0
     /// Peers by id (their peer name), and which link carries each.
     var peers: [String: RemotePeer] = [:]
-    var links: [Int: any PeerLink] = [:]
-    var peerOfLink: [Int: String] = [:]
-    var linkOfPeer: [String: Int] = [:]
+    var linkRegistry = LinkRegistry<any PeerLink>()
     /// `Connect` calls waiting for a connected peer's profile, by peer id.
     var shownWaiters: [String: [(token: UInt64, continuation: CheckedContinuation<Bool, Never>)]] = [:]
     var nextShownWaiter: UInt64 = 0
-    /// Unverified peers refused since the start, and when that was last logged.
-    var strangersRefused = 0
+    /// When a refused stranger was last logged.
     var lastStrangerLog: ContinuousClock.Instant?
-    /// Dials a peer in a scope; set by the network layer once it runs.
-    var dialer: (@Sendable (ContactEndpoint, PeerName, Scope) async throws -> Void)?
+    /// Dials a peer in a scope, giving up after the duration; set by the network layer once it runs.
+    public typealias Dialer = @Sendable (ContactEndpoint, PeerName, Scope, Duration) async throws -> Void
+    var dialer: Dialer?
     /// The scopes I am signed in to.
     public internal(set) var signedIn: Set<Scope> = [] {
         didSet { acceptingIncoming.store(!signedIn.isEmpty, ordering: .relaxed) }
     }
     /// Mirrors "signed in anywhere" for the network layer's accept path, which cannot wait.
     let acceptingIncoming = Atomic<Bool>(false)
-    /// Announcements seen near me, by instance name, and dials under way.
-    var nearby: [String: NearbyService] = [:]
-    var dialing: Set<String> = []
-    var dialAttempts = TokenBucket(capacity: 10, perSecond: 10)
-    /// Announced peers waiting for the rate limit, by instance name (bounded by `nearby`).
-    var deferredDials: Set<String> = []
+    /// Announcements seen near me, and the dials they lead to (the session layer's rules).
+    var nearbyDials = NearbyDials<ContactEndpoint>()
     /// Contacts by peer name (also their object id), as stored.
     var contacts: [String: ContactRecord] = [:]
     /// My presence as others see it.
@@ -58,10 +52,8 @@ public actor Collaboration {
     var isIdleHinted = false
     /// Per link: whether its peer follows me, what it was shown, its rate limit.
     var linkSubscriptions: [Int: LinkSubscription] = [:]
-    /// Links whose peer missed a keepalive.
-    var staleLinks: Set<Int> = []
     /// My object requests under way, and peers' objects fetched before.
-    var objectFetches = ObjectFetches()
+    var objectFetches = ObjectFetches(perLink: Collaboration.maximumObjectFetchesPerLink)
     /// The objects I publish, by id, as stored.
     var publishedObjects: [String: ObjectRecord] = [:]
     /// Applications registered with me, by id, as stored.
@@ -70,10 +62,8 @@ public actor Collaboration {
     var contactLastSeen: [String: UInt64] = [:]
     /// Contacts' pinned keys, parsed on first use (dropped when the record changes).
     var contactKeys: [String: ContactKey] = [:]
-    /// Internet scope: back-off per contact, contacts waiting for a dial, dials under way.
-    var contactRedials: [String: ContactRedial] = [:]
-    var contactDialQueue: [String] = []
-    var contactDialsUnderWay: Set<String> = []
+    /// Internet scope: when to dial each contact (the session layer's rules).
+    var contactDials = ContactDials()
     /// Invitations both ways, with their deadlines and waiting callers (Collaboration+Invitations.swift).
     var invitationBook = InvitationBook()
     /// The time every rule reads.
@@ -148,8 +138,8 @@ public actor Collaboration {
         case .invitation(let id): invitationTimerFired(id)
         case .objectFetch(let requestID): objectFetchTimedOut(requestID)
         case .floodFlush(let linkID): flushDropped(linkID)
-        case .nearbyDials: drainDeferredDials()
-        case .contactRedial(let id): contactRedialDue(id)
+        case .nearbyDials: carryOut(nearbyDials.deadlinePassed(now: clock.now))
+        case .contactDials: carryOutContactRounds(contactDials.deadlinePassed(now: clock.now))
         case .profileWait(let token): profileWaitEnded(token)
         }
     }

@@ -8,8 +8,8 @@ enum DomainDeadline: Hashable, Sendable {
     case floodFlush(linkID: Int)
     /// The next announced peers the near-me rate limit let wait.
     case nearbyDials
-    /// The next round of dials to a contact that is not connected.
-    case contactRedial(String)
+    /// The next rounds of dials to contacts that are not connected.
+    case contactDials
     /// `Connect` waiting for the profile of the peer it reached.
     case profileWait(token: UInt64)
 }

@@ -10,18 +10,11 @@ struct LinkSubscription: Sendable {
     var sentSubscribed = false
     /// Whether the last profile sent on this link carried my presence and objects.
     var sharing = false
-    /// Presence updates, profiles and object changes from the peer: 10 at once, 5 a second.
-    var bucket = TokenBucket(capacity: LinkSubscription.burst, perSecond: LinkSubscription.perSecond)
-    /// Dropping messages now (one log line per burst).
-    var dropping = false
-    var dropped = 0
-    var droppedAtLastFlush = 0
+    /// Presence updates, profiles and object changes from the peer (the session layer's rule).
+    var flood = FloodGate()
     /// The newest presence dropped by the rate limit, applied when the burst is over, so
     /// what is shown is the peer's latest even after a flood.
     var pendingPresence: PeerPresence?
     /// An object change was dropped: the whole profile is asked for when the burst is over.
     var needsProfile = false
-
-    static let burst: Double = 10
-    static let perSecond: Double = 5
 }

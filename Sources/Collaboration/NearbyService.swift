@@ -7,10 +7,13 @@ public struct NearbyService: Sendable, Hashable {
     /// From TXT `pn`; the channel must prove the key.
     public var claimedPeerName: PeerName
     public var endpoints: [ContactEndpoint]
+    /// Who makes the claim, for the bound on claims per source: the first address it names.
+    public var source: String
 
-    public init(instanceName: String, claimedPeerName: PeerName, endpoints: [ContactEndpoint]) {
+    public init(instanceName: String, claimedPeerName: PeerName, endpoints: [ContactEndpoint], source: String? = nil) {
         self.instanceName = instanceName
         self.claimedPeerName = claimedPeerName
         self.endpoints = endpoints
+        self.source = source ?? endpoints.first?.host ?? instanceName
     }
 }

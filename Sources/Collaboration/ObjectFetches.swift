@@ -1,10 +1,11 @@
 import PeerProtocol
+import PeerSessions
 
-/// My `GetObject` requests under way, and the objects fetched before, by peer and id, so
-/// an unchanged object (same revision) is not fetched twice.
+/// My `GetObject` requests under way (ids and links are the session layer's rule), and the
+/// objects fetched before, by peer and id, so an unchanged object (same revision) is not
+/// fetched twice.
 struct ObjectFetches: Sendable {
     struct Pending: Sendable {
-        var linkID: Int
         var peerID: String
         var objectID: String
         var continuation: CheckedContinuation<[UInt8], any Error>
@@ -15,21 +16,14 @@ struct ObjectFetches: Sendable {
         var data: [UInt8]
     }
 
-    private var nextRequestID: UInt32 = 0
-    var pending: [UInt32: Pending] = [:]
+    var pending: RequestsInFlight<Pending>
     private(set) var cache: [String: [String: Cached]] = [:]
     private(set) var cachedBytes = 0
     /// The cache keeps at most this many bytes of peers' objects.
     static let cacheLimit = 8 << 20
 
-    /// A request id not in flight (ids wrap after 2³² requests).
-    mutating func makeRequestID() -> UInt32 {
-        repeat { nextRequestID &+= 1 } while pending[nextRequestID] != nil
-        return nextRequestID
-    }
-
-    func outstanding(on linkID: Int) -> Int {
-        pending.values.count { $0.linkID == linkID }
+    init(perLink: Int) {
+        pending = RequestsInFlight(perLink: perLink)
     }
 
     func cached(peer: String, object: String, revision: UInt64) -> [UInt8]? {

@@ -18,14 +18,20 @@ public struct TokenBucket: Sendable {
 
     /// Takes a token if one is there at `now` (the domain's clock).
     public mutating func take(now: ContinuousClock.Instant) -> Bool {
-        if let last {
-            let elapsed = last.duration(to: now)
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            tokens = min(capacity, tokens + max(0, seconds) * perSecond)
-        }
+        tokens = available(at: now)
         last = now
         guard tokens >= 1 else { return false }
         tokens -= 1
         return true
+    }
+
+    /// Whether a ``take(now:)`` at `now` would succeed, taking nothing.
+    public func wouldGrant(at now: ContinuousClock.Instant) -> Bool { available(at: now) >= 1 }
+
+    private func available(at now: ContinuousClock.Instant) -> Double {
+        guard let last else { return tokens }
+        let elapsed = last.duration(to: now)
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return min(capacity, tokens + max(0, seconds) * perSecond)
     }
 }

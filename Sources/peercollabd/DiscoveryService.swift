@@ -1,6 +1,7 @@
 import Collaboration
 import Discovery
 import Logging
+import NIOCore
 import PeerSecurity
 import ServiceLifecycle
 
@@ -162,10 +163,24 @@ actor DiscoveryService: Service {
         }
     }
 
-    /// An announcement as the domain takes it: TXT `pn` must be a valid peer name.
+    /// An announcement as the domain takes it: TXT `pn` must be a valid peer name, and only
+    /// addresses on my own links are kept, at the port the SRV record names. Anyone can
+    /// announce any address; without this a claim could make the daemon connect (and send a
+    /// TLS ClientHello) anywhere, off-link hosts and my own loopback services included.
     static func nearbyService(_ service: DiscoveredService) -> NearbyService? {
         guard let text = service.txt["pn"], let name = try? PeerName(parsing: text) else { return nil }
-        let endpoints = service.addresses.map { ContactEndpoint(host: $0, port: service.port) }
+        let seenOnLoopback = service.interfaceName == "lo"
+        let onLink = service.addresses.filter { isOnMyLink($0, seenOnLoopback: seenOnLoopback) }
+        let endpoints = onLink.map { ContactEndpoint(host: $0, port: service.port) }
         return NearbyService(instanceName: service.instanceName, claimedPeerName: name, endpoints: endpoints)
+    }
+
+    /// Whether `host` lies in the subnet of one of my interfaces (IPv6 link-local always
+    /// does); a loopback address only when the announcement itself came over loopback.
+    static func isOnMyLink(_ host: String, seenOnLoopback: Bool) -> Bool {
+        let bare = host.split(separator: "%", maxSplits: 1).first.map(String.init) ?? host
+        guard let address = try? SocketAddress(ipAddress: bare, port: 0) else { return false }
+        if bare.hasPrefix("127.") || bare == "::1" { return seenOnLoopback }
+        return LocalAddresses.isOnLocalNetwork(address)
     }
 }

@@ -44,6 +44,7 @@ enum LocalChecks {
             detail: settings.ignored.isEmpty ? settings.path : "ignored in \(settings.path): " + settings.ignored.map(\.description).joined(separator: "; "),
             advice: settings.ignored.isEmpty ? "" : "Fix or remove those keys (docs: peercollabd(8), settings), then: systemctl --user reload peercollab"))
         checks.append(.init(subject: "invitations", ok: true, detail: await collaboration.invitationBookSummary))
+        if signedIn.contains(.nearMe) { checks.append(await reachingNearby(collaboration, port: port)) }
         if let firewall = activeFirewall() {
             checks.append(.init(
                 subject: "firewall", ok: false, detail: "\(firewall) is active and may block peers",
@@ -54,6 +55,21 @@ enum LocalChecks {
             checks.append(.init(subject: "firewall", ok: true, detail: "neither firewalld nor ufw is active"))
         }
         return checks
+    }
+
+    /// Peers announced near me that every dial failed to reach: the log says so once per
+    /// dial, and this says it where someone looks ("why does nobody show up?").
+    static func reachingNearby(_ collaboration: Collaboration, port: UInt16?) async -> DiscoveryDiagnosis.Check {
+        let unreachable = await collaboration.unreachableNearby
+        guard !unreachable.isEmpty else {
+            return .init(subject: "peers near me", ok: true, detail: "every peer announced near me was reached")
+        }
+        let shown = unreachable.prefix(5).map { "\($0.peer) (\($0.failedDials) failed dials; last: \($0.reason))" }
+        let more = unreachable.count > 5 ? "; and \(unreachable.count - 5) more" : ""
+        return .init(
+            subject: "peers near me", ok: false,
+            detail: "\(unreachable.count) announced near me but not reachable: " + shown.joined(separator: "; ") + more,
+            advice: "A firewall on either computer may block the peer port: on both, allow TCP \(port ?? 46773) (sudo firewall-cmd --add-service=peercollab, or sudo ufw allow peercollab). Networks that isolate devices from each other (guest Wi-Fi) block it too. peercollab keeps trying, with back-off.")
     }
 
     /// firewalld leaves its PID file while running; ufw says ENABLED=yes in its config.

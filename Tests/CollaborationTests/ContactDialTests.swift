@@ -28,22 +28,11 @@ import Testing
         return (identity.peerName.description, text)
     }
 
-    @Test func backOffDoublesFromOneSecondToFiveMinutesWithBoundedJitter() {
-        for attempts in 0..<30 {
-            let base = min(300.0, pow(2.0, Double(attempts)))
-            for _ in 0..<20 {
-                let delay = ContactRedial.delay(afterAttempts: attempts)
-                let seconds = Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18
-                #expect(seconds >= base * 0.8 - 0.001 && seconds <= min(300, base * 1.2) + 0.001, "attempt \(attempts): \(seconds) s")
-            }
-        }
-    }
-
     @Test func contactsAreDialledAtBoundedConcurrencyAgainAfterBackOffAndNotAfterSignOut() async throws {
         let lab = try await DomainLab()
         let collaboration = lab.collaboration
         let state = Mutex<(underWay: Int, most: Int, dials: [String: Int], scopes: Set<Scope>)>((0, 0, [:], []))
-        await collaboration.setDialer { endpoint, name, scope in
+        await collaboration.setDialer { endpoint, name, scope, _ in
             state.withLock {
                 $0.underWay += 1
                 $0.most = max($0.most, $0.underWay)

@@ -104,33 +104,39 @@ import Testing
         #expect(!link.sent.contains { if case .invitation = $0 { true } else { false } })
     }
 
-    @Test func announcedPeersAreDialledTenAtOnceThenOneEveryHundredMilliseconds() async throws {
+    @Test func oneHostAnnouncingManyPeersKeepsItsShareAndAnotherHostIsDialledAtOnce() async throws {
         let lab = try await DomainLab()
-        let dialled = Mutex<[PeerName]>([])
-        await lab.collaboration.setDialer { _, name, _ in
-            dialled.withLock { $0.append(name) }
+        let dialled = Mutex<[(PeerName, Duration)]>([])
+        await lab.collaboration.setDialer { _, name, _, within in
+            dialled.withLock { $0.append((name, within)) }
             throw CollaborationError(.peerUnreachable, "nobody there")
         }
         try await lab.collaboration.signIn("near-me")
-        let names = (0..<30).map { PeerName(publicKeyDER: Array("peer \($0)".utf8)) }
-        for (index, name) in names.enumerated() {
+        let fakes = (0..<30).map { PeerName(publicKeyDER: Array("fake \($0)".utf8)) }
+        for (index, name) in fakes.enumerated() {
             await lab.collaboration.nearbyServiceFound(NearbyService(
                 instanceName: "instance-\(index)", claimedPeerName: name, endpoints: [ContactEndpoint(host: "192.0.2.1", port: 9)]))
         }
-        try await settle("the first ten dials") { dialled.withLock { $0.count } == 10 }
-        for tick in 1...20 {
-            await lab.advance(by: .milliseconds(100))
-            try await settle("dial \(10 + tick)") { dialled.withLock { $0.count } == 10 + tick }
+        let real = PeerName(publicKeyDER: Array("real".utf8))
+        await lab.collaboration.nearbyServiceFound(NearbyService(
+            instanceName: "real", claimedPeerName: real, endpoints: [ContactEndpoint(host: "192.0.2.2", port: 46773)]))
+        try await settle("the real peer's dial") { dialled.withLock { $0.contains { $0.0 == real } } }
+        // Claims never proved get the short deadline; of one host's, 8 are kept.
+        #expect(dialled.withLock { $0.allSatisfy { $0.1 == .seconds(3) } })
+        // One host's claims are dialled 2 a second at most: the rest follow on the clock.
+        for _ in 0..<20 where await lab.collaboration.unreachableNearby.count < 9 {
+            await lab.advance(by: .milliseconds(500))
+            try await settle("the dials of this step") { await lab.collaboration.nearbyDialsUnderWay == 0 }
         }
-        #expect(Set(dialled.withLock { $0 }) == Set(names))
-        await lab.advance(by: .seconds(1))
-        #expect(dialled.withLock { $0.count } == 30, "an announcement was dialled twice")
+        #expect(await lab.collaboration.unreachableNearby.count == 9)
+        let kept = Set(await lab.collaboration.unreachableNearby.map(\.peer))
+        #expect(kept == Set((fakes.suffix(8) + [real]).map(\.description)), "the newest claims of a host replace its oldest")
     }
 
     @Test func aContactThatDoesNotAnswerIsDialledAgainAfterTwoThenFourSeconds() async throws {
         let lab = try await DomainLab()
         let dials = Mutex(0)
-        await lab.collaboration.setDialer { _, _, _ in
+        await lab.collaboration.setDialer { _, _, _, _ in
             dials.withLock { $0 += 1 }
             throw CollaborationError(.peerUnreachable, "nobody there")
         }

@@ -1,4 +1,5 @@
 import DBus
+import PeerSecurity
 import Foundation
 import Testing
 
@@ -149,5 +150,142 @@ struct SilentSocketFloodTests {
         let peer = try #require(reached, "no peer got through after the flood ended")
         await peer.close()
         #expect(daemon.isRunning)
+    }
+}
+
+/// An announcement names where to dial, and anyone can announce: only addresses on my own
+/// link are dialled, so a claim cannot steer the daemon to another network.
+@Suite(.enabled(if: NetworkLab.isAvailable && PeopleNearMeTests.zeroconfAvailable, "needs root, iproute2 and python3 with zeroconf"))
+struct SteeredDialTests {
+    @Test func anAnnouncementNamingAnAddressOffTheLinkIsNeverDialled() async throws {
+        // A and Mallory share a link; host 2 is a subnet away, reachable through the router.
+        let lab = try NetworkLab(subnets: [[0, 1], [2]])
+        try await lab.withLogs {
+            let port = 47001
+            // Host 2 and Mallory each count the connections made to them (bounded: 20 s).
+            let listener = """
+                import socket, time
+                server = socket.socket()
+                server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                server.bind(("0.0.0.0", \(port)))
+                server.listen(16)
+                server.settimeout(0.5)
+                print("listening", flush=True)
+                end = time.time() + 20
+                while time.time() < end:
+                    try:
+                        conn, peer = server.accept()
+                        print("connection from", peer[0], flush=True)
+                        conn.close()
+                    except socket.timeout:
+                        pass
+                """
+            var listeners: [Subprocess] = []
+            defer { for process in listeners { process.signal(SIGKILL) } }
+            for host in [1, 2] {
+                let command = lab.prefix(host) + ["/usr/bin/env", "python3", "-u", "-c", listener]
+                let process = try Subprocess(command[0], Array(command.dropFirst()), captureOutput: true)
+                listeners.append(process)
+                let ready = process.readStandardOutput(until: .now + .seconds(10)) { $0.contains("listening") }
+                try #require(ready.contains("listening"), "a listener did not start: \(ready)")
+            }
+            let a = try await LabDaemon(lab: lab, host: 0, signIn: "near-me")
+            // Two claims from Mallory: one at an address off A's link, one (the control, which
+            // shows the test can see a dial) at Mallory's own address.
+            let offLink = PeerName(publicKeyDER: Array("steered off the link".utf8)).description
+            let onLink = PeerName(publicKeyDER: Array("on the link".utf8)).description
+            let announcer = """
+                import socket, time
+                from zeroconf import Zeroconf, ServiceInfo, IPVersion
+                zc = Zeroconf(interfaces=["\(lab.ipv4(1))"], ip_version=IPVersion.V4Only)
+                for name, address, pn in [("far", "\(lab.ipv4(2))", "\(offLink)"), ("near", "\(lab.ipv4(1))", "\(onLink)")]:
+                    zc.register_service(ServiceInfo("_peercollab._tcp.local.", name + "._peercollab._tcp.local.",
+                        addresses=[socket.inet_aton(address)], port=\(port),
+                        properties={"v": "1", "pn": pn, "dn": name}, server=name + ".local."))
+                print("announced", flush=True)
+                time.sleep(15)
+                zc.close()
+                """
+            let command = lab.prefix(1) + ["/usr/bin/env", "python3", "-u", "-c", announcer]
+            let mallory = try Subprocess(command[0], Array(command.dropFirst()), captureOutput: true)
+            listeners.append(mallory)
+            let announced = mallory.readStandardOutput(until: .now + .seconds(10)) { $0.contains("announced") }
+            try #require(announced.contains("announced"), "the claims were not announced: \(announced)")
+            // The control: A dials the claim on its link (which then fails: no TLS there).
+            let near = listeners[0].readStandardOutput(until: .now + .seconds(10)) { $0.contains("connection from \(lab.ipv4(0))") }
+            #expect(near.contains("connection from \(lab.ipv4(0))"), "A never dialled the claim on its own link:\n\(a.daemon.log)")
+            // By then A has dialled what it will: give the far claim as long again.
+            let far = listeners[1].readStandardOutput(until: .now + .seconds(5)) { $0.contains("connection from") }
+            #expect(!far.contains("connection from"), "A dialled an address off its link on a claim: \(far)")
+            _ = a
+        }
+    }
+}
+
+/// One host announces 300 peers that do not exist, each at a listener that accepts and
+/// says nothing: the claims of one source are bounded and their dials short, so two real
+/// peers that sign in meanwhile still find each other.
+@Suite(.enabled(if: NetworkLab.isAvailable && PeopleNearMeTests.zeroconfAvailable, "needs root, iproute2 and python3 with zeroconf"))
+struct CrowdingAnnouncementTests {
+    @Test func threeHundredFakeAnnouncementsAtSilentListenersDoNotKeepRealPeersApart() async throws {
+        let lab = try NetworkLab(hosts: 3)
+        try await lab.withLogs {
+            let script = """
+                import asyncio, os, socket, threading, time
+                from zeroconf import IPVersion, ServiceInfo
+                from zeroconf.asyncio import AsyncZeroconf
+                ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
+                def times_alpha(v):
+                    s = v << 1
+                    return s ^ 0x25 if s & 0x20 else s
+                def peer_name(data):
+                    bits = int.from_bytes(data, "big")
+                    symbols = [(bits >> (5 * (31 - i))) & 31 for i in range(32)]
+                    fold = 0
+                    for s in symbols: fold = times_alpha(fold) ^ s
+                    symbols.append(times_alpha(fold))
+                    return "".join(ALPHABET[s] for s in symbols)
+                # A listener that accepts and holds every connection, silent (bounded: 45 s).
+                server = socket.socket()
+                server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                server.bind(("\(lab.ipv4(2))", 47003))
+                server.listen(512)
+                held = []
+                def hold():
+                    server.settimeout(0.5)
+                    end = time.time() + 45
+                    while time.time() < end:
+                        try: held.append(server.accept()[0])
+                        except socket.timeout: pass
+                threading.Thread(target=hold, daemon=True).start()
+                async def main():
+                    azc = AsyncZeroconf(interfaces=["\(lab.ipv4(2))"], ip_version=IPVersion.V4Only)
+                    infos = [ServiceInfo("_peercollab._tcp.local.", f"fake{i}._peercollab._tcp.local.",
+                        addresses=[socket.inet_aton("\(lab.ipv4(2))")], port=47003,
+                        properties={"v": "1", "pn": peer_name(os.urandom(20)), "dn": f"Nobody {i}"},
+                        server=f"fake-{i}.local.") for i in range(300)]
+                    tasks = await asyncio.gather(*(azc.async_register_service(info) for info in infos))
+                    await asyncio.gather(*tasks)
+                    print("announced", flush=True)
+                    await asyncio.sleep(40)
+                    print("held", len(held), flush=True)
+                    await azc.async_close()
+                asyncio.run(main())
+                """
+            let command = lab.prefix(2) + ["/usr/bin/env", "python3", "-u", "-c", script]
+            let mallory = try Subprocess(command[0], Array(command.dropFirst()), captureOutput: true)
+            defer { mallory.signal(SIGKILL) }
+            let announced = mallory.readStandardOutput(until: .now + .seconds(30)) { $0.contains("announced") }
+            try #require(announced.contains("announced"), "the fake announcements were not made: \(announced)")
+            // Two real peers sign in while the fakes and their silent listeners are there.
+            let daemons = try await LabDaemon.start(in: lab, hosts: [0, 1], signIn: "near-me")
+            let (a, b) = (daemons[0], daemons[1])
+            let nameA = try await a.peerName
+            let nameB = try await b.peerName
+            _ = try await a.waitForPeers("A finds B among the fakes", timeout: .seconds(20)) { $0.values.contains { $0["PeerName"]?.stringValue == nameB } }
+            _ = try await b.waitForPeers("B finds A among the fakes", timeout: .seconds(20)) { $0.values.contains { $0["PeerName"]?.stringValue == nameA } }
+            #expect(a.log.contains("Too many announcements near me from one host"), "A never bounded the fakes:\n\(a.log)")
+            #expect(try await a.peers().count == 1, "a fake became a peer")
+        }
     }
 }

@@ -156,3 +156,80 @@ struct SystemEventsTests {
         #expect(a.daemon.log.components(separatedBy: "resumed from sleep").count == resumesBefore)
     }
 }
+
+/// Two peers that lost each other silently (no goodbye, no FIN: a cable pulled) while
+/// both stay announced find each other again, and meanwhile `doctor` says who is
+/// announced but out of reach, and why.
+@Suite(.enabled(if: NetworkLab.isAvailable, "needs root and iproute2 to make network namespaces"))
+struct SilentLossTests {
+    @Test func peersThatLostEachOtherSilentlyMeetAgainAndDoctorSaysWhoIsOutOfReach() async throws {
+        let lab = try NetworkLab(hosts: 2)
+        try await lab.withLogs {
+            let daemons = try await LabDaemon.start(in: lab, signIn: "near-me", extraArguments: ["--peer-timeout", "3"])
+            let (a, b) = (daemons[0], daemons[1])
+            let nameB = try await b.peerName
+            _ = try await a.waitForPeers("A finds B") { $0.values.contains { $0["PeerName"]?.stringValue == nameB } }
+            _ = try await b.waitForPeers("B finds A") { !$0.isEmpty }
+            // The one who was dialled may not have seen the other's announcement yet (the
+            // newcomer announces once its name is probed): wait for it, bounded.
+            let nameA = try await a.peerName
+            func saw(_ log: String, _ name: String) -> Bool {
+                log.split(separator: "\n").contains { $0.contains("Announcement seen near me") && $0.contains("peer=\(name)") }
+            }
+            let seen = ContinuousClock.now + .seconds(10)
+            while ContinuousClock.now < seen, !(saw(a.log, nameB) && saw(b.log, nameA)) {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            try #require(saw(a.log, nameB), "A never saw B's announcement:\n\(a.log)")
+            try lab.unplug(1)
+            _ = try await a.waitForPeers("A drops B after the peer timeout", timeout: .seconds(20)) { $0.isEmpty }
+            // A keeps dialling B, which does not answer: doctor names it (bounded: 30 s).
+            var report = ""
+            let until = ContinuousClock.now + .seconds(30)
+            while ContinuousClock.now < until {
+                report = try await a.ctl(["doctor"]).standardOutput
+                if report.contains("PROBLEM peers near me:") && report.contains(nameB) { break }
+                try await Task.sleep(for: .milliseconds(500))
+            }
+            #expect(report.contains("PROBLEM peers near me:") && report.contains(nameB), "doctor never said B is out of reach:\n\(report)\n\(a.log)")
+            #expect(report.contains("firewall"), "no advice given:\n\(report)")
+            try lab.plug(1)
+            _ = try await a.waitForPeers("A and B meet again", timeout: .seconds(60)) { $0.values.contains { $0["PeerName"]?.stringValue == nameB } }
+            _ = try await b.waitForPeers("B shows A again", timeout: .seconds(30)) { !$0.isEmpty }
+            let after = try await a.ctl(["doctor"]).standardOutput
+            #expect(after.contains("ok      peers near me"), "\(after)")
+        }
+    }
+}
+
+/// Both hosts drop TCP to their peer port (a firewall nobody opened): they see each other's
+/// announcements but never meet, and `doctor` says so and names the fix, where it used to
+/// say only "ok".
+@Suite(.enabled(if: NetworkLab.isAvailable && FileManager.default.isExecutableFile(atPath: "/usr/sbin/iptables"), "needs root, iproute2 and iptables"))
+struct BlockedPeerPortTests {
+    @Test func doctorReportsAnnouncedPeersThatCannotBeReachedAndNamesTheFirewallFix() async throws {
+        let lab = try NetworkLab(hosts: 2)
+        try await lab.withLogs {
+            let port = 46790
+            for host in 0..<2 {
+                for tool in ["/usr/sbin/iptables", "/usr/sbin/ip6tables"] {
+                    let output = try await lab.run(on: host, tool, ["-A", "INPUT", "-p", "tcp", "--dport", "\(port)", "-j", "DROP"])
+                    try #require(output.status == 0, "\(tool) failed: \(output.standardError)")
+                }
+            }
+            let daemons = try await LabDaemon.start(in: lab, signIn: "near-me", extraArguments: ["--port", "\(port)"])
+            let (a, b) = (daemons[0], daemons[1])
+            let nameB = try await b.peerName
+            var report = ""
+            let until = ContinuousClock.now + .seconds(30)
+            while ContinuousClock.now < until {
+                report = try await a.ctl(["doctor"]).standardOutput
+                if report.contains("PROBLEM peers near me:") && report.contains(nameB) { break }
+                try await Task.sleep(for: .milliseconds(500))
+            }
+            #expect(report.contains("PROBLEM peers near me:") && report.contains(nameB), "doctor never named B:\n\(report)\n\(a.log)")
+            #expect(report.contains("allow TCP \(port)"), "the advice does not name the port:\n\(report)")
+            #expect(try await a.peers().isEmpty, "A met B through a closed port")
+        }
+    }
+}

@@ -76,8 +76,8 @@ final class PeerNetworkService: Service, Sendable {
         listener.withLock { $0 = channel }
         logger.info("Listening for peers", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
         await collaboration.setEndpoints(endpoints(port: channel.localAddress?.port ?? 0))
-        await collaboration.setDialer { [self] endpoint, peerName, scope in
-            try await self.dial(endpoint, expecting: peerName, scope: scope)
+        await collaboration.setDialer { [self] endpoint, peerName, scope, within in
+            try await self.dial(endpoint, expecting: peerName, scope: scope, within: within)
         }
     }
 
@@ -214,14 +214,21 @@ final class PeerNetworkService: Service, Sendable {
         }
     }
 
-    /// Dials, proves the key, greets, and returns once the domain holds the link.
-    func dial(_ endpoint: ContactEndpoint, expecting peerName: PeerName, scope: Scope) async throws {
+    /// Dials, proves the key, greets, and returns once the domain holds the link; gives up
+    /// (and closes) when that takes longer than `within`, so that a listener that accepts
+    /// and stays silent holds a dial no longer than the rules allow.
+    func dial(_ endpoint: ContactEndpoint, expecting peerName: PeerName, scope: Scope, within: Duration) async throws {
         let registered = OneShot<Void>()
+        let deadline = TimeAmount.nanoseconds(within.components.seconds * 1_000_000_000 + within.components.attoseconds / 1_000_000_000)
         do {
             _ = try await secureChannel.clientConnect(
                 group: group, host: endpoint.host, port: Int(endpoint.port), expecting: peerName
             ) { [self] channel in
-                self.addSessionHandlers(to: channel, isOutgoing: true, scope: scope, registered: registered)
+                channel.eventLoop.scheduleTask(in: deadline) {
+                    let error = CollaborationError(.peerUnreachable, "\(endpoint) did not complete the handshake and hello within \(within)")
+                    if registered.resolve(.failure(error)) { channel.close(promise: nil) }
+                }
+                return self.addSessionHandlers(to: channel, isOutgoing: true, scope: scope, registered: registered)
             }
             try await registered.value
         } catch let error as CollaborationError {
