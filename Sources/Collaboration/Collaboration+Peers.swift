@@ -168,6 +168,8 @@ extension Collaboration {
 
     /// Peers that are not my contacts connected at once; contacts always have room.
     public nonisolated static var maximumStrangers: Int { LinkRegistry<any PeerLink>.Limits().strangers }
+    /// Strangers refused since the start, for `Diagnose`.
+    public var refusedStrangers: Int { linkRegistry.strangersRefused }
     /// Of those, from one source address: a host making fresh keys cannot fill the rest.
     public nonisolated static var maximumStrangersPerAddress: Int { LinkRegistry<any PeerLink>.Limits().strangersPerSource }
 

@@ -12,6 +12,8 @@ public actor Collaboration {
     /// Contacts, published objects and registered applications; written before any reply.
     let database: CollaborationStore
     var settings: Settings
+    /// Failed writes of the store and the settings, for the log and `Diagnose`.
+    let writeFailures: StoreWriteFailures
     let accountName: String
     let logger: Logger
     /// Who I am; the key never leaves PeerSecurity, and is loaded when first needed.
@@ -89,6 +91,9 @@ public actor Collaboration {
             throw CollaborationError.failed(error.message)
         }
         self.database = database
+        let writeFailures = StoreWriteFailures(logger: logger)
+        database.database.writeFailures = writeFailures
+        self.writeFailures = writeFailures
         if let copy = database.damagedCopy {
             logger.error(
                 "The database was damaged; it was moved aside and an empty one started",
@@ -105,6 +110,7 @@ public actor Collaboration {
         } catch {
             throw CollaborationError.failed(error.message)
         }
+        Self.logIgnored(settings, at: store.url.path, logger: logger)
     }
 
     // MARK: Time
@@ -253,12 +259,22 @@ public actor Collaboration {
     func updateSettings(_ change: (inout Settings) -> Void) throws {
         var changed = settings
         change(&changed)
-        try store.save(changed)
+        do {
+            try store.save(changed)
+            writeFailures.succeeded()
+        } catch {
+            writeFailures.failed("\(error)")
+            throw error
+        }
         settings = changed
     }
 
     /// Where the store is, and where a damaged one was moved at start (for `Diagnose`).
     public var storeStatus: (path: String, damagedCopy: String?) { (database.path, database.damagedCopy) }
+    /// Failed writes since the start, the latest one's message, and whether the last write failed.
+    public var writeStatus: (failures: Int, latest: String?, failingNow: Bool) {
+        (writeFailures.count, writeFailures.latest, writeFailures.failingNow)
+    }
 
     /// My email address, or "" when none is set.
     public var email: String { settings.email ?? "" }
@@ -313,11 +329,27 @@ public actor Collaboration {
         announce(.managerChanged([.endpoints]))
     }
 
+    /// Keys of `settings.json` that were not used, and the file's path, for `Diagnose`.
+    public var ignoredSettings: (path: String, ignored: [Settings.IgnoredSetting]) { (store.url.path, settings.ignored) }
+
+    private func logIgnoredSettings() {
+        Self.logIgnored(settings, at: store.url.path, logger: logger)
+    }
+
+    private nonisolated static func logIgnored(_ settings: Settings, at path: String, logger: Logger) {
+        for ignored in settings.ignored {
+            logger.warning(
+                "Ignoring a setting in \(path): \(ignored); the default holds until it is fixed (then systemctl --user reload peercollab)",
+                metadata: ["key": "\(ignored.key)", "value": "\(ignored.value)"])
+        }
+    }
+
     /// Re-reads the settings from disk (on reload) and announces what differs.
     public func reload() throws {
         let before = settings
         let beforeName = displayName
         settings = try store.load()
+        logIgnoredSettings()
         var changed: Set<ManagerField> = []
         if displayName != beforeName { changed.insert(.displayName) }
         if settings.email != before.email { changed.insert(.email) }

@@ -29,6 +29,9 @@ public struct Settings: Codable, Sendable, Equatable {
     public var keptSignIn: [String]?
     /// The presence I last set (kept only while `signInAutomatically`).
     public var keptPresence: KeptPresence?
+    /// Keys of the file that were not used (a wrong type, a value outside its choices, an
+    /// unknown key); never written back.
+    public var ignored: [IgnoredSetting] = []
 
     public init(displayName: String? = nil, email: String? = nil) {
         self.displayName = displayName

@@ -20,6 +20,9 @@ public struct PeerProtocolError: Error, Hashable, Sendable, CustomStringConverti
         case idleTimeout
         /// The two peers share no protocol version.
         case versionMismatch
+        /// The receiver's bound on what all its sessions hold together was reached (partial
+        /// frames); the session is closed, though this peer may have broken no rule.
+        case overloaded
     }
 
     /// What kind of breach it is.
@@ -78,6 +81,15 @@ public struct PeerProtocolError: Error, Hashable, Sendable, CustomStringConverti
     /// A probe (after resume or a network change) got no answer within `milliseconds`.
     public static func probeTimeout(milliseconds: Int64) -> Self {
         Self(code: .idleTimeout, message: "the peer did not answer a check within \(milliseconds) ms; dropping it")
+    }
+
+    /// A partial frame of `waiting` bytes would take the bytes held for all sessions'
+    /// partial frames (`inUse`) past `limit`.
+    public static func partialFramesOverBudget(waiting: Int, inUse: Int, limit: Int) -> Self {
+        Self(
+            code: .overloaded,
+            message: "partial frames of all sessions hold \(inUse) bytes, and this one's \(waiting) bytes would pass "
+                + "the limit of \(limit) bytes; closing the connection")
     }
 
     /// The local range and the peer's range of protocol versions do not overlap.

@@ -68,6 +68,18 @@ struct IdentitySummary: Sendable, Equatable {
         self.init(peerName: identity.peerName, fingerprint: identity.fingerprint, notAfter: identity.notAfter, key: key, certificate: certificate)
     }
 
+    /// The summary of the certificate in `directory` alone, the key unread (a key file the
+    /// daemon refuses); nil without a readable certificate.
+    init?(certificateIn directory: String) {
+        let path = PeerIdentity.path(directory, PeerIdentity.certificateFileName)
+        guard case .present(let pem)? = try? IdentityFile.read(path, private: false),
+            let certificate = try? PeerCertificate(pemEncoded: String(decoding: pem, as: UTF8.self)),
+            let key = FileStamp(path: PeerIdentity.path(directory, PeerIdentity.keyFileName)),
+            let stamp = FileStamp(path: path)
+        else { return nil }
+        self.init(peerName: certificate.peerName, fingerprint: certificate.fingerprint, notAfter: certificate.notAfter, key: key, certificate: stamp)
+    }
+
     init(peerName: PeerName, fingerprint: Fingerprint, notAfter: Int64, key: FileStamp, certificate: FileStamp) {
         self.peerName = peerName
         self.fingerprint = fingerprint

@@ -19,6 +19,8 @@ public final class LocalIdentity: Sendable {
     /// name, stays what the daemon showed from the start (renewal happens at start).
     private let openedAt: Int64
     private let state: Mutex<State>
+    /// Why the key was refused at start (its mode or owner), with the fix; nil when it was not.
+    public let refusedAtStart: String?
 
     private enum State {
         /// Known from the summary on disk; the key is not loaded.
@@ -37,7 +39,17 @@ public final class LocalIdentity: Sendable {
         {
             return LocalIdentity(directory: directory, peerName: summary.peerName, openedAt: now, state: .summarized(summary))
         }
-        let loaded = try PeerIdentity.loadOrCreate(directory: directory, now: now)
+        let loaded: PeerIdentity
+        do {
+            loaded = try PeerIdentity.loadOrCreate(directory: directory, now: now)
+        } catch let error as PeerSecurityError where error.code == .keyFileExposed || error.code == .keyFileNotOwned {
+            // Serve anyway, named from the (public) certificate: only what needs the key
+            // (signing in, cards, connections) is refused, each time with this error's fix,
+            // and works as soon as the key file is put right.
+            guard let summary = IdentitySummary(certificateIn: directory) else { throw error }
+            return LocalIdentity(
+                directory: directory, peerName: summary.peerName, openedAt: now, state: .summarized(summary), refusedAtStart: error.message)
+        }
         var state = State.loaded(loaded, written: nil)
         keepSummary(&state, directory: directory)
         return LocalIdentity(directory: directory, peerName: loaded.peerName, openedAt: now, state: state)
@@ -50,7 +62,8 @@ public final class LocalIdentity: Sendable {
             state: .loaded(identity, written: nil))
     }
 
-    private init(directory: String, peerName: PeerName, openedAt: Int64, state: State) {
+    private init(directory: String, peerName: PeerName, openedAt: Int64, state: State, refusedAtStart: String? = nil) {
+        self.refusedAtStart = refusedAtStart
         self.directory = directory
         self.peerName = peerName
         self.openedAt = openedAt

@@ -36,7 +36,7 @@ public struct PeerSecurityError: Error, Sendable, Hashable, CustomStringConverti
     public var description: String { message }
 
     static func keyFileExposed(path: String, mode: UInt32) -> Self {
-        Self(code: .keyFileExposed, message: "The private key \(path) can be read or changed by other users (mode \(String(mode & 0o777, radix: 8))); refusing to use it. Run \"chmod 600 \(path)\" and start again.")
+        Self(code: .keyFileExposed, message: "The private key \(path) can be read or changed by other users (mode \(String(mode & 0o777, radix: 8))); refusing to use it. Run \"chmod 600 \(path)\" and try again.")
     }
 
     static func keyFileNotOwned(path: String, owner: UInt32, user: UInt32) -> Self {

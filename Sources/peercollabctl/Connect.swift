@@ -28,7 +28,7 @@ struct Connect: AsyncParsableCommand {
     static func showPeer(_ path: DBusObjectPath, _ client: DaemonClient, _ options: GlobalOptions) async throws {
         let properties = try await client.properties(of: DaemonClient.peer, at: path)
         if options.json {
-            print(ManagedObjects.json(path, properties))
+            print(try await ManagedObjects.json(path, properties, client))
             return
         }
         let rows: [(PeerProperty, String)] = [
@@ -65,7 +65,7 @@ struct Refresh: AsyncParsableCommand {
         }
         let now = try await People.resolve(found.peerName, need: .anyone, client)
         if options.json {
-            print(ManagedObjects.json(now.peer ?? now.contact!))
+            print(try await ManagedObjects.json(now.peer ?? now.contact!, client))
         } else {
             print("\(now.shownName.isEmpty ? now.peerName : now.shownName) is \(now.peer != nil ? "connected" : "not connected").")
         }

@@ -59,11 +59,18 @@ struct DaemonClient {
         }
     }
 
+    /// Where to look when the daemon is not running: it may have stopped on an error, and
+    /// starting it again would only repeat it.
+    static let whyStopped = "See why it stopped: journalctl --user -u peercollab -n 20 (or systemctl --user status peercollab); "
+        + "then start it with 'systemctl --user start peercollab', or install it first (see the README)."
+
     /// What a D-Bus error means for the person at the terminal.
     static func failure(_ error: DBusError) -> Failure {
         switch error.name {
         case DBusError.StandardName.serviceUnknown, DBusError.StandardName.nameHasNoOwner:
-            return .unavailable(error.name, "peercollabd is not running and D-Bus could not start it.\nStart it with 'systemctl --user start peercollab', or install it first (see the README).")
+            return .unavailable(error.name, "peercollabd is not running and D-Bus could not start it.\n\(Self.whyStopped)")
+        case let name where name.hasPrefix("org.freedesktop.DBus.Error.Spawn."):
+            return .unavailable(error.name, "peercollabd could not be started: \(error.message)\n\(Self.whyStopped)")
         case DBusError.StandardName.noReply, DBusError.StandardName.timeout, DBusError.StandardName.timedOut,
             DBusError.StandardName.disconnected:
             return .unavailable(error.name, "peercollabd did not answer: \(error.message)")
@@ -81,7 +88,7 @@ struct DaemonClient {
 
     /// One object's properties in the shape of its kind.
     func objectJSON(_ path: DBusObjectPath, _ interface: String) async throws -> String {
-        ManagedObjects.json(path, try await properties(of: interface, at: path))
+        try await ManagedObjects.json(path, try await properties(of: interface, at: path), self)
     }
 }
 

@@ -19,18 +19,21 @@ struct Invitations: AsyncParsableCommand {
                 ($0.properties[InvitationProperty.created.rawValue]?.uint64Value ?? 0) < ($1.properties[InvitationProperty.created.rawValue]?.uint64Value ?? 0)
             }
             if options.json {
-                print(ManagedObjects.jsonArray(invitations))
+                print(try await ManagedObjects.jsonArray(invitations, client))
                 return
             }
             guard !invitations.isEmpty else {
                 print("No invitations.")
                 return
             }
+            let contacts = try await Trust.contacts(client)
             TextTable.printRows(
                 [["ID", "WAY", "WHO", "APPLICATION", "STATE", "CHANNELS", "MESSAGE"]]
                     + invitations.map { invitation in
                         func text(_ property: InvitationProperty) -> String { invitation.properties[property.rawValue]?.stringValue ?? "" }
-                        let who = text(.displayName).isEmpty ? text(.peerName) : text(.displayName)
+                        // A display name is a claim: who it really is goes beside it.
+                        let who = (text(.displayName).isEmpty ? text(.peerName) : text(.displayName))
+                            + " (\(Trust.of(text(.peerName), contacts).label))"
                         let state = text(.state)
                         let reason = text(.reason)
                         return [
@@ -52,14 +55,18 @@ struct Invitations: AsyncParsableCommand {
             let path = try InvitationArgument.path(id)
             let properties = try await InvitationArgument.properties(path, id, client)
             if options.json {
-                print(ManagedObjects.json(path, properties))
+                print(try await ManagedObjects.json(path, properties, client))
                 return
             }
-            let rows: [(InvitationProperty, String)] = [
-                (.id, "Id"), (.direction, "Direction"), (.displayName, "Who"), (.peerName, "Peer name"),
-                (.applicationID, "Application"), (.message, "Message"), (.state, "State"), (.reason, "Reason"),
+            let rows: [(String, String)] = [
+                (InvitationProperty.id.rawValue, "Id"), (InvitationProperty.direction.rawValue, "Direction"),
+                (InvitationProperty.displayName.rawValue, "Who"), (Trust.key, "Trust"), (InvitationProperty.peerName.rawValue, "Peer name"),
+                (InvitationProperty.applicationID.rawValue, "Application"), (InvitationProperty.message.rawValue, "Message"),
+                (InvitationProperty.state.rawValue, "State"), (InvitationProperty.reason.rawValue, "Reason"),
             ]
-            TextTable.printProperties(properties, rows.map { ($0.0.rawValue, $0.1) })
+            var shown = try await Trust.adding(to: properties, client)
+            shown[Trust.key] = shown[Trust.key]?.stringValue.flatMap(Trust.init(rawValue:)).map { .string($0.label) }
+            TextTable.printProperties(shown, rows)
             print("Channels:" + String(repeating: " ", count: 4) + ChannelText.detail(properties[InvitationProperty.channels.rawValue]))
         }
     }
@@ -150,7 +157,7 @@ enum InvitationArgument {
         } catch let error as DBusError {
             throw notFound(error, id)
         }
-        print(options.json ? ManagedObjects.json(path, try await properties(path, id, client)) : done)
+        print(options.json ? try await ManagedObjects.json(path, try await properties(path, id, client), client) : done)
     }
 }
 

@@ -78,7 +78,7 @@ struct Invite: AsyncParsableCommand {
         let properties = try await InvitationArgument.properties(path, id, client)
         let reason = properties[InvitationProperty.reason.rawValue]?.stringValue ?? ""
         if options.json {
-            print(ManagedObjects.json(path, properties))
+            print(try await ManagedObjects.json(path, properties, client))
         } else {
             print(reason.isEmpty ? state : "\(state): \(reason)")
         }

@@ -8,7 +8,7 @@ struct Near: AsyncParsableCommand {
         abstract: "List the people reachable now: near you, and contacts connected over the internet.",
         discussion: """
             A display name is only a claim; the peer name is proven by the peer's key. Someone \
-            shown as "no" under CONTACT is not one of your contacts, whatever name they show.
+            shown as a stranger under TRUST is not one of your contacts, whatever name they show.
             """)
 
     @OptionGroup var options: GlobalOptions
@@ -19,7 +19,7 @@ struct Near: AsyncParsableCommand {
             (Self.text($0, .displayName), Self.text($0, .peerName)) < (Self.text($1, .displayName), Self.text($1, .peerName))
         }
         if options.json {
-            print(ManagedObjects.jsonArray(peers))
+            print(try await ManagedObjects.jsonArray(peers, client))
             return
         }
         guard !peers.isEmpty else {
@@ -29,11 +29,11 @@ struct Near: AsyncParsableCommand {
                 : "Nobody reachable yet. 'peercollabctl doctor' checks what may stand in the way.")
             return
         }
-        let rows = [["NAME", "PRESENCE", "CONTACT", "ADDRESS", "PEER NAME"]]
+        let contacts = try await Trust.contacts(client)
+        let rows = [["NAME", "PRESENCE", "TRUST", "ADDRESS", "PEER NAME"]]
             + peers.map { peer in
-                let contact = peer.properties[PeerProperty.contact.rawValue]?.objectPathValue.map { $0 != DBusObjectPath.root } ?? false
                 let name = Self.text(peer, .displayName)
-                return [name.isEmpty ? "?" : name, Self.text(peer, .presenceStatus), contact ? "yes" : "no",
+                return [name.isEmpty ? "?" : name, Self.text(peer, .presenceStatus), Trust.of(Self.text(peer, .peerName), contacts).label,
                         Self.address(peer), Self.text(peer, .peerName)]
             }
         TextTable.printRows(rows)

@@ -84,7 +84,7 @@ struct Objects: AsyncParsableCommand {
             let ids = properties[PeerProperty.objects.rawValue]?.stringArrayValue ?? []
             if options.json {
                 // The Manager shape for mine, the Peer shape for a peer's.
-                print(ManagedObjects.json(path, properties))
+                print(try await ManagedObjects.json(path, properties, client))
             } else {
                 for id in ids { print(id) }
             }

@@ -20,10 +20,16 @@ struct Person {
     /// The object to act on when either will do: the peer while reachable, else the contact.
     var path: DBusObjectPath { (peer ?? contact)!.path }
 
-    /// One line of a candidate list: name, peer name, contact or not.
+    /// Who they are to me: a verified contact, an unverified one, or a stranger.
+    var trust: Trust {
+        guard let contact else { return .stranger }
+        return contact.properties[ContactProperty.verified.rawValue]?.boolValue == true ? .verified : .unverified
+    }
+
+    /// One line of a candidate list: name, peer name, who they are to me, connected or not.
     var candidateLine: String {
         let name = shownName.isEmpty ? "?" : shownName
-        let what = [contact != nil ? "contact" : "not a contact", peer != nil ? "connected" : "not connected"]
+        let what = [trust.label, peer != nil ? "connected" : "not connected"]
         return "  \(name)  \(peerName)  (\(what.joined(separator: ", ")))"
     }
 

@@ -50,7 +50,7 @@ struct Watch: AsyncParsableCommand {
                     guard follow else {
                         throw Failure.unavailable(
                             PeerCollabErrorName.failed.busName,
-                            "peercollabd stopped. Start it again with 'systemctl --user start peercollab', or watch with --follow to wait for it.")
+                            "peercollabd stopped. See why: journalctl --user -u peercollab -n 20; start it again with 'systemctl --user start peercollab', or watch with --follow to wait for it.")
                     }
                     emit(.stopped, DaemonClient.root, nil, [:])
                     continue

@@ -14,6 +14,8 @@ struct BusService: Service {
     let collaboration: Collaboration
     let discovery: DiscoveryService
     let channels: ChannelHub
+    /// For its `port choice` and `peer connections` checks.
+    let network: PeerNetworkService
     let logger: Logger
     /// Launching accepted invitations' applications and notifying incoming ones.
     let invitationServices = InvitationServices()
@@ -30,11 +32,12 @@ struct BusService: Service {
         let events = await collaboration.events()
         let discovery = self.discovery
         let collaboration = self.collaboration
+        let network = self.network
         let context = BusContext(
             collaboration: collaboration, channels: channels,
             diagnose: {
                 let report = await discovery.diagnose()
-                return DiscoveryDiagnosis(backend: report.backend, checks: await LocalChecks.run(collaboration: collaboration) + report.checks)
+                return DiscoveryDiagnosis(backend: report.backend, checks: await LocalChecks.run(collaboration: collaboration) + (await network.checks()) + report.checks)
             })
         // Everything the domain holds now (stored contacts and applications) is exported as
         // the observer starts, before the object manager, so it costs no InterfacesAdded

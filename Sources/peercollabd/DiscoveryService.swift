@@ -144,10 +144,21 @@ actor DiscoveryService: Service {
                       detail: "not signed in near me: nothing is announced, and the multicast checks were not run"),
             ])
         }
+        // Signed in near me but not looking: try again now (what stood in the way may be
+        // gone), and say plainly that near me does not work, and why, if it still fails.
+        if browsing == nil { await start() }
+        let nearMe: DiscoveryDiagnosis.Check? =
+            browsing == nil
+            ? .init(
+                subject: "near me", ok: false,
+                detail: "signed in near me, but discovery could not start, so nobody near me sees me or is seen: \(backendError ?? "unknown error")",
+                advice: "See the checks below; once fixed, peercollabctl doctor tries again (or sign out and in: peercollabctl signout near-me && peercollabctl signin near-me).")
+            : nil
         do {
-            return await (try await currentBackend()).diagnose()
+            let report = await (try await currentBackend()).diagnose()
+            return DiscoveryDiagnosis(backend: report.backend, checks: (nearMe.map { [$0] } ?? []) + report.checks)
         } catch {
-            return DiscoveryDiagnosis(backend: "none", checks: [
+            return DiscoveryDiagnosis(backend: "none", checks: (nearMe.map { [$0] } ?? []) + [
                 .init(subject: "discovery backend", ok: false, detail: "\(error)",
                       advice: "Install and start avahi-daemon, or set the discovery backend to builtin."),
             ])

@@ -9,6 +9,7 @@ import PeerCollabAPI
 actor InvitationServices {
     private var notifier: InvitationNotifier?
     private var answers: Task<Void, Never>?
+    private var appearances: Task<Void, Never>?
     /// Invitations with a notification on screen (withdrawn when they end).
     private var shown: Set<String> = []
 
@@ -41,6 +42,9 @@ actor InvitationServices {
             return
         }
         self.notifier = notifier
+        appearances = Task {
+            for await _ in notifier.serverAppearances { await self.showWaiting(notifier: notifier, collaboration: collaboration) }
+        }
         answers = Task {
             for await response in notifier.responses {
                 // Each answer on its own: an Accept waits for a launch and the inviter's word.
@@ -90,18 +94,36 @@ actor InvitationServices {
         }
     }
 
+    /// A notification server appeared: it shows none of ours, so every invitation still
+    /// waiting for an answer gets its notification now (also one that came before any server).
+    private func showWaiting(notifier: InvitationNotifier, collaboration: Collaboration) async {
+        guard await collaboration.invitationNotificationsEnabled else { return }
+        for invitation in await collaboration.allInvitations
+        where invitation.direction == .incoming && invitation.state == .pending && invitation.answer == nil {
+            await show(invitation, notifier: notifier, collaboration: collaboration)
+        }
+    }
+
     private func show(_ invitation: Invitation, notifier: InvitationNotifier, collaboration: Collaboration) async {
         let who = invitation.peerDisplayName.isEmpty ? invitation.peerID : invitation.peerDisplayName
         let application = await collaboration.application(invitation.applicationID)?.name ?? invitation.applicationID
+        // A display name is a claim anyone can make: who it really is goes beside it.
+        let trust =
+            switch await collaboration.contact(invitation.peerID)?.record.verified {
+            case true?: "verified contact"
+            case false?: "unverified contact"
+            case nil: "stranger"
+            }
         shown.insert(invitation.id)
         await notifier.show(
-            invitationID: invitation.id, summary: "\(who) invites you to \(application)",
+            invitationID: invitation.id, summary: "\(who) (\(trust)) invites you to \(application)",
             body: invitation.message.isEmpty ? "Accept to start \(application) together." : invitation.message)
     }
 
     /// Stops listening for answers.
     func stop() async {
         answers?.cancel()
+        appearances?.cancel()
         await notifier?.stop()
     }
 }

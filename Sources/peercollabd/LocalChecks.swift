@@ -17,6 +17,12 @@ enum LocalChecks {
                 subject: "sign-in at start", ok: false, detail: problem,
                 advice: "See journalctl --user -u peercollab for the reason, then sign in again: peercollabctl signin"))
         }
+        let identity = collaboration.identity
+        if let refused = identity.refusedAtStart, !identity.isLoaded {
+            checks.append(.init(
+                subject: "key", ok: false, detail: "refused at start: \(refused)",
+                advice: "Put the key file right as it says, then sign in: peercollabctl signin near-me (no restart needed)."))
+        }
         let endpoints = await collaboration.endpoints
         let port = endpoints.first?.port
         checks.append(.init(
@@ -24,11 +30,24 @@ enum LocalChecks {
             detail: endpoints.isEmpty ? "no network address to be reached at" : "listening on TCP \(port ?? 0) at " + endpoints.map(\.description).joined(separator: ", "),
             advice: endpoints.isEmpty ? "Connect to a network; peers cannot reach a machine without an address." : ""))
         let store = await collaboration.storeStatus
+        let writes = await collaboration.writeStatus
+        var storeDetail = store.damagedCopy.map { "\(store.path) was damaged at start; it was moved to \($0) and an empty one started" }
+            ?? "\(store.path)"
+        if let latest = writes.latest {
+            storeDetail += writes.failingNow
+                ? "; writing fails: \(writes.failures) failed writes since the start, the latest: \(latest)"
+                : "; \(writes.failures) writes failed since the start, and writing works again (the latest failure: \(latest))"
+        }
+        var storeAdvice = store.damagedCopy.map { "Contacts and objects may be recovered from the copy: sqlite3 \($0) .recover" } ?? ""
+        if writes.failingNow {
+            storeAdvice += (storeAdvice.isEmpty ? "" : " ") + "Changes are refused until it can write: free space on the disk (df -h \(store.path)) or make the folder writable."
+        }
+        checks.append(.init(subject: "store", ok: store.damagedCopy == nil && !writes.failingNow, detail: storeDetail, advice: storeAdvice))
+        let settings = await collaboration.ignoredSettings
         checks.append(.init(
-            subject: "store", ok: store.damagedCopy == nil,
-            detail: store.damagedCopy.map { "\(store.path) was damaged at start; it was moved to \($0) and an empty one started" }
-                ?? "\(store.path)",
-            advice: store.damagedCopy.map { "Contacts and objects may be recovered from the copy: sqlite3 \($0) .recover" } ?? ""))
+            subject: "settings", ok: settings.ignored.isEmpty,
+            detail: settings.ignored.isEmpty ? settings.path : "ignored in \(settings.path): " + settings.ignored.map(\.description).joined(separator: "; "),
+            advice: settings.ignored.isEmpty ? "" : "Fix or remove those keys (docs: peercollabd(8), settings), then: systemctl --user reload peercollab"))
         checks.append(.init(subject: "invitations", ok: true, detail: await collaboration.invitationBookSummary))
         if signedIn.contains(.nearMe) { checks.append(await reachingNearby(collaboration, port: port)) }
         if let firewall = activeFirewall() {

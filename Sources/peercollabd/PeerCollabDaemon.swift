@@ -96,7 +96,7 @@ struct PeerCollabDaemon: AsyncParsableCommand {
     @Option(name: .customLong("data-dir"), help: ArgumentHelp("Keep keys and contacts in this folder.", valueName: "path"))
     var dataDirectory: String?
 
-    @Option(name: .customLong("port"), help: ArgumentHelp("Listen for peers on this TCP port (0: any free port). Default: \(PeerNetworkService.defaultPort), or a free port if that is taken.", valueName: "port"))
+    @Option(name: .customLong("port"), help: ArgumentHelp("Listen for peers on this TCP port (0: any free port). Default: \(PeerNetworkService.defaultPort), or a free port chosen once if that is taken and kept for later starts.", valueName: "port"))
     var port: Int?
 
     @Option(name: .customLong("listen"), help: ArgumentHelp("Listen for peers on this address only (default: every address, IPv4 and IPv6).", valueName: "address"))
@@ -172,6 +172,9 @@ struct PeerCollabDaemon: AsyncParsableCommand {
         } catch {
             throw DaemonError("Failed to load my identity from \(configuration.dataDirectory.path): \(error)")
         }
+        if let refused = identity.refusedAtStart {
+            logger.error("\(refused) Serving meanwhile; signing in waits for the key.", metadata: ["peer_name": "\(identity.peerName)"])
+        }
         logger.info(
             identity.isLoaded ? "Identity loaded" : "Identity known from its summary; the key is loaded when first needed",
             metadata: ["peer_name": "\(identity.peerName)", "fingerprint": "\(identity.fingerprint)"])
@@ -183,7 +186,8 @@ struct PeerCollabDaemon: AsyncParsableCommand {
             logger: logger)
         let network = PeerNetworkService(
             collaboration: collaboration, identity: identity, listenAddress: configuration.listenAddress,
-            port: configuration.port, peerTimeout: configuration.peerTimeout, logger: logger)
+            port: configuration.port, peerTimeout: configuration.peerTimeout,
+            dataDirectory: configuration.dataDirectory.path, logger: logger)
         try await network.start()
         // Listener and dialer are there: sign in again where the user was (kept settings).
         await collaboration.restoreSignIn()
@@ -200,7 +204,7 @@ struct PeerCollabDaemon: AsyncParsableCommand {
             .init(
                 service: BusService(
                     configuration: configuration, collaboration: collaboration, discovery: discovery, channels: network.channels,
-                    logger: logger),
+                    network: network, logger: logger),
                 successTerminationBehavior: .gracefullyShutdownGroup,
                 failureTerminationBehavior: .gracefullyShutdownGroup),
             .init(service: ReloadService(collaboration: collaboration, hangups: hangups, logger: logger)),

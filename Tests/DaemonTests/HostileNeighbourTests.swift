@@ -83,6 +83,9 @@ struct SilentSocketFloodTests {
                 b.daemon.log.contains("more peer connections from 1 addresses in the last 10 s") ? true : nil
             }
             #expect(b.daemon.log.components(separatedBy: "Too many connections are still handshaking").count - 1 == 1, "\(b.daemon.log)")
+            // And Diagnose says so to whoever asks later, with what to do.
+            let refusals = try #require(try await AutoDiscoveryLabTests.checks(b).checks["peer connections"])
+            #expect(!refusals.ok && refusals.detail.contains("56 connections dropped while 64 were handshaking"), "\(refusals)")
         }
     }
 }
@@ -133,6 +136,8 @@ struct SilentSocketFloodTests {
         let ticksPerSecond = Int(sysconf(Int32(_SC_CLK_TCK)))
         #expect(spent < ticksPerSecond, "the daemon spent \(spent) ticks in 3 s at the descriptor limit")
         #expect(daemon.log.components(separatedBy: "Failed to accept a peer connection").count - 1 == 1, "\(daemon.log)")
+        let refusals = try #require(try await DamagedSetupTests.checks(client)["peer connections"])
+        #expect(!refusals.ok && refusals.detail.contains("failed accepts (latest:"), "\(refusals)")
         // It serves on the bus all the while, and takes peers again once descriptors are free.
         #expect(try await client.managerProperty("Version").stringValue?.isEmpty == false)
         flood.signal(SIGKILL)

@@ -48,8 +48,8 @@ import Testing
         let ambiguous = try await a.ctl(["invite", "bob", "org.example.Chat"])
         #expect(ambiguous.status == 1)
         #expect(ambiguous.standardError.contains("matches 3 people"), "\(ambiguous.standardError)")
-        for line in ["Bob Babbage  \(nameB)  (not a contact, connected)", "Bob Builder  \(nameC)  (not a contact, connected)",
-                     "Bob Builder  \(other.peerName)  (contact, not connected)"] {
+        for line in ["Bob Babbage  \(nameB)  (stranger, connected)", "Bob Builder  \(nameC)  (stranger, connected)",
+                     "Bob Builder  \(other.peerName)  (verified contact, not connected)"] {
             #expect(ambiguous.standardError.contains(line), "\(ambiguous.standardError)")
         }
         let none = try await a.ctl(["invite", "Zed", "org.example.Chat"])

@@ -55,12 +55,18 @@ import Testing
         #expect(IdentitySummary(parsing: try summaryText(directory))?.peerName == other.peerName)
     }
 
-    @Test func aKeyMadeReadableByOthersIsRefusedAtTheStartAsBefore() throws {
+    @Test func aKeyMadeReadableByOthersIsRefusedUntilPutRightButTheNameIsKnown() throws {
         let folder = try TemporaryFolder()
-        _ = try LocalIdentity.open(directory: folder.path)
+        let first = try LocalIdentity.open(directory: folder.path)
         #expect(chmod(folder.file(PeerIdentity.keyFileName), 0o644) == 0)
-        let error = #expect(throws: PeerSecurityError.self) { try LocalIdentity.open(directory: folder.path) }
+        let opened = try LocalIdentity.open(directory: folder.path)
+        #expect(opened.peerName == first.peerName)
+        #expect(opened.fingerprint == first.fingerprint)
+        #expect(opened.refusedAtStart?.contains("chmod 600") == true)
+        let error = #expect(throws: PeerSecurityError.self) { try opened.load() }
         #expect(error?.code == .keyFileExposed)
+        #expect(chmod(folder.file(PeerIdentity.keyFileName), 0o600) == 0)
+        #expect(try opened.load().peerName == first.peerName)
     }
 
     @Test func aCertificateDueForRenewalIsRenewedAtTheStart() throws {

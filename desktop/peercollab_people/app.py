@@ -106,9 +106,10 @@ class Window(Adw.ApplicationWindow):
         self.update_badge()
         proxy = self.daemon.get("Invitation", path)
         who = prop(proxy, "DisplayName", "") or "Someone"
+        trust = self.daemon.trust(prop(proxy, "PeerName", ""))
         app = self.daemon.application_name(prop(proxy, "ApplicationId", ""))
         if self.stack.get_visible_child_name() != "invitations":
-            toast = Adw.Toast(title=GLib.markup_escape_text(f"{who} invites you to {app}"), timeout=10,
+            toast = Adw.Toast(title=GLib.markup_escape_text(f"{who} ({trust}) invites you to {app}"), timeout=10,
                               button_label="Show", action_name="win.show-invitations")
             self.toasts.add_toast(toast)
 

@@ -212,6 +212,17 @@ class Daemon(GObject.Object):
                 return prop(proxy, "Name", app_id) or app_id
         return app_id
 
+    def trust(self, peer_name):
+        """Who a peer name is to me: "verified contact", "contact, not verified" or "not a
+        contact" (the words of the Near me view).
+
+        A display name is a claim anyone can make; wherever a person is named, this goes
+        beside the name, so that a namesake of a contact never reads like the contact."""
+        for contact in self.objects["Contact"].values():
+            if peer_name and prop(contact, "PeerName", "") == peer_name:
+                return "verified contact" if prop(contact, "Verified", False) else "contact, not verified"
+        return "not a contact"
+
     def contact_for_peer(self, peer_path):
         contact = prop(self.get("Peer", peer_path), "Contact", "/")
         return self.get("Contact", contact) if contact and contact != "/" else None

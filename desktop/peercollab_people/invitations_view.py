@@ -30,7 +30,7 @@ class InvitationsView:
                    if d.prop(p, "Direction") == "incoming" and d.prop(p, "State") == "pending")
 
     def _added(self, _daemon, kind, path):
-        if kind == "Application":
+        if kind in ("Application", "Contact"):
             # Rows name the application: one announced after its invitations renames them.
             for known in list(self.rows):
                 self._update(known)
@@ -48,11 +48,18 @@ class InvitationsView:
     def _changed(self, _daemon, kind, path, _names):
         if kind == "Invitation":
             self._update(path)
+        elif kind == "Contact":
+            # Rows say who the person is to me: a contact added or verified changes that.
+            for known in list(self.rows):
+                self._update(known)
         elif kind == "Application":
             for known in list(self.rows):
                 self._update(known)
 
     def _removed(self, _daemon, kind, path):
+        if kind == "Contact":
+            for known in list(self.rows):
+                self._update(known)
         row = self.rows.pop(path, None) if kind == "Invitation" else None
         if row is not None:
             row.get_parent().remove(row)
@@ -68,6 +75,7 @@ class InvitationsView:
         state = d.prop(proxy, "State", "pending")
         reason = d.prop(proxy, "Reason", "")
         message = d.prop(proxy, "Message", "")
+        trust = self.daemon.trust(d.prop(proxy, "PeerName", ""))
         title = f"{who} invites you to {app}" if row.incoming else f"You invited {who} to {app}"
         shown_state = state_text(state, reason)
         if row.incoming and state == "pending":
@@ -76,8 +84,9 @@ class InvitationsView:
         if created:
             shown_state += " · " + GLib.DateTime.new_from_unix_local(created // 1_000_000).format("%H:%M")
         css = {"accepted": "success", "failed": "error", "declined": "warning"}.get(state)
-        lines = [(f"“{message}”" if message else "", "body"), (shown_state, css)]
-        row.show(title, lines, accessible=f"{title}, {state}" + (f", {reason}" if reason and state != "pending" else ""))
+        lines = [(f"“{message}”" if message else "", "body"), (shown_state, css),
+                 (("✓ " if trust == "verified contact" else "") + trust.capitalize(), "success" if trust == "verified contact" else None)]
+        row.show(title, lines, accessible=f"{title}, {state}" + (f", {reason}" if reason and state != "pending" else "") + f", {trust}")
         buttons = []
         if state == "pending":
             iface = d.PREFIX + "Invitation"

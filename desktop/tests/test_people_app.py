@@ -140,7 +140,8 @@ def test_invitation_declined_in_the_other_app(pair):
     bob.ui.show_view("Near me")
     send_invitation(ann)
     # Bob is looking elsewhere: a toast tells him, with a way to the invitation.
-    bob.ui.wait("the toast in Bob's app", "label", "Ann invites you to Board")
+    # It says who Ann is to Bob, beside her name (she is no contact of his here).
+    bob.ui.wait("the toast in Bob's app", "label", "Ann (not a contact) invites you to Board")
     bob.ui.press_button("its Show button", "Show")
     bob.ui.wait("Show went to Invitations", "list item", prefix="Ann invites you to Board, pending")
     answer_in_bobs_app(bob, "Decline")

@@ -7,6 +7,8 @@ final class SQLiteDatabase {
     let path: String
     private let handle: OpaquePointer
     private var statements: [String: SQLiteStatement] = [:]
+    /// Told of every write transaction's outcome, when set.
+    var writeFailures: StoreWriteFailures?
 
     /// Opens (creating if needed) the database at `path`, readable by the owner only.
     init(path: String) throws(StoreError) {
@@ -60,13 +62,19 @@ final class SQLiteDatabase {
     /// Runs `body` in one write transaction: all of it is on disk when this returns, or none
     /// of it is if anything throws.
     func transaction<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
-        try execute("BEGIN IMMEDIATE")
-        do {
-            let result = try body()
-            try execute("COMMIT")
-            return result
+        do throws(StoreError) {
+            try execute("BEGIN IMMEDIATE")
+            do throws(StoreError) {
+                let result = try body()
+                try execute("COMMIT")
+                writeFailures?.succeeded()
+                return result
+            } catch {
+                try? execute("ROLLBACK")
+                throw error
+            }
         } catch {
-            try? execute("ROLLBACK")
+            writeFailures?.failed(error.message)
             throw error
         }
     }

@@ -31,6 +31,11 @@ actor InvitationNotifier {
     /// pending. Finishes when the notifier stops.
     nonisolated let responses: AsyncStream<Response>
     private let responseContinuation: AsyncStream<Response>.Continuation
+    /// One element each time a notification server takes the name (a login race, a shell
+    /// restart): it knows none of the notifications shown before, so the owner shows the
+    /// invitations still waiting again. Finishes when the notifier stops.
+    nonisolated let serverAppearances: AsyncStream<Void>
+    private let appearanceContinuation: AsyncStream<Void>.Continuation
 
     private let connection: DBusConnection
     private let logger: Logger
@@ -66,6 +71,7 @@ actor InvitationNotifier {
         self.desktopEntry = desktopEntry
         self.expireTimeout = expireTimeout
         (responses, responseContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(256))
+        (serverAppearances, appearanceContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
     /// Starts listening to the server's signals and to its name coming and going, and learns
@@ -103,6 +109,7 @@ actor InvitationNotifier {
         listener?.cancel()
         listener = nil
         responseContinuation.finish()
+        appearanceContinuation.finish()
     }
 
     /// Turns notifications on or off; turning them off withdraws those on screen.
@@ -232,6 +239,7 @@ actor InvitationNotifier {
             serverReachable = true
             await learnCapabilities()
             logger.debug("A notification server appeared", metadata: ["owner": "\(newOwner)"])
+            appearanceContinuation.yield()
         }
     }
 

@@ -13,13 +13,16 @@ final class AcceptFailures: Sendable {
     }
 
     private let logger: Logger
+    private let refusals: NetworkRefusals?
     private let burst = Mutex<Burst?>(nil)
 
-    init(logger: Logger) {
+    init(logger: Logger, refusals: NetworkRefusals? = nil) {
         self.logger = logger
+        self.refusals = refusals
     }
 
     func failed(_ error: IOError, now: NIODeadline = .now()) {
+        refusals?.note(.acceptFailed, error: "\(error)", now: now)
         enum Line { case first, summary(Int), none }
         let line = burst.withLock { burst -> Line in
             guard var current = burst, now - current.last < .seconds(60) else {

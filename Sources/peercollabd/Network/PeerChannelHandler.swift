@@ -24,6 +24,7 @@ final class PeerChannelHandler: ChannelInboundHandler {
     private let listeningPort: UInt16?
     private let logger: Logger
     private let drops: DropLog
+    private let refusals: NetworkRefusals?
     private let inbox: AsyncStream<Item>.Continuation
     private let registered: OneShot<Void>?
     private var peer: PeerAuthenticated?
@@ -32,9 +33,10 @@ final class PeerChannelHandler: ChannelInboundHandler {
     /// `registered` is resolved once the domain took the link (or it closed before).
     init(
         linkID: Int, isOutgoing: Bool, scope: Scope?, listeningPort: UInt16?, collaboration: Collaboration, logger: Logger,
-        drops: DropLog, registered: OneShot<Void>? = nil
+        drops: DropLog, refusals: NetworkRefusals? = nil, registered: OneShot<Void>? = nil
     ) {
         self.drops = drops
+        self.refusals = refusals
         self.linkID = linkID
         self.isOutgoing = isOutgoing
         self.scope = scope
@@ -95,6 +97,7 @@ final class PeerChannelHandler: ChannelInboundHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         lastError = error
+        if (error as? PeerProtocolError)?.code == .overloaded { refusals?.note(.partialFrames) }
         let address = context.channel.remoteAddress?.ipAddress ?? "unknown"
         drops.dropped(
             "Dropped a peer connection: \(error)", address: address,

@@ -1,4 +1,5 @@
 import Collaboration
+import Discovery
 import Logging
 import NIOCore
 import NIOPosix
@@ -28,12 +29,34 @@ final class PeerNetworkService: Service, Sendable {
     /// Dropped connections, logged a line per 10 s however many.
     private let drops: DropLog
     private let listener = Mutex<(any Channel)?>(nil)
+    /// Partial frames of every session together (``PartialFrameBudget``).
+    private let partialFrames = PartialFrameBudget()
+    /// What was refused, for `Diagnose`.
+    private let refusals = NetworkRefusals()
+    private let keptPort: KeptPort
+    /// How the port was chosen at start, for `Diagnose`.
+    private let portChoice = Mutex(PortChoice.given)
 
-    /// `port` nil: the default, or any free port if that is taken; an explicit port must be free.
+    enum PortChoice: Sendable {
+        /// `--port`.
+        case given
+        /// The default port was free.
+        case `default`
+        /// The port kept from an earlier start.
+        case kept(Int)
+        /// Chosen now, `taken` being busy, and kept.
+        case chosen(Int, taken: Int)
+        /// Chosen now and not kept (the file failed).
+        case unkept(Int, taken: Int, String)
+    }
+
+    /// `port` nil: the port kept from an earlier start, else the default; if that is taken, a
+    /// free port, kept for later starts (``KeptPort``). An explicit port must be free.
     init(
         collaboration: Collaboration, identity: LocalIdentity, listenAddress: String?, port: Int?,
-        peerTimeout: TimeAmount?, logger: Logger
+        peerTimeout: TimeAmount?, dataDirectory: String, logger: Logger
     ) {
+        keptPort = KeptPort(dataDirectory: dataDirectory)
         var session = PeerSessionConfiguration()
         if let peerTimeout {
             session.idleTimeout = peerTimeout
@@ -78,6 +101,30 @@ final class PeerNetworkService: Service, Sendable {
         try? await group.shutdownGracefully()
     }
 
+    /// The `port choice` and `peer connections` checks of `Diagnose`.
+    func checks() async -> [DiscoveryDiagnosis.Check] {
+        let file = keptPort.path
+        let choice: DiscoveryDiagnosis.Check =
+            switch portChoice.withLock({ $0 }) {
+            case .given: .init(subject: "port choice", ok: true, detail: "the port given with --port")
+            case .default: .init(subject: "port choice", ok: true, detail: "the default port \(Self.defaultPort)")
+            case .kept(let port):
+                .init(
+                    subject: "port choice", ok: true,
+                    detail: "port \(port), chosen at an earlier start when \(Self.defaultPort) was taken and kept in \(file)",
+                    advice: "Firewall rules must allow TCP \(port). To go back to \(Self.defaultPort), free it and remove \(file).")
+            case .chosen(let port, let taken):
+                .init(
+                    subject: "port choice", ok: true, detail: "port \(port), chosen at this start because \(taken) was taken, and kept in \(file)",
+                    advice: "Firewall rules must allow TCP \(port). To go back to \(Self.defaultPort), free it and remove \(file).")
+            case .unkept(let port, let taken, let error):
+                .init(
+                    subject: "port choice", ok: false, detail: "port \(port), chosen because \(taken) was taken, for this run only: \(error)",
+                    advice: "Cards and links made now go stale at the next start: make \(file) writable, or choose a port with --port.")
+            }
+        return [choice, refusals.check(strangersRefused: await collaboration.refusedStrangers)]
+    }
+
     private func endpoints(port: Int) -> [ContactEndpoint] {
         guard let port = UInt16(exactly: port) else { return [] }
         if let listenAddress, listenAddress != "::", listenAddress != "0.0.0.0" {
@@ -88,27 +135,44 @@ final class PeerNetworkService: Service, Sendable {
 
     private func bind() async throws -> any Channel {
         let logger = self.logger
+        let refusals = self.refusals
         let bootstrap = secureChannel.serverBootstrap(group: group) { [self] channel in
             self.acceptedChannel(channel)
         }.serverChannelInitializer { channel in
             channel.eventLoop.makeCompletedFuture {
-                try channel.pipeline.syncOperations.addHandler(AcceptPause(failures: AcceptFailures(logger: logger)))
+                try channel.pipeline.syncOperations.addHandler(AcceptPause(failures: AcceptFailures(logger: logger, refusals: refusals)))
             }
         }
         let hosts = listenAddress.map { [$0] } ?? ["::", "0.0.0.0"]
+        let kept = port == nil ? keptPort.read() : nil
+        let wanted = port ?? kept ?? Self.defaultPort
         var lastError: (any Error)?
         for host in hosts {
             do {
-                return try await bootstrap.bind(host: host, port: port ?? Self.defaultPort).get()
+                let channel = try await bootstrap.bind(host: host, port: wanted).get()
+                portChoice.withLock { $0 = kept.map { .kept($0) } ?? (port == nil ? .default : .given) }
+                return channel
             } catch {
                 lastError = error
                 if port == nil, let channel = try? await bootstrap.bind(host: host, port: 0).get() {
-                    logger.warning("Port \(Self.defaultPort) is taken; listening on a free port instead", metadata: ["port": "\(channel.localAddress?.port ?? 0)"])
+                    let chosen = channel.localAddress?.port ?? 0
+                    do {
+                        try keptPort.write(chosen)
+                        logger.warning(
+                            "Port \(wanted) is taken; listening on \(chosen) instead, from now on (kept in \(keptPort.path), so that cards, links and firewall rules stay right)",
+                            metadata: ["port": "\(chosen)"])
+                        portChoice.withLock { $0 = .chosen(chosen, taken: wanted) }
+                    } catch {
+                        logger.error(
+                            "Port \(wanted) is taken; listening on \(chosen) for this run only, as it could not be kept: \(error)",
+                            metadata: ["port": "\(chosen)"])
+                        portChoice.withLock { $0 = .unkept(chosen, taken: wanted, "\(error)") }
+                    }
                     return channel
                 }
             }
         }
-        throw DaemonError("Failed to listen for peers on \(hosts.joined(separator: " or ")) port \(port ?? Self.defaultPort): \(lastError.map { "\($0)" } ?? "unknown error"). Choose another with --port.")
+        throw DaemonError("Failed to listen for peers on \(hosts.joined(separator: " or ")) port \(wanted): \(lastError.map { "\($0)" } ?? "unknown error"). Choose another with --port.")
     }
 
     private func acceptedChannel(_ channel: any Channel) -> EventLoopFuture<Void> {
@@ -121,6 +185,7 @@ final class PeerNetworkService: Service, Sendable {
         // The source address without its port: the unit one host cannot exceed.
         let source = channel.remoteAddress?.ipAddress ?? "unknown"
         guard handshakes.withLock({ $0.admit(source) }) else {
+            refusals.note(.handshakeFull)
             drops.dropped(
                 "Too many connections are still handshaking; dropping a new one", address: source, metadata: [:], on: channel.eventLoop)
             return channel.close()
@@ -140,14 +205,14 @@ final class PeerNetworkService: Service, Sendable {
         let linkID = nextLinkID.wrappingAdd(1, ordering: .relaxed).newValue
         do {
             let sync = channel.pipeline.syncOperations
-            try sync.addHandler(ByteToMessageHandler(PeerFrameDecoder()))
+            try sync.addHandler(ByteToMessageHandler(PeerFrameDecoder(budget: partialFrames)))
             try sync.addHandler(PeerSessionHandler(hello: PeerGreeting.hello, configuration: session))
             // Channel messages stop here; everything else goes on to the domain.
             try sync.addHandler(LinkChannels(linkID: linkID, hub: channels, logger: logger))
             let listeningPort = listener.withLock { $0?.localAddress?.port }.flatMap { UInt16(exactly: $0) }
             try sync.addHandler(PeerChannelHandler(
                 linkID: linkID, isOutgoing: isOutgoing, scope: scope, listeningPort: listeningPort, collaboration: collaboration,
-                logger: logger, drops: drops, registered: registered))
+                logger: logger, drops: drops, refusals: refusals, registered: registered))
             return channel.eventLoop.makeSucceededVoidFuture()
         } catch {
             return channel.eventLoop.makeFailedFuture(error)

@@ -57,9 +57,11 @@ final class CtlHost: Sendable {
 enum CtlShape {
     static func keys<P: APIProperty>(_ kind: P.Type) -> Set<String> { Set(P.allCases.map(\.rawValue)).union(["Path"]) }
     static let manager = keys(ManagerProperty.self)
-    static let peer = keys(PeerProperty.self)
+    /// Peer and Invitation objects also say whether the person is a verified contact, an
+    /// unverified one or a stranger (`Trust`, peercollabctl's own).
+    static let peer = keys(PeerProperty.self).union(["Trust"])
     static let contact = keys(ContactProperty.self)
-    static let invitation = keys(InvitationProperty.self)
+    static let invitation = keys(InvitationProperty.self).union(["Trust"])
     static let application = keys(ApplicationProperty.self)
     static let card: Set<String> = ["PeerName", "Card", "Links"]
     static let links: Set<String> = ["PeerName", "Links"]

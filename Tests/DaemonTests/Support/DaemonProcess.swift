@@ -18,10 +18,11 @@ final class DaemonProcess: Sendable {
 
     /// Starts the daemon; `waitUntilServing()` waits for its name.
     /// `prefix` runs it through another program first (such as `ip netns exec NS`);
-    /// `environment` adds to (or overrides) what it inherits.
+    /// `environment` adds to (or overrides) what it inherits. `defaultPort`: no `--port`
+    /// (the daemon's own choice: the kept port, else 46773), for namespaces only.
     init(
         bus: PrivateBus, home: URL? = nil, extraArguments: [String] = [], prefix: [String] = [],
-        environment extraEnvironment: [String: String] = [:]
+        environment extraEnvironment: [String: String] = [:], defaultPort: Bool = false
     ) throws {
         self.bus = bus
         self.home = try home ?? FileManager.default.url(
@@ -31,7 +32,7 @@ final class DaemonProcess: Sendable {
         let daemonArguments = [
             "--bus", bus.address, "--config-dir", self.home.appendingPathComponent("config").path,
             "--data-dir", self.home.appendingPathComponent("data").path,
-        ] + (extraArguments.contains("--port") ? [] : ["--listen", "127.0.0.1", "--port", "0"])
+        ] + (extraArguments.contains("--port") || defaultPort ? [] : ["--listen", "127.0.0.1", "--port", "0"])
             // Outside a lab's namespaces, discovery may only ever use loopback.
             + (prefix.isEmpty && !extraArguments.contains("--interfaces") ? ["--interfaces", "lo"] : [])
             + extraArguments

@@ -14,6 +14,7 @@ final class LabDaemon: Sendable {
     /// across restarts.
     let home: URL
     private let arguments: [String]
+    private let defaultPort: Bool
     private let scope: String?
     private let current: Mutex<DaemonProcess>
 
@@ -24,16 +25,17 @@ final class LabDaemon: Sendable {
     /// long as its daemons, so that no namespace is removed under a running test.
     init(
         lab: NetworkLab, host: Int, home: URL? = nil, signIn scope: String? = "internet", discovery: String = "builtin",
-        extraArguments: [String] = [], bus: PrivateBus? = nil
+        extraArguments: [String] = [], bus: PrivateBus? = nil, defaultPort: Bool = false
     ) async throws {
         self.lab = lab
+        self.defaultPort = defaultPort
         self.host = host
         self.scope = scope
         self.bus = try bus ?? PrivateBus()
         client = try DBusConnection(bus: .address(self.bus.address))
-        arguments = (extraArguments.contains("--port") ? [] : ["--port", "0"])
+        arguments = (extraArguments.contains("--port") || defaultPort ? [] : ["--port", "0"])
             + ["--interfaces", "eth0", "--discovery", discovery] + extraArguments
-        let first = try DaemonProcess(bus: self.bus, home: home, extraArguments: arguments, prefix: lab.prefix(host))
+        let first = try DaemonProcess(bus: self.bus, home: home, extraArguments: arguments, prefix: lab.prefix(host), defaultPort: defaultPort)
         self.home = first.home
         current = Mutex(first)
         lab.record(self)
@@ -72,7 +74,7 @@ final class LabDaemon: Sendable {
             _ = try await old.waitForExit()
         }
         try? "--- restarted by the test ---\n".appendLine(to: old.logURL)
-        let next = try DaemonProcess(bus: bus, home: home, extraArguments: arguments, prefix: lab.prefix(host))
+        let next = try DaemonProcess(bus: bus, home: home, extraArguments: arguments, prefix: lab.prefix(host), defaultPort: defaultPort)
         current.withLock { $0 = next }
         try await next.waitUntilServing(client)
         if let scope { try await managerCall("SignIn", [.string(scope)]) }
