@@ -23,6 +23,7 @@ extension Settings {
         case displayName, email, discoveryBackend, allowInterfaces, denyInterfaces, invitationPolicy
         case invitationRetentionSeconds, invitationNotifications, invitationPendingPerPeer
         case invitationsPerSecondPerPeer, autoIdle
+        case signInAutomatically, keptSignIn, keptPresence
     }
 
     private struct AnyKey: CodingKey {
@@ -63,6 +64,11 @@ extension Settings {
         invitationPendingPerPeer = field(.invitationPendingPerPeer, "expected a whole number, at least 1") { $0 >= 1 }
         invitationsPerSecondPerPeer = field(.invitationsPerSecondPerPeer, "expected a number above 0") { $0 > 0 && $0.isFinite }
         autoIdle = field(.autoIdle, "expected true or false")
+        signInAutomatically = field(.signInAutomatically, "expected true or false")
+        keptSignIn = field(.keptSignIn, "expected a list of scopes (near-me, internet)") {
+            $0.allSatisfy { Scope(rawValue: $0) != nil }
+        }
+        keptPresence = field(.keptPresence, "expected {\"status\": …, \"message\": …}")
         let known = Set(CodingKeys.allCases.map(\.rawValue))
         for key in raw.allKeys where !known.contains(key.stringValue) {
             let shown = (try? raw.decode(RawValue.self, forKey: key))?.text ?? "?"
