@@ -16,17 +16,48 @@ func withEnvironment<T>(
     _ variables: [String: String?],
     _ body: () async throws -> T
 ) async throws -> T {
+    // One environment for the whole test process: tests that change it take turns, or one
+    // test's NOTIFY_SOCKET receives another's READY=1 when they run side by side.
+    await EnvironmentTurns.shared.begin()
     var saved: [String: String?] = [:]
     for (name, value) in variables {
         saved[name] = getenv(name).map { String(cString: $0) }
         if let value { setenv(name, value, 1) } else { unsetenv(name) }
     }
-    defer {
+    func restore() {
         for (name, value) in saved {
             if let value { setenv(name, value, 1) } else { unsetenv(name) }
         }
     }
-    return try await body()
+    do {
+        let result = try await body()
+        restore()
+        await EnvironmentTurns.shared.end()
+        return result
+    } catch {
+        restore()
+        await EnvironmentTurns.shared.end()
+        throw error
+    }
+}
+
+/// Turns at the process environment, first come first served.
+private actor EnvironmentTurns {
+    static let shared = EnvironmentTurns()
+    private var taken = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    func begin() async {
+        guard taken else {
+            taken = true
+            return
+        }
+        await withCheckedContinuation { waiting.append($0) }
+    }
+
+    func end() {
+        if waiting.isEmpty { taken = false } else { waiting.removeFirst().resume() }
+    }
 }
 
 /// A fresh private directory under /tmp, removed with its files by `removeTemporaryDirectory`.
