@@ -29,6 +29,11 @@ final class PrivateBus: Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/dbus-daemon")
         process.arguments = ["--session", "--nofork", "--print-address=1", "--print-pid=1"]
+        // Not the service manager's notify socket: a test may be checking its own in the
+        // process environment at this moment, and dbus-daemon would send it READY=1.
+        process.environment = ProcessInfo.processInfo.environment.filter {
+            !["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"].contains($0.key)
+        }
         let output = Pipe()
         process.standardOutput = output
         // The daemon complains about fd limits it may not raise; that is noise, not failure.

@@ -106,7 +106,12 @@ final class Subprocess: @unchecked Sendable {
         }
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
-        let env = environment ?? ProcessInfo.processInfo.environment
+        // Inherited, minus the service manager's sockets: a test that is checking its own
+        // notify socket has it in the process environment for a moment, and a dbus-daemon
+        // or systemd started meanwhile would send it READY=1.
+        let env = environment ?? ProcessInfo.processInfo.environment.filter {
+            !["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"].contains($0.key)
+        }
         let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { envp.forEach { free($0) } }
         var attributes = posix_spawnattr_t()

@@ -13,7 +13,10 @@ final class LabProcess: Sendable {
 
     /// Starts `arguments` (a path or a name looked up in PATH) with extra environment.
     init(_ arguments: [String], environment: [String: String] = [:], logPath: String) throws {
-        var env = ProcessInfo.processInfo.environment
+        // Not the service manager's notify socket, which another test may be checking.
+        var env = ProcessInfo.processInfo.environment.filter {
+            !["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"].contains($0.key)
+        }
         env.merge(environment) { $1 }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
