@@ -20,6 +20,11 @@ struct ChanBench {
     static let invitation = "org.peercollab.PeerCollab1.Invitation"
 
     static func main() async throws {
+        // Every wait here is on the daemons; none may hang the benchmark.
+        Thread {
+            Thread.sleep(forTimeInterval: 300)
+            fail("still not done after 300 s; see the daemons' logs")
+        }.start()
         try await run(CommandLine.arguments)
     }
 
