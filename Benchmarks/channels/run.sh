@@ -21,7 +21,7 @@ scratch=${SCRATCH:-$here/.build-bench}
 results=${RESULTS:-$root/Benchmarks/results/channels.json}
 SIZE_MIB=${SIZE_MIB:-100}  # bytes through the channel and the TLS stream
 PINGS=${PINGS:-1000}       # timed 64-byte round trips (after 50 untimed)
-IDLE=${IDLE:-50}           # idle channels held open for the memory figure
+IDLE=${IDLE:-48}           # idle channels held open for the memory figure (≤ 60: 64 per link)
 daemon=${1:-${PEERCOLLABD:-}}
 
 die() { echo "run.sh: $*" >&2; exit 1; }
@@ -63,7 +63,7 @@ start_daemon() {  # start_daemon NAME NS → sets bus_NAME and pid_NAME
     local address=${out%%$'\n'*} buspid=${out##*$'\n'}
     started+=("$buspid")
     mkdir -p "$run/$name/config"
-    echo '{"invitationNotifications": false, "invitationRetentionSeconds": 86400}' > "$run/$name/config/settings.json"
+    echo '{"invitationNotifications": false, "invitationRetentionSeconds": 86400, "invitationsPerSecondPerPeer": 100000}' > "$run/$name/config/settings.json"
     ip netns exec "$ns" "$daemon" --bus "$address" --config-dir "$run/$name/config" --data-dir "$run/$name/data" \
         --port 0 --interfaces eth0 --discovery builtin 2>"$run/$name/log" &
     local pid=$!

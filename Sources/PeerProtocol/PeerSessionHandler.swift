@@ -135,7 +135,9 @@ public final class PeerSessionHandler: ChannelDuplexHandler, RemovableChannelHan
     }
 
     private func send(_ message: PeerMessage, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
-        var buffer = context.channel.allocator.buffer(capacity: 64)
+        // Channel data is the one large message sent often: room for it at once, not by growing.
+        let capacity = if case .channelData(let data) = message { data.bytes.readableBytes + 16 } else { 64 }
+        var buffer = context.channel.allocator.buffer(capacity: capacity)
         do {
             try PeerMessageCodec.encode(message, into: &buffer)
         } catch {

@@ -334,6 +334,11 @@ public struct ChannelMultiplexer: Sendable {
             guard var channel = channels[id], channel.remoteID != nil, channel.credit > 0, channel.outboundBytes > 0 else { continue }
             let size = min(limits.chunk, channel.credit, channel.outboundBytes)
             var chunk = ByteBuffer()
+            if var first = channel.outbound.first, first.readableBytes >= size {
+                // The common case: a slice of what the application wrote, no copy.
+                chunk = first.readSlice(length: size)!
+                if first.readableBytes == 0 { channel.outbound.removeFirst() } else { channel.outbound[channel.outbound.startIndex] = first }
+            }
             while chunk.readableBytes < size, var first = channel.outbound.first {
                 let take = min(size - chunk.readableBytes, first.readableBytes)
                 if take == first.readableBytes && chunk.readableBytes == 0 && take == size {

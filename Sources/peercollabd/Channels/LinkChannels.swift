@@ -227,7 +227,8 @@ final class LinkChannels: ChannelDuplexHandler {
             case .ended(let id, let end):
                 sockets.removeValue(forKey: id)?.end(cleanly: end == .closed)
                 if let owner = owners.removeValue(forKey: id) {
-                    touched.insert(owner.invitationID)
+                    // Channels first, so that a client acting on ChannelClosed finds it gone.
+                    report(owner.invitationID)
                     hub.closed(owner.invitationID, name: owner.name, reason: end)
                     logger.debug("Channel ended", metadata: ["channel": "\(owner.name)", "invitation": "\(owner.invitationID)", "reason": "\(end.rawValue)"])
                 }

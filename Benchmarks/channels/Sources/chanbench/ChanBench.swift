@@ -8,7 +8,7 @@ import Foundation
 ///   ping-pong  — PINGS round trips of 64 bytes, A → B → A, on an otherwise idle channel;
 ///   bare       — the same link's round trip without a channel (Peer.Refresh on A → B's profile
 ///                → PropertiesChanged on A), interleaved with the ping-pong;
-///   idle       — IDLE channels opened on both sides and held: the daemons' VmRSS growth;
+///   idle       — IDLE channels (at most 60) opened on both sides and held, 16 per invitation: the daemons' VmRSS growth;
 ///   slow       — B's application stops reading: how much A writes before it blocks, and
 ///                both daemons' VmRSS growth meanwhile.
 /// Usage: chanbench BUS_A BUS_B PID_A PID_B SIZE_MIB PINGS IDLE  (prints one JSON object)
@@ -20,7 +20,15 @@ struct ChanBench {
     static let invitation = "org.peercollab.PeerCollab1.Invitation"
 
     static func main() async throws {
-        let arguments = CommandLine.arguments
+        // Every wait here is on the daemons; none may hang the benchmark.
+        Thread {
+            Thread.sleep(forTimeInterval: 300)
+            fail("still not done after 300 s; see the daemons' logs")
+        }.start()
+        try await run(CommandLine.arguments)
+    }
+
+    nonisolated static func run(_ arguments: [String]) async throws {
         guard arguments.count >= 8 else { fail("usage: chanbench BUS_A BUS_B PID_A PID_B SIZE_MIB PINGS IDLE") }
         let a = try DBusConnection(bus: .address(arguments[1]))
         let b = try DBusConnection(bus: .address(arguments[2]))
@@ -52,22 +60,30 @@ struct ChanBench {
         var channel: [Double] = []
         var bare: [Double] = []
         let message = [UInt8](repeating: 0x50, count: 64)
-        for round in 0..<(pings + 50) {
-            let t0 = ContinuousClock.now
-            writeAll(pingA, message)
-            let got = readExactly(pingB, 64)
-            writeAll(pingB, got)
-            _ = readExactly(pingA, 64)
-            let t1 = ContinuousClock.now
-            if round % 10 == 0 {
-                let r0 = ContinuousClock.now
-                _ = try await a.call(destination: service, path: peer, interface: "org.peercollab.PeerCollab1.Peer", member: "Refresh")
-                _ = await next(&changes, "LastSeen after Refresh") { message in
-                    message.path == peer.rawValue && message.arguments().dropFirst().first?.vardictValue?["LastSeen"] != nil
-                }
-                if round >= 50 { bare.append(milliseconds(ContinuousClock.now - r0)) }
+        // Profiles are taken at most 5 a second from a peer (docs/dbus-api.md, "Floods"):
+        // one bare round trip each 250 ms, the ping-pong in between, until both have their count.
+        let bareCount = max(20, pings / 25)
+        var rounds = 0
+        while channel.count < pings || bare.count < bareCount {
+            let until = ContinuousClock.now + .milliseconds(250)
+            while ContinuousClock.now < until {
+                let t0 = ContinuousClock.now
+                writeAll(pingA, message)
+                let got = readExactly(pingB, 64)
+                writeAll(pingB, got)
+                _ = readExactly(pingA, 64)
+                let t1 = ContinuousClock.now
+                rounds += 1
+                if rounds > 50, channel.count < pings { channel.append(milliseconds(t1 - t0)) }
+                if channel.count >= pings { break }
             }
-            if round >= 50 { channel.append(milliseconds(t1 - t0)) }
+            let r0 = ContinuousClock.now
+            _ = try await a.call(destination: service, path: peer, interface: "org.peercollab.PeerCollab1.Peer", member: "Refresh")
+            _ = await next(&changes, "LastSeen after Refresh") { message in
+                message.path == peer.rawValue && message.arguments().dropFirst().first?.vardictValue?["LastSeen"] != nil
+            }
+            if rounds > 50, bare.count < bareCount { bare.append(milliseconds(ContinuousClock.now - r0)) }
+            if channel.count >= pings, bare.count < bareCount { try await Task.sleep(for: .milliseconds(250)) }
         }
         out.append(figures("pingpong_64b", channel))
         out.append(figures("bare_refresh_roundtrip", bare))
@@ -76,7 +92,13 @@ struct ChanBench {
         sleepSeconds(2)
         let before = (rss(pids.0), rss(pids.1))
         var held: [(Int32, Int32)] = []
-        for index in 0..<idle { held.append(try await openBoth(a, onA, b, onB, "idle-\(index)")) }
+        // At most 16 channels per invitation: the idle ones go on invitations of their own.
+        var spare: [(DBusObjectPath, DBusObjectPath)] = []
+        for index in 0..<idle {
+            if index % 16 == 0 { spare.append(try await acceptedInvitation(a, b, peer)) }
+            let (x, y) = spare[spare.count - 1]
+            held.append(try await openBoth(a, x, b, y, "idle-\(index)"))
+        }
         sleepSeconds(3)
         let after = (rss(pids.0), rss(pids.1))
         out.append("\"idle\": {\"channels\": \(idle), \"rss_a_before_kib\": \(before.0), \"rss_a_after_kib\": \(after.0), \"rss_b_before_kib\": \(before.1), \"rss_b_after_kib\": \(after.1), \"per_channel_a_bytes\": \((after.0 - before.0) * 1024 / max(1, idle)), \"per_channel_b_bytes\": \((after.1 - before.1) * 1024 / max(1, idle))}")
@@ -159,7 +181,7 @@ struct ChanBench {
     static func writeAll(_ fd: Int32, _ bytes: [UInt8]) {
         var offset = 0
         while offset < bytes.count {
-            let written = bytes[offset...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            let written = bytes.withUnsafeBytes { send(fd, $0.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL)) }
             if written < 0 { if errno == EINTR { continue }; fail("write failed: errno \(errno)") }
             offset += written
         }
@@ -169,7 +191,8 @@ struct ChanBench {
         var result = [UInt8](repeating: 0, count: count)
         var offset = 0
         while offset < count {
-            let got = result[offset...].withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            // Into the whole array's buffer: a mutated slice of it would be copied each time.
+            let got = result.withUnsafeMutableBytes { recv(fd, $0.baseAddress! + offset, count - offset, 0) }
             if got < 0 { if errno == EINTR { continue }; fail("read failed: errno \(errno)") }
             if got == 0 { fail("end of stream after \(offset) of \(count) bytes") }
             offset += got
