@@ -11,6 +11,14 @@ extension Collaboration {
     public nonisolated static let maximumWaitersPerInvitation = 64
     /// How long an invitee waits for the inviter's verdict after answering.
     nonisolated static let verdictGrace: Duration = .seconds(10)
+    /// How often an accepted invitation kept past its retention for its channels is looked at again.
+    nonisolated static let inUseRecheck: Duration = .seconds(60)
+
+    /// Installs who says whether an accepted invitation is still in use (its application
+    /// channels are open): such an invitation outlives its retention until they end.
+    public func setInvitationInUse(_ inUse: @escaping @Sendable (String) -> Bool) {
+        invitationInUse = inUse
+    }
 
     // MARK: Settings
 
@@ -410,6 +418,12 @@ extension Collaboration {
     func invitationTimerFired(_ id: String) {
         guard var invitation = invitationBook.invitations[id] else { return }
         guard invitation.state == .pending else {
+            // An accepted invitation whose applications still talk over channels stays:
+            // withdrawing it would cut them off mid-session. Checked again a minute later.
+            if invitation.state == .accepted, invitationInUse?(id) == true {
+                armInvitationTimer(id, after: Self.inUseRecheck)
+                return
+            }
             withdrawInvitation(id)
             return
         }

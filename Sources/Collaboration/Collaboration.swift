@@ -68,6 +68,8 @@ public actor Collaboration {
     var contactDials = ContactDials()
     /// Invitations both ways, with their deadlines and waiting callers (Collaboration+Invitations.swift).
     var invitationBook = InvitationBook()
+    /// Whether an accepted invitation's channels are open (the session layer says).
+    var invitationInUse: (@Sendable (String) -> Bool)?
     /// The time every rule reads.
     let clock: any DomainClock
     /// Every deadline the domain keeps; the owner's one timer runs to the earliest.

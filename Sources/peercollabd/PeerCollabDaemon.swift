@@ -189,6 +189,8 @@ struct PeerCollabDaemon: AsyncParsableCommand {
             port: configuration.port, peerTimeout: configuration.peerTimeout,
             dataDirectory: configuration.dataDirectory.path, logger: logger)
         try await network.start()
+        // An accepted invitation whose applications still use channels outlives its retention.
+        await collaboration.setInvitationInUse { [channels = network.channels] id in !channels.listing(of: id).isEmpty }
         // Listener and dialer are there: sign in again where the user was (kept settings).
         await collaboration.restoreSignIn()
         let settings = await collaboration.discoverySettings

@@ -91,6 +91,25 @@ import Testing
         #expect(await lab.collaboration.nextDeadline == nil)
     }
 
+    @Test func anAcceptedInvitationWhoseChannelsAreOpenOutlivesItsRetentionUntilTheyEnd() async throws {
+        let lab = try await DomainLab()
+        try await lab.collaboration.signIn("near-me")
+        let inUse = Mutex(true)
+        await lab.collaboration.setInvitationInUse { _ in inUse.withLock { $0 } }
+        let link = FakeLink(id: 1)
+        let peer = try await lab.connect(link).peerName.description
+        let id = try await lab.collaboration.invite(peerID: peer, applicationID: "org.example.Board", message: "", data: [], timeoutSeconds: 5)
+        await lab.collaboration.linkReceived(1, .invitationResponse(InvitationResponse(invitationID: id, outcome: .accepted)))
+        try await settle("accepted") { await lab.collaboration.invitation(id)?.state == .accepted }
+        // Far past the 600 s retention, the channels are still open: it stays.
+        for _ in 0..<12 { await lab.advance(by: .seconds(60)) }
+        #expect(await lab.collaboration.invitation(id) != nil, "withdrawn while its channels were open")
+        inUse.withLock { $0 = false }
+        await lab.advance(by: .seconds(60))
+        #expect(await lab.collaboration.invitation(id) == nil, "kept after its channels ended")
+        #expect(await lab.collaboration.nextDeadline == nil)
+    }
+
     @Test func invitingAPeerWhoseHelloLacksInvitationsIsNotSupported() async throws {
         let lab = try await DomainLab()
         try await lab.collaboration.signIn("near-me")
