@@ -65,7 +65,7 @@ extension Collaboration {
         let id = service.claimedPeerName.description
         let claim = NearbyDials<ContactEndpoint>.Claim(
             instance: service.instanceName, peer: id, endpoints: service.endpoints, source: service.source,
-            isContact: contacts[id] != nil)
+            isContact: contacts[id] != nil, nameHint: InvisibleCharacters.stripped(String(service.nameHint.prefix(64))))
         let refusedBefore = nearbyDials.claimsRefused
         let (kept, orders) = nearbyDials.claimSeen(claim, now: clock.now)
         let refused = nearbyDials.claimsRefused
@@ -110,7 +110,7 @@ extension Collaboration {
                 failure = nil
                 break
             } catch {
-                failure = "\(endpoint): \(error)"
+                failure = (error as? CollaborationError)?.message ?? "\(endpoint): \(error)"
                 logger.notice("Could not reach a peer announced near me", metadata: ["peer": "\(order.peer)", "address": "\(endpoint)", "reason": "\(error)"])
             }
         }

@@ -20,13 +20,16 @@ public struct NearbyDials<Endpoint: Hashable & Sendable>: Sendable {
         /// The claimed peer is one of my contacts: its dials come first and wait longer.
         /// (A claim of a contact's name proves nothing either; it earns only a place in line.)
         public var isContact: Bool
+        /// The display name the announcement hints at (TXT `dn`), for messages only.
+        public var nameHint: String
 
-        public init(instance: String, peer: String, endpoints: [Endpoint], source: String, isContact: Bool = false) {
+        public init(instance: String, peer: String, endpoints: [Endpoint], source: String, isContact: Bool = false, nameHint: String = "") {
             self.instance = instance
             self.peer = peer
             self.endpoints = endpoints
             self.source = source
             self.isContact = isContact
+            self.nameHint = nameHint
         }
     }
 
@@ -49,12 +52,15 @@ public struct NearbyDials<Endpoint: Hashable & Sendable>: Sendable {
         public var instance: String
         public var failedDials: Int
         public var reason: String
+        /// What the announcement calls it (a claim), "" when it says nothing.
+        public var nameHint: String
 
-        public init(peer: String, instance: String, failedDials: Int, reason: String) {
+        public init(peer: String, instance: String, failedDials: Int, reason: String, nameHint: String = "") {
             self.peer = peer
             self.instance = instance
             self.failedDials = failedDials
             self.reason = reason
+            self.nameHint = nameHint
         }
     }
 
@@ -232,7 +238,9 @@ public struct NearbyDials<Endpoint: Hashable & Sendable>: Sendable {
             guard !dialee.connected, dialee.attempts > 0,
                 let instance = arrival.first(where: { claims[$0]?.peer == peer })
             else { return nil }
-            return Unreachable(peer: peer, instance: instance, failedDials: dialee.attempts, reason: dialee.lastFailure)
+            return Unreachable(
+                peer: peer, instance: instance, failedDials: dialee.attempts, reason: dialee.lastFailure,
+                nameHint: claims[instance]?.nameHint ?? "")
         }.sorted { $0.peer < $1.peer }
     }
 

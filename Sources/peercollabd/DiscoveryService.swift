@@ -174,7 +174,7 @@ actor DiscoveryService: Service {
         let seenOnLoopback = service.interfaceName == "lo"
         let onLink = service.addresses.filter { isOnMyLink($0, seenOnLoopback: seenOnLoopback) }
         let endpoints = onLink.map { ContactEndpoint(host: $0, port: service.port) }
-        return NearbyService(instanceName: service.instanceName, claimedPeerName: name, endpoints: endpoints)
+        return NearbyService(instanceName: service.instanceName, claimedPeerName: name, endpoints: endpoints, nameHint: service.txt["dn"] ?? "")
     }
 
     /// Whether `host` lies in the subnet of one of my interfaces (IPv6 link-local always

@@ -69,12 +69,15 @@ enum LocalChecks {
         guard !unreachable.isEmpty else {
             return .init(subject: "peers near me", ok: true, detail: "every peer announced near me was reached")
         }
-        let shown = unreachable.prefix(5).map { "\($0.peer) (\($0.failedDials) failed dials; last: \($0.reason))" }
+        let shown = unreachable.prefix(5).map { peer in
+            let name = peer.nameHint.isEmpty ? peer.peer : "\(peer.nameHint) (\(peer.peer))"
+            return "\(name): \(peer.failedDials) failed \(peer.failedDials == 1 ? "try" : "tries"), the last: \(peer.reason)"
+        }
         let more = unreachable.count > 5 ? "; and \(unreachable.count - 5) more" : ""
         return .init(
             subject: "peers near me", ok: false,
             detail: "\(unreachable.count) announced near me but not reachable: " + shown.joined(separator: "; ") + more,
-            advice: "A firewall on either computer may block the peer port: on both, allow TCP \(port ?? 46773) (sudo firewall-cmd --add-service=peercollab, or sudo ufw allow peercollab). Networks that isolate devices from each other (guest Wi-Fi) block it too. peercollab keeps trying, with back-off.")
+            advice: "A firewall on either computer may block the peer port: allow peercollab on both (sudo firewall-cmd --add-service=peercollab, or sudo ufw allow peercollab); this one listens on TCP \(port ?? 46773), the other on the port named above. Networks that isolate devices from each other (guest Wi-Fi) block it too. peercollab keeps trying, with back-off.")
     }
 
     /// firewalld leaves its PID file while running; ufw says ENABLED=yes in its config.

@@ -1,6 +1,7 @@
 """The app against real daemons: what one side does shows on the other side's window,
 without any refresh. The tests run in order on one pair of hosts (Ann, Bob)."""
 import os
+import subprocess
 import time
 
 from gi.repository import GLib
@@ -167,6 +168,61 @@ def test_invitation_cancelled_from_the_invitations_view(pair):
     bob.ui.wait("Bob's invitation shows cancelled", "list item", prefix="Ann invites you to Board, cancelled")
     ann.ui.wait_gone("no pending invitation is left on Ann's side", "list item",
                      prefix="You invited Bob to Board, pending")
+
+
+def test_invitation_expiry_shows_on_both_sides(pair):
+    lab, ann, bob = pair
+    ensure_near(ann, bob)
+    ui = ann.ui
+    ui.show_view("Near me")
+    row = ui.wait("Bob's row", "list item", prefix="Bob, ")
+    ui.press_in(row, "Invite…")
+    dialog = ui.wait("the Invite dialog", name="Invite Bob")
+    spin = ui.wait("the dialog's timeout", "spin button", "Timeout in seconds", root=dialog.accessible)
+    ui.type_into(spin, "2", enter=False)
+    ui.xdotool("key", "Tab")
+    ui.press(ui.wait("the dialog's send button", "push button", "Send invitation"))
+    ui.wait("the dialog shows the invitation pending", prefix="Invitation status: Bob: Waiting for an answer")
+    # Nobody answers: two seconds later both sides say so, live.
+    ui.wait("the dialog shows the expiry", prefix="Invitation status: Bob: Expired", timeout=30)
+    close_dialog(ui)
+    ui.show_view("Invitations")
+    ui.wait("Ann's outgoing invitation shows expired", "list item", prefix="You invited Bob to Board, expired")
+    bob.ui.show_view("Invitations")
+    bob.ui.wait("Bob's side shows expired", "list item", prefix="Ann invites you to Board, expired")
+
+
+def test_troubleshoot_names_a_peer_behind_a_blocked_port(pair):
+    """Both hosts drop TCP to the peer ports: the two see each other's announcements but
+    cannot meet, and Troubleshoot says so with the firewall advice."""
+    lab, ann, bob = pair
+    ensure_near(ann, bob)
+    ports = {str(port) for host in (ann, bob) for _host, port in host.me("Endpoints")}
+    rules = [(ns, tool, port) for ns in lab.namespaces[:2] for tool in ("iptables", "ip6tables") for port in ports]
+    for host in (ann, bob):
+        host.manager("SignOut", NEAR_ME)
+    wait_for("Ann and Bob apart", lambda: not peer_path_named(ann, "Bob") and not peer_path_named(bob, "Ann"))
+    try:
+        for ns, tool, port in rules:
+            subprocess.run(["ip", "netns", "exec", ns, tool, "-A", "INPUT", "-p", "tcp", "--dport", port, "-j", "DROP"],
+                           check=True, timeout=30)
+        for host in (ann, bob):
+            host.manager("SignIn", NEAR_ME)
+        ui = ann.ui
+        ui.show_view("Checks")
+
+        def failing():
+            ui.press_button("Check again", "Check again")
+            time.sleep(0.5)
+            return ui.find("list item", prefix="peers near me: failing")
+        row = wait_for("Troubleshoot names the peer out of reach", failing, timeout=45, interval=1)
+        assert "firewall" in row.name, row.name
+        ann.screenshot("troubleshoot-blocked-port")
+    finally:
+        for ns, tool, port in rules:
+            subprocess.run(["ip", "netns", "exec", ns, tool, "-D", "INPUT", "-p", "tcp", "--dport", port, "-j", "DROP"],
+                           timeout=30)
+    ensure_near(ann, bob)
 
 
 def test_comparing_codes_marks_the_contact_verified(pair):

@@ -225,13 +225,16 @@ final class PeerNetworkService: Service, Sendable {
     func dial(_ endpoint: ContactEndpoint, expecting peerName: PeerName, scope: Scope, within: Duration) async throws {
         let registered = OneShot<Void>()
         let deadline = TimeAmount.nanoseconds(within.components.seconds * 1_000_000_000 + within.components.attoseconds / 1_000_000_000)
+        let timedOut = CollaborationError(.peerUnreachable, "Failed to reach \(peerName) at \(endpoint): no answer within \(within)")
+        let deadlinePassed = Atomic<Bool>(false)
         do {
             _ = try await secureChannel.clientConnect(
                 group: group, host: endpoint.host, port: Int(endpoint.port), expecting: peerName
             ) { [self] channel in
                 channel.eventLoop.scheduleTask(in: deadline) {
-                    let error = CollaborationError(.peerUnreachable, "\(endpoint) did not complete the handshake and hello within \(within)")
-                    if registered.resolve(.failure(error)) { channel.close(promise: nil) }
+                    guard registered.resolve(.failure(timedOut)) else { return }
+                    deadlinePassed.store(true, ordering: .relaxed)
+                    channel.close(promise: nil)
                 }
                 return self.addSessionHandlers(to: channel, isOutgoing: true, scope: scope, registered: registered)
             }
@@ -239,7 +242,9 @@ final class PeerNetworkService: Service, Sendable {
         } catch let error as CollaborationError {
             throw error
         } catch {
-            throw CollaborationError(.peerUnreachable, "Failed to reach \(peerName) at \(endpoint): \(error)")
+            // Closing at the deadline fails the connect with "I/O on closed channel": say why.
+            if deadlinePassed.load(ordering: .relaxed) { throw timedOut }
+            throw CollaborationError(.peerUnreachable, "Failed to reach \(peerName) at \(endpoint): \(DialFailure.words(error))")
         }
     }
 }
