@@ -183,15 +183,8 @@ struct SilentLossTests {
             try #require(saw(a.log, nameB), "A never saw B's announcement:\n\(a.log)")
             try lab.unplug(1)
             _ = try await a.waitForPeers("A drops B after the peer timeout", timeout: .seconds(20)) { $0.isEmpty }
-            // A keeps dialling B, which does not answer: doctor names it (bounded: 30 s).
-            var report = ""
-            let until = ContinuousClock.now + .seconds(30)
-            while ContinuousClock.now < until {
-                report = try await a.ctl(["doctor"]).standardOutput
-                if report.contains("PROBLEM peers near me:") && report.contains(nameB) { break }
-                try await Task.sleep(for: .milliseconds(500))
-            }
-            #expect(report.contains("PROBLEM peers near me:") && report.contains(nameB), "doctor never said B is out of reach:\n\(report)\n\(a.log)")
+            // A keeps dialling B, which does not answer: doctor names it.
+            let report = try await doctorReportingOutOfReach(nameB, on: a)
             #expect(report.contains("firewall"), "no advice given:\n\(report)")
             try lab.plug(1)
             _ = try await a.waitForPeers("A and B meet again", timeout: .seconds(60)) { $0.values.contains { $0["PeerName"]?.stringValue == nameB } }
@@ -220,17 +213,23 @@ struct BlockedPeerPortTests {
             let daemons = try await LabDaemon.start(in: lab, signIn: "near-me", extraArguments: ["--port", "\(port)"])
             let (a, b) = (daemons[0], daemons[1])
             let nameB = try await b.peerName
-            var report = ""
-            let until = ContinuousClock.now + .seconds(30)
-            while ContinuousClock.now < until {
-                report = try await a.ctl(["doctor"]).standardOutput
-                if report.contains("PROBLEM peers near me:") && report.contains(nameB) { break }
-                try await Task.sleep(for: .milliseconds(500))
-            }
-            #expect(report.contains("PROBLEM peers near me:") && report.contains(nameB), "doctor never named B:\n\(report)\n\(a.log)")
+            let report = try await doctorReportingOutOfReach(nameB, on: a)
             #expect(report.contains("listens on TCP \(port)"), "the advice does not name the port:\n\(report)")
             #expect(report.contains("no answer within"), "the reason is not in words a person reads:\n\(report)")
             #expect(try await a.peers().isEmpty, "A met B through a closed port")
         }
+    }
+}
+
+/// `doctor` on `daemon` once it names `peer` as announced near me but out of reach
+/// (bounded: 30 s, then the test fails with the last report and the daemon's log).
+func doctorReportingOutOfReach(_ peer: String, on daemon: LabDaemon) async throws -> String {
+    var last = ""
+    return try await eventuallyAsync(
+        within: .seconds(30), every: .milliseconds(500), "doctor names \(peer) as out of reach",
+        lastSeen: { "\(last)\n\(daemon.log)" }
+    ) {
+        last = try await daemon.ctl(["doctor"]).standardOutput
+        return last.contains("PROBLEM peers near me:") && last.contains(peer) ? last : nil
     }
 }
