@@ -190,6 +190,11 @@ struct ChannelEndingTests {
                 return arguments.first?.stringValue == "stopping" ? arguments.dropFirst().first?.stringValue : nil
             }
             #expect(reason == "stopping")
+            // The invitation is still accepted, but nobody is there: a typed error at once,
+            // never a reply that waits for the peer.
+            await invitation.pair.expectError("PeerUnreachable") {
+                _ = try await invitation.a.call(invitation.onA, InvitationPair.invitation, "OpenChannel", [.string("again")])
+            }
         }
     }
 
