@@ -50,6 +50,11 @@ public enum PeerProtocolLimits {
     public static let channelNameMaximumBytes = 128
     /// One chunk of channel data on the wire.
     public static let channelChunkMaximumBytes = 16 * 1024
+    /// The chunk a sender cuts: with its frame's 16 bytes of framing it fills one TLS
+    /// record (16,384 bytes of plaintext) exactly, so each chunk costs one record to seal
+    /// and arrives whole in one `SSL_read`, where a 16 KiB chunk would need a second,
+    /// 16-byte record and a copy to join the halves.
+    public static let channelChunkFillingOneRecordBytes = 16 * 1024 - PeerFrame.headerLength - 8  // 8: channel id and length
     /// The receive window each side lends when a channel opens.
     public static let channelInitialWindowBytes = 256 * 1024
     /// The largest a receive window may grow (window updates never lend more).

@@ -65,6 +65,10 @@ struct ChannelTests {
     @Test func halfCloseEndsOneDirectionAndTheOtherKeepsGoing() async throws {
         let invitation = try await AcceptedInvitation()
         try await invitation.pair.lab.withLogs {
+            let closedOnA = try await invitation.a.client.subscribe(to: DBusMatchRule(
+                path: invitation.onA, interface: InvitationPair.invitation, member: "ChannelClosed"))
+            let closedOnB = try await invitation.b.client.subscribe(to: DBusMatchRule(
+                path: invitation.onB, interface: InvitationPair.invitation, member: "ChannelClosed"))
             // A finishes writing first; B still answers after reading A's end-of-stream.
             let (onA, onB) = try await invitation.openBoth("a-first")
             try await onA.writeAll(Array("request".utf8))
@@ -77,6 +81,15 @@ struct ChannelTests {
             // Both finished: the channel ends cleanly on both sides and can be opened again.
             try await AcceptedInvitation.waitForChannels("A's channel ends", invitation.a, invitation.onA) { $0["a-first"] == nil }
             try await AcceptedInvitation.waitForChannels("B's channel ends", invitation.b, invitation.onB) { $0["a-first"] == nil }
+            // A clean end on both sides: B's end-of-file, read after its output was shut, is
+            // B finishing, not a broken socket.
+            for (name, closed) in [("A", closedOnA), ("B", closedOnB)] {
+                let reason = try await firstSignal(closed) { message -> String? in
+                    let arguments = message.arguments()
+                    return arguments.first?.stringValue == "a-first" ? arguments.dropFirst().first?.stringValue : nil
+                }
+                #expect(reason == "closed", "\(name) ended the channel as \(reason)")
+            }
 
             // The other direction: B finishes first.
             let (againA, againB) = try await invitation.openBoth("a-first")

@@ -10,6 +10,14 @@ struct PeerFrameTests {
         #expect(Array(bytes.readableBytesView) == [0, 0, 0, 12, 0, 3, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8])
     }
 
+    @Test("a chunk of the size senders cut makes a frame of exactly one TLS record")
+    func sentChunkFillsOneRecord() throws {
+        let chunk = ByteBuffer(repeating: 7, count: PeerProtocolLimits.channelChunkFillingOneRecordBytes)
+        let bytes = try SampleMessages.frameBytes(.channelData(ChannelData(channelID: 1, bytes: chunk)))
+        #expect(bytes.readableBytes == 16 * 1024)
+        #expect(PeerProtocolLimits.channelChunkFillingOneRecordBytes <= PeerProtocolLimits.channelChunkMaximumBytes)
+    }
+
     @Test("a frame fed one byte at a time appears only when complete")
     func byteByByte() throws {
         let whole = try SampleMessages.frameBytes(.profile(SampleMessages.profile))

@@ -245,12 +245,13 @@ import Testing
             Issue.record("expected two data frames, got \(String(describing: first)), \(String(describing: second))")
             return
         }
-        #expect(one.channelID == bulk && one.bytes.readableBytes == 16 * 1024, "chunks are at most 16 KiB")
+        #expect(one.channelID == bulk && one.bytes.readableBytes == PeerProtocolLimits.channelChunkFillingOneRecordBytes,
+                "a sender cuts chunks that fill one TLS record")
         #expect(two.channelID == ping, "the ping goes after one bulk chunk, not after the whole bulk")
         // Control overtakes queued data: B grants credit while A's bulk is queued.
         try b.received(first!, now: start)
         try b.received(second!, now: start)
-        b.consumed(bulkB, count: 16 * 1024, now: start)
+        b.consumed(bulkB, count: one.bytes.readableBytes, now: start)
         b.end(bulkB, .reset)
         let next = b.nextFrame()
         #expect(next?.type == .channelClose)

@@ -9,7 +9,10 @@ public struct ChannelLimits: Hashable, Sendable {
     public var bufferedBytesPerLink = PeerProtocolLimits.channelBufferedBytesPerLinkMaximum
     public var initialWindow = PeerProtocolLimits.channelInitialWindowBytes
     public var maximumWindow = PeerProtocolLimits.channelWindowMaximumBytes
+    /// The largest chunk accepted (and the unit of window growth).
     public var chunk = PeerProtocolLimits.channelChunkMaximumBytes
+    /// The chunk this side cuts when it sends.
+    public var sendChunk = PeerProtocolLimits.channelChunkFillingOneRecordBytes
 
     public init() {}
 }

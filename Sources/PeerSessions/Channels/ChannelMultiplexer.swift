@@ -332,7 +332,7 @@ public struct ChannelMultiplexer: Sendable {
         while let id = ready.popFirst() {
             isReady.remove(id)
             guard var channel = channels[id], channel.remoteID != nil, channel.credit > 0, channel.outboundBytes > 0 else { continue }
-            let size = min(limits.chunk, channel.credit, channel.outboundBytes)
+            let size = min(limits.sendChunk, channel.credit, channel.outboundBytes)
             var chunk = ByteBuffer()
             if var first = channel.outbound.first, first.readableBytes >= size {
                 // The common case: a slice of what the application wrote, no copy.

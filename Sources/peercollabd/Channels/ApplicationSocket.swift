@@ -1,5 +1,6 @@
 import NIOCore
 import NIOPosix
+import PeerProtocol
 import PeerSessions
 
 #if canImport(Glibc)
@@ -25,9 +26,12 @@ final class ApplicationSocket {
     private var isReading = false
     private var ended = false
     private var sawEndOfFile = false
+    /// This side's end-of-stream to the application was asked for.
+    private var closedOutput = false
 
-    /// Bytes each read takes at most: the overshoot past the credit is at most this.
-    static let readSize = 64 * 1024
+    /// Bytes each read takes at most: the overshoot past the credit is at most this. Four
+    /// whole chunks, so that a full read is cut into chunks without joining leftovers.
+    static let readSize = 4 * PeerProtocolLimits.channelChunkFillingOneRecordBytes
 
     private init(id: ChannelID, eventLoop: any EventLoop, owner: LinkChannels) {
         self.id = id
@@ -66,10 +70,12 @@ final class ApplicationSocket {
     // MARK: From the link
 
     /// Bytes from the peer: written in order, reported consumed once the socket took them.
+    /// Nothing goes out before ``flush()``, so that the chunks of one read of the link
+    /// reach the application in one system call.
     func deliver(_ bytes: ByteBuffer) {
         let count = bytes.readableBytes
         let promise = eventLoop.makePromise(of: Void.self)
-        channel.whenSuccess { $0.writeAndFlush(bytes, promise: promise) }
+        channel.whenSuccess { $0.write(bytes, promise: promise) }
         channel.whenFailure { promise.fail($0) }
         lastWrite = promise.futureResult
         promise.futureResult.assumeIsolated().whenComplete { [self] result in
@@ -80,10 +86,16 @@ final class ApplicationSocket {
         }
     }
 
+    /// Sends what ``deliver(_:)`` queued.
+    func flush() {
+        channel.whenSuccess { $0.flush() }
+    }
+
     /// The peer's application finished writing: end-of-stream after what was written.
     func finishWriting() {
         let after = lastWrite ?? eventLoop.makeSucceededVoidFuture()
         let channel = self.channel!
+        closedOutput = true
         after.whenSuccess { channel.whenSuccess { $0.close(mode: .output, promise: nil) } }
     }
 
@@ -127,10 +139,19 @@ final class ApplicationSocket {
     }
 
     /// The socket closed under the channel: after the application's end-of-file that is
-    /// its `close` (a delivery after it fails and resets the channel), else a failure.
+    /// its `close` (a delivery after it fails and resets the channel). Once this side's
+    /// output is shut, NIO reads the application's end-of-file as the end of the whole
+    /// socket and closes it without an `inputClosed` event (a failure would have come
+    /// first, through `errorCaught`): that is the application finishing, after everything
+    /// it wrote was read. Otherwise the socket failed.
     fileprivate func closed() {
         guard !ended, !sawEndOfFile else { return }
-        owner.applicationFailed(id)
+        if closedOutput {
+            sawEndOfFile = true
+            owner.applicationFinished(id)
+        } else {
+            owner.applicationFailed(id)
+        }
     }
 
     fileprivate func failed() {

@@ -42,6 +42,10 @@ final class LinkChannels: ChannelDuplexHandler {
     private var invitationKeys: [String: (wireID: String, localIsInviter: Bool)] = [:]
     private var ticker: Scheduled<Void>?
     private var pumping = false
+    /// Between a read of the link and its read-complete: deliveries wait for one flush.
+    private var inReadBurst = false
+    /// Application sockets with deliveries not flushed yet.
+    private var unflushed: Set<ChannelID> = []
 
     init(linkID: Int, hub: ChannelHub, logger: Logger) {
         self.linkID = linkID
@@ -67,6 +71,7 @@ final class LinkChannels: ChannelDuplexHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        inReadBurst = true
         let message = unwrapInboundIn(data)
         if case .goodbye(let goodbye) = message, goodbye.reason == .shuttingDown { ending = .stopping }
         guard message.isChannelMessage else {
@@ -92,6 +97,12 @@ final class LinkChannels: ChannelDuplexHandler {
         context.write(data, promise: promise)
     }
 
+    func channelReadComplete(context: ChannelHandlerContext) {
+        inReadBurst = false
+        flushDeliveries()
+        context.fireChannelReadComplete()
+    }
+
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         if context.channel.isWritable { pump() }
         context.fireChannelWritabilityChanged()
@@ -99,6 +110,7 @@ final class LinkChannels: ChannelDuplexHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         isClosed = true
+        inReadBurst = false
         hub.linkClosed(linkID)
         mux.linkClosed(ending)
         handleEvents()
@@ -219,12 +231,16 @@ final class LinkChannels: ChannelDuplexHandler {
                 if let owner = owners[id] { touched.insert(owner.invitationID) }
             case .deliver(let id, let bytes):
                 sockets[id]?.deliver(bytes)
+                unflushed.insert(id)
             case .endOfStream(let id):
+                flushDeliveries(to: id)
                 sockets[id]?.finishWriting()
                 if let owner = owners[id] { touched.insert(owner.invitationID) }
             case .creditAvailable(let id):
                 sockets[id]?.readIfAllowed()
             case .ended(let id, let end):
+                if end == .closed { flushDeliveries(to: id) }
+                unflushed.remove(id)
                 sockets.removeValue(forKey: id)?.end(cleanly: end == .closed)
                 if let owner = owners.removeValue(forKey: id) {
                     // Channels first, so that a client acting on ChannelClosed finds it gone.
@@ -235,6 +251,16 @@ final class LinkChannels: ChannelDuplexHandler {
             }
         }
         for invitation in touched { report(invitation) }
+        if !inReadBurst { flushDeliveries() }
+    }
+
+    private func flushDeliveries() {
+        // A flush completes writes at once, and what that sets off may queue new deliveries.
+        while let id = unflushed.popFirst() { sockets[id]?.flush() }
+    }
+
+    private func flushDeliveries(to id: ChannelID) {
+        if unflushed.remove(id) != nil { sockets[id]?.flush() }
     }
 
     /// Writes frames while the link takes them; the rest waits for writability.
