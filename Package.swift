@@ -138,7 +138,7 @@ let package = Package(
         .testTarget(
             name: "PeerSecurityTests",
             dependencies: [
-                "PeerSecurity",
+                "PeerSecurity", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
@@ -149,7 +149,7 @@ let package = Package(
         ),
         .testTarget(name: "DiscoveryTests", dependencies: ["Discovery", "TestSupport"]),
         .testTarget(name: "PeerSessionsTests", dependencies: ["PeerSessions", "PeerProtocol"]),
-        .testTarget(name: "CollaborationTests", dependencies: ["Collaboration", "PeerCollabAPI"]),
+        .testTarget(name: "CollaborationTests", dependencies: ["Collaboration", "PeerCollabAPI", "TestSupport"]),
         .testTarget(name: "DaemonRuntimeTests", dependencies: ["DaemonRuntime"]),
         .testTarget(
             name: "DaemonTests",

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// The pieces the namespace tests share: running commands, child processes whose output
 /// lines are collected as they come, a two-namespace lab (veth pair, 192.0.2.0/24 and
@@ -10,31 +11,17 @@ enum BuiltinMDNSLab {
         .allSatisfy { FileManager.default.isExecutableFile(atPath: $0) }
     static let hasZeroconf = run(["python3", "-c", "import zeroconf"]) == 0
     static let hasPython = run(["python3", "-c", "import socket"]) == 0
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    static let packageRoot = ProcessRunner.repositoryRoot.path
 
+    /// Runs a program (looked up in PATH) to completion; its exit status, -1 if it did not start.
     @discardableResult
     static func run(_ arguments: [String]) -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return -1 }
-        process.waitUntilExit()
-        return process.terminationStatus
+        (try? ProcessRunner.run("/usr/bin/env", arguments))?.status ?? -1
     }
 
+    /// What a program (looked up in PATH) printed on stdout.
     static func output(of arguments: [String]) -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return "" }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+        (try? ProcessRunner.run("/usr/bin/env", arguments))?.standardOutput ?? ""
     }
 
     /// A process whose output lines are collected as they come.
