@@ -103,6 +103,8 @@ enum BuiltinMDNSLab {
         let a: String
         let b: String
         let directory: String
+        /// The private system buses `startAvahi` made, which live as long as the lab.
+        private let buses = Store<[PrivateBus]>([])
         init(tag: String) {
             self.tag = tag
             a = "pcm\(tag)A\(getpid())"
@@ -131,6 +133,7 @@ enum BuiltinMDNSLab {
         /// Kills everything left in the namespaces (daemons, buses, children), deletes them
         /// and the lab's files.
         func down() {
+            buses.set([])
             for namespace in [a, b] {
                 for pid in BuiltinMDNSLab.output(of: ["ip", "netns", "pids", namespace]).split(separator: "\n").compactMap({ Int32($0) }) {
                     kill(pid, SIGKILL)
@@ -155,15 +158,14 @@ enum BuiltinMDNSLab {
         /// Starts a private system bus and an avahi-daemon in `namespace` (on `interface`
         /// only) and waits until the daemon has registered its addresses.
         func startAvahi(in namespace: String, interface: String) async throws {
-            let system = try String(contentsOfFile: "/usr/share/dbus-1/system.conf", encoding: .utf8)
-            var config = system.replacingOccurrences(of: #"<user>[^<]*</user>"#, with: "", options: .regularExpression)
-                .replacingOccurrences(of: #"<pidfile>[^<]*</pidfile>"#, with: "", options: .regularExpression)
-                .replacingOccurrences(of: #"<listen>[^<]*</listen>"#, with: "<listen>\(busAddress(namespace))</listen>", options: .regularExpression)
-            config = config.replacingOccurrences(
-                of: "</busconfig>",
-                with: #"<policy context="default"><allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/><allow own="*"/></policy></busconfig>"#)
-            let busConfig = "\(directory)/\(namespace)-sysbus.conf"
-            try config.write(toFile: busConfig, atomically: true, encoding: .utf8)
+            // Not the host's system.conf: its service folders would let a call activate
+            // whatever is installed here. The shared private bus activates nothing.
+            try? FileManager.default.removeItem(atPath: "\(directory)/\(namespace)-sysbus")
+            let address = busAddress(namespace)
+            let bus = try await onOwnThread {
+                try PrivateBus(.system, listen: address, prefix: [NetworkLab.ip, "netns", "exec", namespace])
+            }
+            buses.set(buses.get() + [bus])
             let avahiConfig = "\(directory)/\(namespace)-avahi.conf"
             try """
                 [server]
@@ -180,7 +182,6 @@ enum BuiltinMDNSLab {
                 enable-wide-area=no
 
                 """.write(toFile: avahiConfig, atomically: true, encoding: .utf8)
-            try await daemon(in: namespace, ["dbus-daemon", "--config-file=\(busConfig)", "--nofork", "--nopidfile", "--print-address=1"], until: "unix:path=")
             // avahi-daemon insists on /run/avahi-daemon; a private tmpfs keeps its pid file and
             // socket apart from any host daemon and from the other namespace's.
             try await daemon(
