@@ -128,12 +128,17 @@ let package = Package(
 
         // MARK: - Tests
 
-        .testTarget(name: "DBusTests", dependencies: ["DBus"]),
+        // What the integration tests share (docs/testing.md): private buses that activate
+        // nothing, network namespace labs, Avahi in a lab, running programs, waiting with a
+        // deadline. A plain target, so that every test target can depend on it.
+        .target(name: "TestSupport", dependencies: ["DBus"], path: "Tests/TestSupport"),
+
+        .testTarget(name: "DBusTests", dependencies: ["DBus", "TestSupport"]),
         .testTarget(name: "SystemdTests", dependencies: ["Systemd"]),
         .testTarget(
             name: "PeerSecurityTests",
             dependencies: [
-                "PeerSecurity",
+                "PeerSecurity", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
@@ -142,14 +147,14 @@ let package = Package(
             name: "PeerProtocolTests",
             dependencies: ["PeerProtocol", .product(name: "NIOEmbedded", package: "swift-nio")]
         ),
-        .testTarget(name: "DiscoveryTests", dependencies: ["Discovery"]),
+        .testTarget(name: "DiscoveryTests", dependencies: ["Discovery", "TestSupport"]),
         .testTarget(name: "PeerSessionsTests", dependencies: ["PeerSessions", "PeerProtocol"]),
-        .testTarget(name: "CollaborationTests", dependencies: ["Collaboration", "PeerCollabAPI"]),
+        .testTarget(name: "CollaborationTests", dependencies: ["Collaboration", "PeerCollabAPI", "TestSupport"]),
         .testTarget(name: "DaemonRuntimeTests", dependencies: ["DaemonRuntime"]),
         .testTarget(
             name: "DaemonTests",
             dependencies: [
-                "DBus", "PeerCollabAPI", "Collaboration", "PeerSecurity", "peercollabd", "peercollabctl",
+                "DBus", "PeerCollabAPI", "Collaboration", "PeerSecurity", "peercollabd", "peercollabctl", "TestSupport",
                 // A hostile peer written with the project's own channel (presence flood test).
                 "PeerProtocol", .product(name: "NIOPosix", package: "swift-nio"),
             ]),

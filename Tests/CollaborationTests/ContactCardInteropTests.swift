@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Collaboration
@@ -64,26 +65,8 @@ enum VObject {
 
     /// Runs python3 with the arguments, killing it if it has not finished within 60 s.
     static func run(_ arguments: [String]) throws -> Output {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3"] + arguments
-        let stdout = Pipe()
-        let stderr = Pipe()
-        process.standardOutput = stdout
-        process.standardError = stderr
-        try process.run()
-        let deadline = DispatchWorkItem { [process] in if process.isRunning { process.terminate() } }
-        DispatchQueue.global().asyncAfter(deadline: .now() + 60, execute: deadline)
-        // Read before waiting, so a full pipe cannot stall the child.
-        let out = stdout.fileHandleForReading.readDataToEndOfFile()
-        let err = stderr.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        deadline.cancel()
-        return Output(
-            status: process.terminationStatus,
-            stdout: String(decoding: out, as: UTF8.self),
-            stderr: String(decoding: err, as: UTF8.self)
-        )
+        let run = try ProcessRunner.run("/usr/bin/env", ["python3"] + arguments, timeout: .seconds(60))
+        return Output(status: run.status, stdout: run.standardOutput, stderr: run.standardError)
     }
 
     /// Runs the script in `mode` on a file holding `contents`, in a fresh temporary folder.

@@ -2,6 +2,7 @@ import DBus
 import Foundation
 import Synchronization
 import Testing
+import TestSupport
 
 /// The connection as a whole: concurrency, names, disconnection.
 @Suite("Connections", .timeLimit(.minutes(1)))

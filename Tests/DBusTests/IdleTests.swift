@@ -1,6 +1,7 @@
 import DBus
 import Foundation
 import Testing
+import TestSupport
 
 /// An idle connection must not wake up: its event-loop thread sleeps in epoll_wait with no
 /// timeout. Checked on the thread's own context-switch counter, which counts every wakeup.

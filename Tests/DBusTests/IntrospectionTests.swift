@@ -19,7 +19,7 @@ struct IntrospectionTests {
             "introspect", "--xml-interface", pair.server.uniqueName, PropertyObject.path.rawValue,
         ])
         #expect(result.status == 0, "\(result)")
-        let xml = result.output
+        let xml = result.standardOutput
         #expect(xml.contains("<interface name=\"org.example.Thing\">"))
         #expect(xml.contains("<method name=\"Bump\">"))
         #expect(xml.contains("<property name=\"Name\" type=\"s\" access=\"readwrite\"/>"))
@@ -33,9 +33,9 @@ struct IntrospectionTests {
 
         let echo = try await busctl(pair.bus, ["introspect", "--xml-interface", pair.server.uniqueName, EchoObject.path.rawValue])
         #expect(echo.status == 0, "\(echo)")
-        #expect(echo.output.contains("<signal name=\"Tick\">"))
-        #expect(echo.output.contains("<arg type=\"u\" name=\"count\"/>"))
-        #expect(echo.output.contains("<arg type=\"a(sx)\" name=\"pairs\" direction=\"in\"/>"))
+        #expect(echo.standardOutput.contains("<signal name=\"Tick\">"))
+        #expect(echo.standardOutput.contains("<arg type=\"u\" name=\"count\"/>"))
+        #expect(echo.standardOutput.contains("<arg type=\"a(sx)\" name=\"pairs\" direction=\"in\"/>"))
     }
 
     @Test("the XML is exactly what DBusIntrospection generates from the same declarations")
@@ -53,7 +53,7 @@ struct IntrospectionTests {
         let pair = try await exported()
         let result = try await busctl(pair.bus, ["introspect", pair.server.uniqueName, PropertyObject.path.rawValue])
         #expect(result.status == 0, "\(result)")
-        let rows = result.output.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init) }
+        let rows = result.standardOutput.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init) }
         func row(_ member: String) -> [String]? { rows.first { $0.first == member } }
 
         #expect(row("org.example.Thing")?.dropFirst().first == "interface")
@@ -72,10 +72,10 @@ struct IntrospectionTests {
 
         let echo = try await busctl(pair.bus, ["introspect", pair.server.uniqueName, EchoObject.path.rawValue])
         #expect(echo.status == 0, "\(echo)")
-        #expect(echo.output.contains("org.example.Echo"))
-        #expect(echo.output.contains(".Echo"))
-        #expect(echo.output.contains(".Tick"))
-        #expect(echo.output.contains("a{sv}"))
+        #expect(echo.standardOutput.contains("org.example.Echo"))
+        #expect(echo.standardOutput.contains(".Echo"))
+        #expect(echo.standardOutput.contains(".Tick"))
+        #expect(echo.standardOutput.contains("a{sv}"))
     }
 
     @Test("busctl tree walks the intermediate nodes down to the exported objects")
@@ -83,7 +83,7 @@ struct IntrospectionTests {
         let pair = try await exported()
         let result = try await busctl(pair.bus, ["tree", "--list", pair.server.uniqueName])
         #expect(result.status == 0, "\(result)")
-        let paths = Set(result.output.split(separator: "\n").map(String.init))
+        let paths = Set(result.standardOutput.split(separator: "\n").map(String.init))
         #expect(paths.isSuperset(of: [
             "/", "/org", "/org/example", "/org/example/Echo", "/org/example/Things", "/org/example/Things/first",
         ]), "\(paths)")
@@ -111,7 +111,7 @@ struct IntrospectionTests {
         let path = PropertyObject.path.rawValue
         let get = try await busctl(pair.bus, ["get-property", name, path, PropertyObject.interfaceName, "Name", "Tags"])
         #expect(get.status == 0, "\(get)")
-        #expect(get.output == "s \"initial\"\nas 2 \"a\" \"b\"\n")
+        #expect(get.standardOutput == "s \"initial\"\nas 2 \"a\" \"b\"\n")
 
         let set = try await busctl(pair.bus, ["set-property", name, path, PropertyObject.interfaceName, "Name", "s", "from busctl"])
         #expect(set.status == 0, "\(set)")
@@ -121,14 +121,14 @@ struct IntrospectionTests {
 
         let readOnly = try await busctl(pair.bus, ["set-property", name, path, PropertyObject.interfaceName, "Count", "u", "3"])
         #expect(readOnly.status != 0)
-        #expect(readOnly.errors.contains("not writable"), "\(readOnly)")
+        #expect(readOnly.standardError.contains("not writable"), "\(readOnly)")
 
         let echo = try await busctl(pair.bus, [
             "call", "--", name, EchoObject.path.rawValue, EchoObject.interfaceName, "Echo", "v", "a{sv}", "2", "n", "x", "-9", "s", "s", "é",
         ])
         #expect(echo.status == 0, "\(echo)")
         // busctl prints non-ASCII bytes as octal escapes: these are the two UTF-8 bytes of "é".
-        #expect(echo.output == "v a{sv} 2 \"n\" x -9 \"s\" s \"\\303\\251\"\n")
+        #expect(echo.standardOutput == "v a{sv} 2 \"n\" x -9 \"s\" s \"\\303\\251\"\n")
     }
 
     @Test("org.freedesktop.DBus.Peer.Ping is answered on an exported path (by libdbus)")

@@ -1,6 +1,7 @@
 import DBus
 import Synchronization
 import Testing
+import TestSupport
 
 /// GetManagedObjects and GetAll are written into the reply object by object (never as one
 /// value tree): what they list must be exactly what reading each object on its own gives.

@@ -1,5 +1,6 @@
 import DBus
 import Testing
+import TestSupport
 
 /// A method call whose arguments pass ``DBusObjectServer/maximumArgumentBytes`` (256 KiB by default) is refused
 /// with `LimitsExceeded` before it is decoded or reaches a handler, and others keep being

@@ -4,6 +4,7 @@ import Logging
 import Testing
 
 @testable import peercollabd
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -63,7 +64,7 @@ struct LaunchScratch {
 
     /// What the probe wrote, once it has written it.
     func report(_ name: String) async throws -> [String: [String]] {
-        try await eventuallyAsync("the probe application writing \(output(name))") { () -> [String: [String]]? in
+        try await eventually("the probe application writing \(output(name))") { () -> [String: [String]]? in
             guard let text = try? String(contentsOfFile: output(name), encoding: .utf8) else { return nil }
             var fields: [String: [String]] = [:]
             for line in text.split(separator: "\n") {
@@ -98,7 +99,7 @@ struct ApplicationLauncherSystemdTests {
     func withLauncher(_ body: (ApplicationLauncher, LaunchScratch) async throws -> Void) async throws {
         let connection = try DBusConnection(bus: .address(systemd.busAddress))
         defer { connection.close() }
-        _ = try await eventuallyAsync("org.freedesktop.systemd1 on the manager's bus") {
+        _ = try await eventually("org.freedesktop.systemd1 on the manager's bus") {
             try await connection.nameOwner("org.freedesktop.systemd1")
         }
         let scratch = try LaunchScratch()

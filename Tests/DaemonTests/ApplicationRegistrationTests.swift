@@ -2,6 +2,7 @@ import DBus
 import Foundation
 import Testing
 import PeerCollabAPI
+import TestSupport
 
 /// RegisterApplication and the Application objects on a real bus, and that they survive a restart.
 @Suite struct ApplicationRegistrationTests {

@@ -1,6 +1,7 @@
 import DBus
 import Foundation
 import Testing
+import TestSupport
 
 /// The `auto` backend and a real avahi-daemon that starts after the daemon: discovery moves
 /// to Avahi, and the built-in responder no longer shares UDP 5353 with it. And `doctor`
@@ -57,11 +58,9 @@ struct AutoDiscoveryLabTests {
         #expect(try await Self.socketsOn5353(lab, 0) == 2)
         // Avahi announces us now: its own browser sees our announcement, B sees us again, and we
         // still see B through Avahi.
-        try await LabAvahi.eventually("avahi-browse in host 0 to list A's own announcement", timeout: .seconds(20)) {
-            let browse = try? ProcessRunner.run(
-                NetworkLab.ip,
-                ["netns", "exec", lab.hosts[0], "/usr/bin/env", "DBUS_SYSTEM_BUS_ADDRESS=\(system.busAddress)", "avahi-browse", "-rpt", "_peercollab._tcp"])
-            return browse?.standardOutput.contains("pn=\(nameA)") == true
+        try await eventually(within: .seconds(20), "avahi-browse in host 0 to list A's own announcement") {
+            let browse = try? await system.run("avahi-browse", ["-rpt", "_peercollab._tcp"])
+            return browse?.standardOutput.contains("pn=\(nameA)") == true ? true : nil
         }
         _ = try await b.waitForPeers("B sees A announced through Avahi", timeout: .seconds(30)) {
             $0.values.contains { $0["PeerName"]?.stringValue == nameA }

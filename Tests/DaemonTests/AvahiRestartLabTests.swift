@@ -2,6 +2,7 @@ import DBus
 import Foundation
 import PeerCollabAPI
 import Testing
+import TestSupport
 
 /// avahi-daemon restarting withdraws every announcement it made and saw; that is no sign
 /// that anyone left. Sessions proved by TLS stay, and invitations under way stay pending.

@@ -3,6 +3,7 @@ import Foundation
 import Synchronization
 import Testing
 import PeerCollabAPI
+import TestSupport
 
 /// Flow control and fairness of application channels between two real daemons.
 @Suite(.enabled(if: NetworkLab.isAvailable, "needs root and iproute2 to make network namespaces"), .serialized)

@@ -4,6 +4,7 @@ import NIOCore
 import PeerCollabAPI
 import PeerProtocol
 import Testing
+import TestSupport
 
 /// Peers written with the project's own channel code that break the channel rules: each is
 /// disconnected with a log line, and the daemon's other links go on.
@@ -18,7 +19,7 @@ struct ChannelHostilePeerTests {
             capabilities: [.presence, .invitations, .channels])
         peer.send(.profile(PeerProfile(displayName: name, presence: PeerPresence(status: .online))))
         let path = try DBusObjectPath(PeerCollabBus.peerPath("\(peer.identity.peerName)"))
-        try await waitUntil("the daemon shows \(name)") { (try? await daemon.peerProperty(path, "PresenceStatus")) != nil ? true : nil }
+        try await eventually("the daemon shows \(name)") { (try? await daemon.peerProperty(path, "PresenceStatus")) != nil ? true : nil }
         return peer
     }
 
@@ -28,7 +29,7 @@ struct ChannelHostilePeerTests {
     }
 
     func waitUntilGone(_ peer: TestPeer, from daemon: LocalDaemon) async throws {
-        try await waitUntil("the daemon drops the hostile peer") { try await self.isShown(peer, on: daemon) ? nil : true }
+        try await eventually("the daemon drops the hostile peer") { try await self.isShown(peer, on: daemon) ? nil : true }
     }
 
     /// The test peer invites the daemon's user into `app`, the user accepts, the peer
@@ -36,7 +37,7 @@ struct ChannelHostilePeerTests {
     func acceptedInvitation(from peer: TestPeer, on daemon: LocalDaemon, id: String) async throws -> DBusObjectPath {
         peer.send(.invitation(InvitationOffer(
             invitationID: id, applicationID: Self.app, message: "chat?", data: ByteBuffer(), timeoutSeconds: 60)))
-        let incoming = try await waitUntil("the invitation arrives") { () async throws -> DBusObjectPath? in
+        let incoming = try await eventually("the invitation arrives") { () async throws -> DBusObjectPath? in
             let reply = try await daemon.client.call(
                 destination: DaemonProcess.service, path: DaemonProcess.root,
                 interface: "org.freedesktop.DBus.ObjectManager", member: "GetManagedObjects")
@@ -47,7 +48,7 @@ struct ChannelHostilePeerTests {
             try await daemon.client.call(
                 destination: DaemonProcess.service, path: incoming, interface: PeerCollabBus.Interface.invitation, member: "Accept")
         }
-        try await waitUntil("the daemon answers") {
+        try await eventually("the daemon answers") {
             peer.messages.contains { if case .invitationResponse = $0 { true } else { false } } ? true : nil
         }
         peer.send(.invitationResponse(InvitationResponse(invitationID: id, outcome: .accepted, reason: "")))
@@ -87,7 +88,7 @@ struct ChannelHostilePeerTests {
             .channelOpen(ChannelOpen(channelID: UInt32($0), invitationID: "inv\($0)", side: .senderInvited, name: "n", window: 1024))
         })
         try await waitUntilGone(hostile, from: daemon)
-        try await waitUntil("the drop is logged") { daemon.log.contains("broke the channel protocol") ? true : nil }
+        try await eventually("the drop is logged") { daemon.log.contains("broke the channel protocol") ? true : nil }
         #expect(daemon.log.contains("unanswered channel opens is 17, above the limit of 16"), "\(daemon.log.suffix(3000))")
         #expect(try await isShown(bystander, on: daemon), "the other link was dropped too")
         #expect(hostile.messages.contains { if case .goodbye(let goodbye) = $0 { goodbye.reason == .protocolError } else { false } })
@@ -107,7 +108,7 @@ struct ChannelHostilePeerTests {
             destination: DaemonProcess.service, path: incoming, interface: PeerCollabBus.Interface.invitation, member: "OpenChannel",
             arguments: [.string("chat")])
         let application = try AppChannel(reply.first)
-        let lent = try await waitUntil("the daemon opens its end") { () -> UInt32? in
+        let lent = try await eventually("the daemon opens its end") { () -> UInt32? in
             for case .channelOpen(let open) in hostile.messages where open.name == "chat" { return open.window }
             return nil
         }

@@ -3,6 +3,7 @@ import Foundation
 import Testing
 import PeerCollabAPI
 import Synchronization
+import TestSupport
 
 /// An application's end of a channel in a test: the descriptor `OpenChannel` returned, read
 /// and written with plain blocking system calls on threads of their own (never on the
@@ -17,13 +18,6 @@ final class AppChannel: Sendable {
     }
 
     deinit { Glibc.close(fd) }
-
-    /// Runs blocking work on a thread of its own.
-    static func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread { continuation.resume(with: Result { try body() }) }.start()
-        }
-    }
 
     /// Waits until the socket is readable (or writable); false at the deadline.
     func wait(for events: Int16, until deadline: ContinuousClock.Instant) -> Bool {
@@ -41,7 +35,7 @@ final class AppChannel: Sendable {
     /// Writes everything, failing with errno or at the deadline.
     func writeAll(_ bytes: [UInt8], timeout: Duration = .seconds(20)) async throws {
         let fd = self.fd
-        try await Self.onThread { [self] in
+        try await onOwnThread { [self] in
             let deadline = ContinuousClock.now + timeout
             var offset = 0
             while offset < bytes.count {
@@ -59,7 +53,7 @@ final class AppChannel: Sendable {
     /// Reads until `count` bytes came, end-of-file, or the deadline.
     func read(count: Int, timeout: Duration = .seconds(20)) async throws -> [UInt8] {
         let fd = self.fd
-        return try await Self.onThread { [self] in
+        return try await onOwnThread { [self] in
             let deadline = ContinuousClock.now + timeout
             var result: [UInt8] = []
             var buffer = [UInt8](repeating: 0, count: 64 * 1024)
@@ -188,7 +182,7 @@ extension AppChannel {
     /// returns how much went in, at most `maximum`.
     func writeUntilBlocked(maximum: Int, quiet: Duration = .seconds(2), seed: UInt64) async throws -> Int {
         let fd = self.fd
-        return try await Self.onThread { [self] in
+        return try await onOwnThread { [self] in
             let payload = patternBytes(maximum, seed: seed)
             var offset = 0
             while offset < maximum {
@@ -204,7 +198,7 @@ extension AppChannel {
     /// Reads `count` bytes, adding each read to `progress`; returns a checksum-free copy.
     func read(count: Int, progress: Progress, timeout: Duration = .seconds(60)) async throws -> [UInt8] {
         let fd = self.fd
-        return try await Self.onThread { [self] in
+        return try await onOwnThread { [self] in
             let deadline = ContinuousClock.now + timeout
             var result: [UInt8] = []
             result.reserveCapacity(count)

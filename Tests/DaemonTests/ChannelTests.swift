@@ -2,6 +2,7 @@ import DBus
 import Foundation
 import Testing
 import PeerCollabAPI
+import TestSupport
 
 /// Application channels between two real daemons in network namespaces: both sides of an
 /// accepted invitation open a name and get a stream, in order, both ways.

@@ -1,6 +1,7 @@
 import DBus
 import Foundation
 import Testing
+import TestSupport
 
 /// Contact objects answer GetAll and GetManagedObjects with one read of the contact
 /// (`readAll`), and Get with one property's getter: both must give the same values under the

@@ -2,6 +2,7 @@ import DBus
 import Foundation
 import Testing
 import PeerCollabAPI
+import TestSupport
 
 /// The contact list on a real daemon on a real private bus, driven with busctl, peercollabctl
 /// and plain D-Bus calls; the store is the daemon's own SQLite file.

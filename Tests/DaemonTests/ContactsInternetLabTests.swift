@@ -1,6 +1,7 @@
 import DBus
 import Foundation
 import Testing
+import TestSupport
 
 /// Contacts over the internet scope: daemons on different subnets joined by a router (no
 /// multicast between them) reach each other only at the endpoints of their cards.
@@ -15,7 +16,7 @@ struct ContactsInternetLabTests {
         _ peerName: String, on daemon: LabDaemon, _ what: String, timeout: Duration = .seconds(30),
         _ condition: @escaping ([String: DBusValue]) -> Bool
     ) async throws {
-        _ = try await eventuallyAsync(within: timeout, what, lastSeen: { "\((try? await self.contact(peerName, on: daemon)) ?? [:])" }) {
+        _ = try await eventually(within: timeout, what, lastSeen: { "\((try? await self.contact(peerName, on: daemon)) ?? [:])" }) {
             guard let properties = try await contact(peerName, on: daemon), condition(properties) else { return nil as Bool? }
             return true
         }
@@ -60,7 +61,7 @@ struct ContactsInternetLabTests {
             _ = try await impostor.busctl(["set-property", DaemonProcess.service, DaemonProcess.root.rawValue, DaemonProcess.manager, "DisplayName", "s", "Ben Bridge"])
             let impostorName = try await impostor.peerName
             _ = try await impostor.connect(try await ana.link())
-            let shown = try await eventuallyAsync("the impostor's profile on Ana") { () async throws -> [String: DBusValue]? in
+            let shown = try await eventually("the impostor's profile on Ana") { () async throws -> [String: DBusValue]? in
                 guard let peer = try await ana.peer(named: impostorName), peer["DisplayName"]?.stringValue == "Ben Bridge" else { return nil }
                 return peer
             }

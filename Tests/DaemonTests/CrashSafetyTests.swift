@@ -3,6 +3,7 @@ import Foundation
 import PeerCollabAPI
 import Synchronization
 import Testing
+import TestSupport
 
 /// kill -9 at random moments while acknowledged changes go on (contacts, nicknames,
 /// objects, applications, settings), a restart each time: every change the daemon

@@ -1,6 +1,7 @@
 import DBus
 import Foundation
 import Testing
+import TestSupport
 
 /// A key file others can read, or one wrong value in settings.json, costs only what needs
 /// it: the daemon starts and serves, says what is wrong (log, Diagnose), and refuses only

@@ -1,6 +1,7 @@
 import DBus
 import Foundation
 import Testing
+import TestSupport
 
 /// Signed in near me while discovery cannot start: SignIn succeeds (I am still reachable by
 /// link and over the internet scope), and Diagnose says that near me does not work and why.

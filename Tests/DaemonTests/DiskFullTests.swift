@@ -1,6 +1,7 @@
 import DBus
 import Foundation
 import Testing
+import TestSupport
 
 /// A full disk: every refused write still gets its clear error, and now the log says so
 /// (once, not once per write) and Diagnose's store check fails with advice until writing

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The firewall profiles in dist/, loaded into a real firewalld and a real ufw on host 0 of a
 /// lab, with everything else dropped: a peer on host 1 still reaches the daemon's TCP port in
@@ -140,8 +141,8 @@ struct FirewallProfileLabTests {
                 timeout: .seconds(30))
         }
         let logText = { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
-        try await LabAvahi.eventually("firewalld in host 0 to run", timeout: .seconds(60)) {
-            (try? firewallCmd(["--state"]))?.standardOutput.contains("running") == true
+        try await eventually(within: .seconds(60), "firewalld in host 0 to run") {
+            (try? firewallCmd(["--state"]))?.standardOutput.contains("running") == true ? true : nil
         }
         // The profile parses (a broken file would be "INVALID_SERVICE"), and is what we ship.
         let info = try firewallCmd(["--info-service=peercollab"])

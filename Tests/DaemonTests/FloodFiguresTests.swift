@@ -2,6 +2,7 @@ import DBus
 import Foundation
 import PeerCollabAPI
 import Testing
+import TestSupport
 
 /// The figures of issue 16 under a flood from one host: 1,000 TLS sessions with fresh
 /// Ed25519 keys (from 6 addresses) and 64 silent sockets, while a real peer connects and
@@ -95,7 +96,7 @@ struct FloodFiguresTests {
             let connectTime = ContinuousClock.now - started
             let presenceStart = ContinuousClock.now
             try await a.managerCall("SetPresence", [.string("busy"), .string("flooded")])
-            try await waitUntil(within: .seconds(20), "B sees A busy") {
+            try await eventually(within: .seconds(20), "B sees A busy") {
                 (try? await b.property(pathOnB, PeerCollabBus.Interface.peer, "PresenceStatus").stringValue) == "busy" ? true : nil
             }
             let presenceLatency = ContinuousClock.now - presenceStart

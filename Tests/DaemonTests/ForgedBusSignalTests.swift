@@ -5,6 +5,7 @@ import Synchronization
 import Testing
 
 @testable import peercollabd
+import TestSupport
 
 /// Signals forged by other clients (on the session bus) and by other users (on the system
 /// bus, which on Debian lets every user send signals) are ignored; the real ones still act.
@@ -67,11 +68,11 @@ import Testing
     // MARK: System bus
 
     @Test func anotherUsersForgedIdleHintLeavesMeOnlineAndLogindStillActs() async throws {
-        let system = try SharedSystemBus()
+        let system = try PrivateBus(.system, listen: "unix:dir=/tmp")
         let logind = try await HeldLogind(bus: system.address)
         let daemon = try await LocalDaemon(extraArguments: ["--system-bus", system.address])
         // The daemon follows logind once it has read the hint (after subscribing to changes).
-        try await waitUntil("the daemon reads logind's idle hint") { logind.reads >= 1 ? true : nil }
+        try await eventually("the daemon reads logind's idle hint") { logind.reads >= 1 ? true : nil }
         #expect(try await daemon.manager("PresenceStatus").stringValue == "online")
 
         let observer = try DBusConnection(bus: .address(system.address))
@@ -87,14 +88,14 @@ import Testing
         // it does only after handling everything that came before. Held there, the daemon
         // shows what the forged signal did.
         try await logind.invalidate()
-        try await waitUntil("the daemon reads the hint again") { logind.reads >= 2 ? true : nil }
+        try await eventually("the daemon reads the hint again") { logind.reads >= 2 ? true : nil }
         #expect(try await daemon.manager("PresenceStatus").stringValue == "online", "\(daemon.log)")
         #expect(!daemon.log.contains("The session is idle"), "\(daemon.log)")
         logind.release()
 
         // The real logind still sets me idle.
         try await logind.setIdle(true)
-        try await waitUntil("idle while logind says so") {
+        try await eventually("idle while logind says so") {
             try? await daemon.manager("PresenceStatus").stringValue == "idle" ? true : nil
         }
     }
@@ -158,8 +159,8 @@ struct ForgedSystemSignalTests {
         // after the forged ones on the same streams.
         try resume()
         try connected()
-        try await LabAvahi.eventually("a refresh after the real resume") { count("resumed from sleep") >= resumes + 1 }
-        try await LabAvahi.eventually("a refresh after the real connection") { count("network connected") >= connections + 1 }
+        try await eventually(within: .seconds(15), "a refresh after the real resume") { count("resumed from sleep") >= resumes + 1 ? true : nil }
+        try await eventually(within: .seconds(15), "a refresh after the real connection") { count("network connected") >= connections + 1 ? true : nil }
         #expect(count("resumed from sleep") == resumes + 1, "\(a.log)")
         #expect(count("network connected") == connections + 1, "\(a.log)")
 

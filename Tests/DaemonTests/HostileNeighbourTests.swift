@@ -2,6 +2,7 @@ import DBus
 import PeerSecurity
 import Foundation
 import Testing
+import TestSupport
 
 /// Neighbours on the link who hold no key: what they announce is a claim, and no claim
 /// may end, replace or block a session the channel proved.
@@ -79,7 +80,7 @@ struct SilentSocketFloodTests {
             #expect(path.rawValue.hasSuffix(try await b.peerName))
             #expect(b.daemon.log.contains("Too many connections are still handshaking"), "B never refused the flood:\n\(b.daemon.log)")
             // 56 refusals, one line for the first and one summing up the rest.
-            try await waitUntil(within: .seconds(15), "B sums up the dropped connections") {
+            try await eventually(within: .seconds(15), "B sums up the dropped connections") {
                 b.daemon.log.contains("more peer connections from 1 addresses in the last 10 s") ? true : nil
             }
             #expect(b.daemon.log.components(separatedBy: "Too many connections are still handshaking").count - 1 == 1, "\(b.daemon.log)")
@@ -128,7 +129,7 @@ struct SilentSocketFloodTests {
         defer { flood.signal(SIGKILL) }
         let held = flood.readStandardOutput(until: .now + .seconds(8)) { $0.range(of: #"holding \d+\n"#, options: .regularExpression) != nil }
         #expect(held.contains("holding"), "\(held)")
-        try await waitUntil("the daemon meets the limit") { daemon.log.contains("Failed to accept a peer connection") ? true : nil }
+        try await eventually("the daemon meets the limit") { daemon.log.contains("Failed to accept a peer connection") ? true : nil }
         // Three seconds of the limit held: a spinning accept loop burns them all.
         let before = try cpuTicks(daemon.pid)
         try await Task.sleep(for: .seconds(3))

@@ -2,6 +2,7 @@ import DBus
 import Foundation
 import Testing
 import PeerCollabAPI
+import TestSupport
 
 /// A started daemon knows its peer name and fingerprint from `identity.cache` and loads its
 /// key (and with it OpenSSL) only when something needs it; what it shows is the same

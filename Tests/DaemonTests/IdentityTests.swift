@@ -1,6 +1,7 @@
 import DBus
 import Foundation
 import Testing
+import TestSupport
 
 /// Who I am, as the daemon and peercollabctl show it.
 @Suite struct IdentityTests {

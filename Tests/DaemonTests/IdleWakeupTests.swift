@@ -1,6 +1,7 @@
 import DBus
 import Foundation
 import Testing
+import TestSupport
 
 /// An idle daemon must not wake: no timers of its own, none of libdispatch's (whose worker
 /// pool polls once a second once it has run anything), no watchdog unless systemd asks.

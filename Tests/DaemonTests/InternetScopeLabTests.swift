@@ -2,6 +2,7 @@ import DBus
 import Foundation
 import Testing
 import PeerCollabAPI
+import TestSupport
 
 /// Hosts on different subnets, joined by a router: no multicast crosses, so people near me
 /// stay on their link and the internet scope (contact links) is the only way across.

@@ -1,6 +1,7 @@
 import DBus
 import Foundation
 import Testing
+import TestSupport
 
 /// Who may answer or send invitations: only the user whose bus the daemon serves. The session
 /// bus separates users (it takes only its owner's connections), and the daemon offers itself

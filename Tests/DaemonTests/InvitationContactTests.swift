@@ -2,6 +2,7 @@ import DBus
 import Foundation
 import Testing
 import PeerCollabAPI
+import TestSupport
 
 /// Invitations and contacts between two namespaced daemons: the `contacts` policy takes a
 /// contact (verified by card or added unverified from a peer), and an invitation's `Peer` and

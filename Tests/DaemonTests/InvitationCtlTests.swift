@@ -1,6 +1,7 @@
 import DBus
 import Foundation
 import Testing
+import TestSupport
 
 /// peercollabctl's application and invitation verbs against real daemons.
 @Suite(.serialized) struct InvitationCtlTests {

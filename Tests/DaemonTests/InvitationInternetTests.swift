@@ -2,6 +2,7 @@ import DBus
 import Foundation
 import Testing
 import PeerCollabAPI
+import TestSupport
 
 /// Inviting a contact that is not connected, across a router (no multicast between the two):
 /// signed in to the internet scope, its endpoints are dialled first; PeerUnreachable says why

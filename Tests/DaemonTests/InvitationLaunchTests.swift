@@ -2,6 +2,7 @@ import DBus
 import Foundation
 import Testing
 import PeerCollabAPI
+import TestSupport
 
 /// Accepting an invitation starts the application under a real `systemd --user`: a transient
 /// unit of its own, PEERCOLLAB_INVITATION set, and the program reads the invitation over D-Bus.
@@ -21,7 +22,7 @@ struct InvitationLaunchTests {
     func pair() async throws -> InvitationPair {
         let probe = try DBusConnection(bus: .address(systemd.busAddress))
         defer { probe.close() }
-        _ = try await eventuallyAsync("org.freedesktop.systemd1 on the manager's bus") {
+        _ = try await eventually("org.freedesktop.systemd1 on the manager's bus") {
             try await probe.nameOwner("org.freedesktop.systemd1")
         }
         return try await InvitationPair(registerOnB: false, busB: PrivateBus(existing: systemd.busAddress))

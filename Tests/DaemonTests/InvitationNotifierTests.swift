@@ -3,6 +3,7 @@ import Logging
 import Testing
 
 @testable import peercollabd
+import TestSupport
 
 /// Invitation notifications against a notification server on a private bus: what is shown,
 /// how answers come back, one notification per invitation, withdrawal, and no server at all.
@@ -102,7 +103,7 @@ import Testing
             await fixture.notifier.show(invitationID: "i1", summary: "x", body: "")
             let id = try #require(await fixture.notifier.notificationID(of: "i1"))
             try server.dismiss(id)
-            _ = try await eventuallyAsync("the notifier forgetting the dismissed notification") {
+            _ = try await eventually("the notifier forgetting the dismissed notification") {
                 await fixture.notifier.notificationID(of: "i1") == nil ? true : nil
             }
             await fixture.notifier.show(invitationID: "i1", summary: "again", body: "")
@@ -119,7 +120,7 @@ import Testing
 
             let server = try await NotificationServer.start(bus: fixture.bus.address)
             defer { server.stop() }
-            _ = try await eventuallyAsync("the notifier using the server that appeared") { () -> Bool? in
+            _ = try await eventually("the notifier using the server that appeared") { () -> Bool? in
                 await fixture.notifier.show(invitationID: "late", summary: "now someone does", body: "")
                 return server.notifyCalls.isEmpty ? nil : true
             }
@@ -154,7 +155,7 @@ import Testing
             await fixture.notifier.show(invitationID: "i1", summary: "x", body: "")
             #expect(await fixture.notifier.notificationID(of: "i1") != nil)
             first.stop()
-            _ = try await eventuallyAsync("the notifier forgetting the vanished server's notifications") {
+            _ = try await eventually("the notifier forgetting the vanished server's notifications") {
                 await fixture.notifier.notificationID(of: "i1") == nil ? true : nil
             }
             // Gone: showing returns without anyone to ask.
@@ -162,7 +163,7 @@ import Testing
 
             let second = try await NotificationServer.start(bus: fixture.bus.address)
             defer { second.stop() }
-            _ = try await eventuallyAsync("the notifier using the new server") { () -> Bool? in
+            _ = try await eventually("the notifier using the new server") { () -> Bool? in
                 await fixture.notifier.show(invitationID: "i1", summary: "again", body: "")
                 return second.notifyCalls.isEmpty ? nil : true
             }

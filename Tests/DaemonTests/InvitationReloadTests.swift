@@ -1,6 +1,7 @@
 import DBus
 import Foundation
 import Testing
+import TestSupport
 
 /// `systemctl --user reload` (SIGHUP) applies the invitation settings at once: notifications
 /// off withdraws those on screen and on again shows the pending ones, the policy is announced,

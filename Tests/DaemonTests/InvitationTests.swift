@@ -2,6 +2,7 @@ import DBus
 import Foundation
 import Testing
 import PeerCollabAPI
+import TestSupport
 
 /// Two daemons signed in near me in a namespace lab, inviting each other the way applications
 /// and scripts do: over D-Bus, with the answer seen on both sides.

@@ -2,6 +2,7 @@ import DBus
 import Foundation
 import PeerCollabAPI
 import Testing
+import TestSupport
 
 /// Who invites me, said where the invitation is shown: the desktop notification and
 /// peercollabctl name the inviter as a verified contact, an unverified one or a stranger

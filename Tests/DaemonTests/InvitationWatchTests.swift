@@ -1,6 +1,7 @@
 import DBus
 import Foundation
 import Testing
+import TestSupport
 
 /// `peercollabctl watch` follows invitations: those there when it starts, new ones, their
 /// state changes and their withdrawal, as text lines and as JSON.

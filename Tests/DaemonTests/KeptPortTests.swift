@@ -1,6 +1,7 @@
 import DBus
 import Foundation
 import Testing
+import TestSupport
 
 /// When the default port is taken, the daemon picks a free one once and keeps it, so that
 /// cards, links and firewall rules made since stay right; Diagnose says so.

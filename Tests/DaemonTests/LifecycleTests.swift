@@ -1,6 +1,7 @@
 import DBus
 import Foundation
 import Testing
+import TestSupport
 
 /// How the daemon ends and starts when the world around it is not as it should be: the bus
 /// vanishing under it, a damaged or newer store.

@@ -2,6 +2,7 @@ import DBus
 import Foundation
 import Testing
 import PeerCollabAPI
+import TestSupport
 
 /// The daemon on a real private bus, driven the way users and scripts drive it.
 @Suite struct ManagerBusTests {

@@ -1,6 +1,7 @@
 import DBus
 import Foundation
 import Testing
+import TestSupport
 
 /// Sessions that send most of a maximum-size frame and then nothing: together they may hold
 /// no more than the daemon's budget for partial frames; the ones past it are closed with a
@@ -72,7 +73,7 @@ struct PartialFrameFloodTests {
             defer { flood.signal(SIGKILL) }
             let held = flood.readStandardOutput(until: .now + .seconds(30)) { $0.range(of: #"holding \d+ failed \d+.*\n"#, options: .regularExpression) != nil }
             #expect(held.contains("holding"), "the flood did not start: \(held)")
-            try await waitUntil(within: .seconds(10), "B closes sessions past the budget (the flood: \(held))\n\(b.daemon.log.suffix(3000))") {
+            try await eventually(within: .seconds(10), "B closes sessions past the budget (the flood: \(held))\n\(b.daemon.log.suffix(3000))") {
                 b.daemon.log.contains("partial frames of all sessions hold") ? true : nil
             }
             let rssDuring = Self.residentKiB(b.daemon.pid)

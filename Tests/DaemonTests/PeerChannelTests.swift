@@ -2,6 +2,7 @@ import DBus
 import Foundation
 import Testing
 import PeerCollabAPI
+import TestSupport
 
 /// Daemons on hosts of their own (network namespaces), reaching each other over real TCP
 /// with TLS 1.3, as issue 4 asks.

@@ -2,6 +2,7 @@ import DBus
 import Foundation
 import PeerCollabAPI
 import Testing
+import TestSupport
 
 /// Shell completion of live names: bash's completion function, as a Tab press runs it,
 /// completes from the running daemon, and completes nothing (quickly) without one.

@@ -2,6 +2,7 @@ import DBus
 import Foundation
 import PeerCollabAPI
 import Testing
+import TestSupport
 
 /// Every row of the exit-status table (docs/cli.md, the man page, `--help`), as text and as
 /// JSON errors on stderr. Rows 2–5 (`invite --wait`, `wait`) are in PeerCollabCtlPeopleTests.

@@ -2,13 +2,14 @@ import DBus
 import Foundation
 import PeerCollabAPI
 import Testing
+import TestSupport
 
 /// peercollabctl between daemons on loopback: naming people (one resolver for every verb),
 /// the verbs that need someone connected, and the exit statuses of `invite --wait` and `wait`.
 @Suite(.serialized) struct PeerCollabCtlPeopleTests {
     /// The id of the first invitation `host` lists that `matches`, once there.
     func invitation(on host: CtlHost, _ what: String, _ matches: @escaping ([String: Any]) -> Bool) async throws -> String {
-        try await eventuallyAsync(what) { () async throws -> String? in
+        try await eventually(what) { () async throws -> String? in
             let list = try await host.ctl(["invitations", "--json"])
             let items = (try? JSONSerialization.jsonObject(with: Data(list.standardOutput.utf8)) as? [[String: Any]]) ?? []
             return items.first(where: matches)?["Id"] as? String
@@ -151,13 +152,13 @@ import Testing
         try await a.connect(to: b)
         let nameA = try await a.peerName
         // Over the internet scope B shows its objects to a contact it allows who subscribed.
-        _ = try await eventuallyAsync("B sees A") { try await b.ctl(["contact", "add-peer", nameA]).status == 0 ? true : nil }
+        _ = try await eventually("B sees A") { try await b.ctl(["contact", "add-peer", nameA]).status == 0 ? true : nil }
         #expect(try await b.ctl(["contact", "allow", nameA]).status == 0)
         #expect(try await a.ctl(["contact", "add-peer", "bob"]).status == 0)
         let file = b.daemon.home.appendingPathComponent("avatar")
         try "a picture".write(to: file, atomically: true, encoding: .utf8)
         #expect(try await b.ctl(["object", "set", "avatar", file.path]).status == 0)
-        let listed = try await eventuallyAsync("A lists B's object") { () async throws -> ProcessRunner.Output? in
+        let listed = try await eventually("A lists B's object") { () async throws -> ProcessRunner.Output? in
             let output = try await a.ctl(["object", "list", "bob"])
             return output.standardOutput == "avatar\n" ? output : nil
         }

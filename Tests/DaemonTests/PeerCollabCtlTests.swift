@@ -1,6 +1,7 @@
 import DBus
 import Foundation
 import Testing
+import TestSupport
 
 /// peercollabctl against a real daemon, as a user types it.
 @Suite struct PeerCollabCtlTests {

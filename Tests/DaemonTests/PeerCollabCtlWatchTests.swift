@@ -2,6 +2,7 @@ import DBus
 import Foundation
 import PeerCollabAPI
 import Testing
+import TestSupport
 
 /// `peercollabctl watch`: quiet by default, everything with --all, and its end when the daemon
 /// stops (or, with --follow, the daemon's return).

@@ -1,6 +1,7 @@
 import DBus
 import Foundation
 import Testing
+import TestSupport
 
 /// Signing in near me: daemons on one link find each other with DNS-SD, prove their keys
 /// over TLS, and see each other leave.
@@ -139,7 +140,7 @@ struct SystemEventsTests {
         try networkManager.emitSignal(
             path: "/org/freedesktop/NetworkManager", interface: "org.freedesktop.NetworkManager", member: "StateChanged",
             arguments: [.uint32(70)])
-        try await LabAvahi.eventually("a refresh after NetworkManager connected") { a.daemon.log.contains("network connected") }
+        try await eventually(within: .seconds(15), "a refresh after NetworkManager connected") { a.daemon.log.contains("network connected") ? true : nil }
         // Going to sleep (true) is not a reason to look again: after it, only the next
         // NetworkManager signal causes a refresh.
         let before = a.daemon.log.components(separatedBy: "Looking again").count
@@ -150,8 +151,8 @@ struct SystemEventsTests {
         try networkManager.emitSignal(
             path: "/org/freedesktop/NetworkManager", interface: "org.freedesktop.NetworkManager", member: "StateChanged",
             arguments: [.uint32(70)])
-        try await LabAvahi.eventually("the second NetworkManager refresh") {
-            a.daemon.log.components(separatedBy: "Looking again").count == before + 1
+        try await eventually(within: .seconds(15), "the second NetworkManager refresh") {
+            a.daemon.log.components(separatedBy: "Looking again").count == before + 1 ? true : nil
         }
         #expect(a.daemon.log.components(separatedBy: "resumed from sleep").count == resumesBefore)
     }
@@ -225,7 +226,7 @@ struct BlockedPeerPortTests {
 /// (bounded: 30 s, then the test fails with the last report and the daemon's log).
 func doctorReportingOutOfReach(_ peer: String, on daemon: LabDaemon) async throws -> String {
     var last = ""
-    return try await eventuallyAsync(
+    return try await eventually(
         within: .seconds(30), every: .milliseconds(500), "doctor names \(peer) as out of reach",
         lastSeen: { "\(last)\n\(daemon.log)" }
     ) {

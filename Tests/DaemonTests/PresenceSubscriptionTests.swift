@@ -2,6 +2,7 @@ import DBus
 import Foundation
 import Testing
 import PeerCollabAPI
+import TestSupport
 
 /// Presence over the internet scope goes only to contacts I allow who subscribed.
 @Suite(.enabled(if: NetworkLab.isAvailable, "needs root and iproute2 to make network namespaces"))
@@ -34,20 +35,20 @@ struct PresenceSubscriptionTests {
         try await set(b, aOnB, "Subscribed", true)
         try await set(c, aOnC, "Subscribed", true)
         for (daemon, path) in [(b, aOnB), (c, aOnC)] {
-            try await waitUntil("\(path) comes online") {
+            try await eventually("\(path) comes online") {
                 try await daemon.property(path, Self.contact, "Online").boolValue == true ? true : nil
             }
         }
 
         try await a.managerCall("SetPresence", [.string("busy"), .string("allowed only")])
-        try await waitUntil("B, allowed and subscribed, sees busy") { try await status(b, aOnB) == "busy" ? true : nil }
+        try await eventually("B, allowed and subscribed, sees busy") { try await status(b, aOnB) == "busy" ? true : nil }
         // C subscribed but is not allowed: it sees A offline, whatever A sets. A display name
         // change goes to everyone, on the same channel after the presence: once C has it,
         // the presence would have arrived too.
         try await a.call(DaemonProcess.root, "org.freedesktop.DBus.Properties", "Set", [
             .string(DaemonProcess.manager), .string("DisplayName"), .variant(.string("A renamed")),
         ])
-        try await waitUntil("C sees the new name") {
+        try await eventually("C sees the new name") {
             try await c.property(aOnC, Self.contact, "DisplayName").stringValue == "A renamed" ? true : nil
         }
         #expect(try await status(c, aOnC) == "offline")
@@ -62,12 +63,12 @@ struct PresenceSubscriptionTests {
 
         // B unsubscribes: A shows B offline from now on.
         try await set(b, aOnB, "Subscribed", false)
-        try await waitUntil("B's view of A goes offline") { try await status(b, aOnB) == "offline" ? true : nil }
+        try await eventually("B's view of A goes offline") { try await status(b, aOnB) == "offline" ? true : nil }
         try await a.managerCall("SetPresence", [.string("on-the-phone"), .string("")])
         try await a.call(DaemonProcess.root, "org.freedesktop.DBus.Properties", "Set", [
             .string(DaemonProcess.manager), .string("DisplayName"), .variant(.string("A again")),
         ])
-        try await waitUntil("B sees the second name") {
+        try await eventually("B sees the second name") {
             try await b.property(aOnB, Self.contact, "DisplayName").stringValue == "A again" ? true : nil
         }
         #expect(try await status(b, aOnB) == "offline")

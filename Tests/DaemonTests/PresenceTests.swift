@@ -4,6 +4,7 @@ import PeerProtocol
 import Synchronization
 import Testing
 import PeerCollabAPI
+import TestSupport
 
 /// Presence and objects between real daemons: pushed as they change, fetched over the
 /// channel, limits refused with InvalidArgument, floods rate-limited.
@@ -60,7 +61,7 @@ struct PresenceNearMeTests {
         // A new revision is fetched anew, not taken from the copy B kept.
         let second = Array("version two".utf8)
         try await a.managerCall("SetObject", [.string("avatar.png"), .bytes(second)])
-        try await waitUntil("B gets the new revision") {
+        try await eventually("B gets the new revision") {
             let data = try? await b.call(pathOnB, PeerCollabBus.Interface.peer, "GetObject", [.string("avatar.png")])
             return data?.first?.bytesValue == second ? true : nil
         }
@@ -99,7 +100,7 @@ struct PresenceNearMeTests {
         b.daemon.signal(SIGSTOP)
         defer { b.daemon.signal(SIGCONT) }
         // The daemon subscribes once it runs; repeat (bounded) until it reacts.
-        try await waitUntil(within: .seconds(20), "A checks its peers after resume") {
+        try await eventually(within: .seconds(20), "A checks its peers after resume") {
             try logind.emitSignal(
                 path: "/org/freedesktop/login1", interface: "org.freedesktop.login1.Manager", member: "PrepareForSleep",
                 arguments: [.boolean(false)])
@@ -165,7 +166,7 @@ struct PresenceLimitsTests {
         let path = try DBusObjectPath(PeerCollabBus.peerPath("\(peer.identity.peerName)"))
         // A peer is shown once its profile arrived.
         peer.send(.profile(PeerProfile(displayName: "Flooder", presence: PeerPresence(status: .online))))
-        try await waitUntil("the daemon shows the test peer") { (try? await daemon.peerProperty(path, "PresenceStatus")) != nil ? true : nil }
+        try await eventually("the daemon shows the test peer") { (try? await daemon.peerProperty(path, "PresenceStatus")) != nil ? true : nil }
         let signals = Mutex(0)
         let changes = try await daemon.client.subscribe(to: DBusMatchRule(
             path: path, interface: "org.freedesktop.DBus.Properties", member: "PropertiesChanged"))
@@ -181,13 +182,13 @@ struct PresenceLimitsTests {
             peer.send((0..<400).map { PeerMessage.presenceUpdate(PeerPresence(status: statuses[$0 % 4], message: "flood \(round)-\($0)")) })
         }
         peer.send(.presenceUpdate(PeerPresence(status: .beRightBack, message: "the last word")))
-        try await waitUntil(within: .seconds(20), "the daemon ends on the newest presence") {
+        try await eventually(within: .seconds(20), "the daemon ends on the newest presence") {
             (try? await daemon.peerProperty(path, "PresenceMessage"))?.stringValue == "the last word" ? true : nil
         }
         #expect(try await daemon.peerProperty(path, "PresenceStatus").stringValue == "be-right-back")
         // 2,001 updates; far fewer became signals, and one burst is one log line.
         #expect(signals.withLock { $0 } < 100)
-        try await waitUntil("the burst is logged as over") { daemon.log.contains("presence flood is over") ? true : nil }
+        try await eventually("the burst is logged as over") { daemon.log.contains("presence flood is over") ? true : nil }
         #expect(daemon.log.components(separatedBy: "faster than 5 a second").count - 1 == 1, "\(daemon.log)")
         #expect(try await daemon.manager("Version").stringValue?.isEmpty == false)
         #expect(daemon.daemon.isRunning)
@@ -200,14 +201,14 @@ struct PresenceLimitsTests {
         #expect(try await daemon.manager("PresenceStatus").stringValue == "online")
 
         try await logind.setIdle(true)
-        try await waitUntil("idle while logind says so") { try? await daemon.manager("PresenceStatus").stringValue == "idle" ? true : nil }
+        try await eventually("idle while logind says so") { try? await daemon.manager("PresenceStatus").stringValue == "idle" ? true : nil }
         try await logind.setIdle(false)
-        try await waitUntil("online again when the user is back") { try? await daemon.manager("PresenceStatus").stringValue == "online" ? true : nil }
+        try await eventually("online again when the user is back") { try? await daemon.manager("PresenceStatus").stringValue == "online" ? true : nil }
 
         // A status chosen on purpose is not overridden.
         try await daemon.managerCall("SetPresence", [.string("busy"), .string("")])
         try await logind.setIdle(true)
-        try await waitUntil("the daemon saw the second idle hint") {
+        try await eventually("the daemon saw the second idle hint") {
             daemon.log.components(separatedBy: "The session is idle").count == 3 ? true : nil
         }
         #expect(try await daemon.manager("PresenceStatus").stringValue == "busy")
@@ -222,7 +223,7 @@ struct PresenceLimitsTests {
         try FileManager.default.createDirectory(at: home.appendingPathComponent("config"), withIntermediateDirectories: true)
         try Data(#"{"autoIdle": false}"#.utf8).write(to: home.appendingPathComponent("config/settings.json"))
         let daemon = try await LocalDaemon(home: home, extraArguments: ["--system-bus", system.address])
-        try await waitUntil("the daemon read logind's idle hint") { daemon.log.contains("The session is idle") ? true : nil }
+        try await eventually("the daemon read logind's idle hint") { daemon.log.contains("The session is idle") ? true : nil }
         #expect(try await daemon.manager("PresenceStatus").stringValue == "online")
         _ = logind
     }
@@ -316,15 +317,3 @@ final class LoginStandIn: Sendable {
     }
 }
 
-/// Polls an async `probe` until it returns a value or `timeout` passes.
-@discardableResult
-func waitUntil<T>(
-    within timeout: Duration = .seconds(20), _ what: String, _ probe: () async throws -> T?
-) async throws -> T {
-    let deadline = ContinuousClock.now + timeout
-    while true {
-        if let value = try await probe() { return value }
-        guard ContinuousClock.now < deadline else { throw TestFailure("never happened within \(timeout): \(what)") }
-        try await Task.sleep(for: .milliseconds(50))
-    }
-}

@@ -2,6 +2,7 @@ import DBus
 import Foundation
 import Testing
 import PeerCollabAPI
+import TestSupport
 
 /// "Sign in automatically": a daemon that restarts (SIGTERM, or kill -9 as a crash does)
 /// comes back signed in to the same scopes with the same presence, and its peer sees it

@@ -2,6 +2,7 @@ import DBus
 import Foundation
 import PeerCollabAPI
 import Testing
+import TestSupport
 
 /// What clients see, in order: every change is signalled before the reply to the call that
 /// made it, objects are complete when they appear, and nothing is signalled that did not

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import PeerCollabAPI
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc

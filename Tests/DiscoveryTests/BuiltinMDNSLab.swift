@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// The pieces the namespace tests share: running commands, child processes whose output
 /// lines are collected as they come, a two-namespace lab (veth pair, 192.0.2.0/24 and
@@ -10,31 +11,17 @@ enum BuiltinMDNSLab {
         .allSatisfy { FileManager.default.isExecutableFile(atPath: $0) }
     static let hasZeroconf = run(["python3", "-c", "import zeroconf"]) == 0
     static let hasPython = run(["python3", "-c", "import socket"]) == 0
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    static let packageRoot = ProcessRunner.repositoryRoot.path
 
+    /// Runs a program (looked up in PATH) to completion; its exit status, -1 if it did not start.
     @discardableResult
     static func run(_ arguments: [String]) -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return -1 }
-        process.waitUntilExit()
-        return process.terminationStatus
+        (try? ProcessRunner.run("/usr/bin/env", arguments))?.status ?? -1
     }
 
+    /// What a program (looked up in PATH) printed on stdout.
     static func output(of arguments: [String]) -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return "" }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+        (try? ProcessRunner.run("/usr/bin/env", arguments))?.standardOutput ?? ""
     }
 
     /// A process whose output lines are collected as they come.
@@ -116,6 +103,8 @@ enum BuiltinMDNSLab {
         let a: String
         let b: String
         let directory: String
+        /// The private system buses `startAvahi` made, which live as long as the lab.
+        private let buses = Store<[PrivateBus]>([])
         init(tag: String) {
             self.tag = tag
             a = "pcm\(tag)A\(getpid())"
@@ -144,6 +133,7 @@ enum BuiltinMDNSLab {
         /// Kills everything left in the namespaces (daemons, buses, children), deletes them
         /// and the lab's files.
         func down() {
+            buses.set([])
             for namespace in [a, b] {
                 for pid in BuiltinMDNSLab.output(of: ["ip", "netns", "pids", namespace]).split(separator: "\n").compactMap({ Int32($0) }) {
                     kill(pid, SIGKILL)
@@ -168,15 +158,14 @@ enum BuiltinMDNSLab {
         /// Starts a private system bus and an avahi-daemon in `namespace` (on `interface`
         /// only) and waits until the daemon has registered its addresses.
         func startAvahi(in namespace: String, interface: String) async throws {
-            let system = try String(contentsOfFile: "/usr/share/dbus-1/system.conf", encoding: .utf8)
-            var config = system.replacingOccurrences(of: #"<user>[^<]*</user>"#, with: "", options: .regularExpression)
-                .replacingOccurrences(of: #"<pidfile>[^<]*</pidfile>"#, with: "", options: .regularExpression)
-                .replacingOccurrences(of: #"<listen>[^<]*</listen>"#, with: "<listen>\(busAddress(namespace))</listen>", options: .regularExpression)
-            config = config.replacingOccurrences(
-                of: "</busconfig>",
-                with: #"<policy context="default"><allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/><allow own="*"/></policy></busconfig>"#)
-            let busConfig = "\(directory)/\(namespace)-sysbus.conf"
-            try config.write(toFile: busConfig, atomically: true, encoding: .utf8)
+            // Not the host's system.conf: its service folders would let a call activate
+            // whatever is installed here. The shared private bus activates nothing.
+            try? FileManager.default.removeItem(atPath: "\(directory)/\(namespace)-sysbus")
+            let address = busAddress(namespace)
+            let bus = try await onOwnThread {
+                try PrivateBus(.system, listen: address, prefix: [NetworkLab.ip, "netns", "exec", namespace])
+            }
+            buses.set(buses.get() + [bus])
             let avahiConfig = "\(directory)/\(namespace)-avahi.conf"
             try """
                 [server]
@@ -193,7 +182,6 @@ enum BuiltinMDNSLab {
                 enable-wide-area=no
 
                 """.write(toFile: avahiConfig, atomically: true, encoding: .utf8)
-            try await daemon(in: namespace, ["dbus-daemon", "--config-file=\(busConfig)", "--nofork", "--nopidfile", "--print-address=1"], until: "unix:path=")
             // avahi-daemon insists on /run/avahi-daemon; a private tmpfs keeps its pid file and
             // socket apart from any host daemon and from the other namespace's.
             try await daemon(

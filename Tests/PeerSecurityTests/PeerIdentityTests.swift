@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 @testable import PeerSecurity
 
@@ -163,23 +164,9 @@ import Testing
     }
 }
 
-/// Runs a program to completion (bounded to 20 s) and returns its status and combined output.
+/// Runs a program to completion (bounded to 20 s) and returns its status and its output
+/// (stdout, then stderr).
 func runProgram(_ path: String, _ arguments: [String], input: String? = nil) throws -> ProgramRun {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: path)
-    process.arguments = arguments
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = output
-    let stdin = Pipe()
-    process.standardInput = stdin
-    try process.run()
-    if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
-    try stdin.fileHandleForWriting.close()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    let deadline = Date().addingTimeInterval(20)
-    while process.isRunning && Date() < deadline { usleep(10_000) }
-    if process.isRunning { process.terminate() }
-    process.waitUntilExit()
-    return ProgramRun(status: process.terminationStatus, output: String(decoding: data, as: UTF8.self))
+    let run = try ProcessRunner.run(path, arguments, input: input, timeout: .seconds(20))
+    return ProgramRun(status: run.status, output: run.standardOutput + run.standardError)
 }

@@ -75,10 +75,3 @@ enum EchoObject {
     }
 }
 
-/// A thread-safe box for the values behind exported properties.
-final class Store<Value: Sendable>: Sendable {
-    private let value: Mutex<Value>
-    init(_ initial: Value) { value = Mutex(initial) }
-    func get() -> Value { value.withLock { $0 } }
-    func set(_ newValue: Value) { value.withLock { $0 = newValue } }
-}

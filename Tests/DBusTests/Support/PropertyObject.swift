@@ -1,4 +1,5 @@
 import DBus
+import TestSupport
 
 /// An object with one property of each way of announcing changes.
 enum PropertyObject {

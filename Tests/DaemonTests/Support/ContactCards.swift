@@ -3,6 +3,7 @@ import DBus
 import PeerCollabAPI
 import Foundation
 import PeerSecurity
+import TestSupport
 
 /// Contact cards of people who do not run a daemon: a real key and certificate each (made by
 /// PeerSecurity in a scratch folder), written as peercollab writes them.

@@ -2,6 +2,7 @@ import DBus
 import Foundation
 import PeerCollabAPI
 import Testing
+import TestSupport
 
 /// A daemon on its own private bus, listening on loopback and signed in to the internet
 /// scope, driven with peercollabctl: two of them reach each other by contact link without

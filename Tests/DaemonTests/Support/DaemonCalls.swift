@@ -1,4 +1,5 @@
 import DBus
+import TestSupport
 
 /// The calls daemon tests make on their client connection: a property of one of the
 /// daemon's objects, and a method of its Manager.

@@ -1,6 +1,7 @@
 import DBus
 import Foundation
 import PeerCollabAPI
+import TestSupport
 
 /// One peercollabd on a private bus, with its own folders, as a test drives it.
 final class DaemonProcess: Sendable {

@@ -2,6 +2,7 @@ import DBus
 import Foundation
 import Testing
 import PeerCollabAPI
+import TestSupport
 
 /// `dbus/*.xml`, compared with what the running daemon serves.
 enum InterfaceFiles {

@@ -2,6 +2,7 @@ import DBus
 import Foundation
 import Synchronization
 import PeerCollabAPI
+import TestSupport
 
 /// A daemon on one host of a ``NetworkLab``, with its own bus, its own folders and a client
 /// connection to it. It can be restarted (same folders, so the same identity) and killed.

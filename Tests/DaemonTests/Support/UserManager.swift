@@ -1,5 +1,6 @@
 import Foundation
 import PeerCollabAPI
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc

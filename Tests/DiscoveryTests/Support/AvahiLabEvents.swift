@@ -1,5 +1,6 @@
 import Discovery
 import Foundation
+import TestSupport
 
 /// Collects what a browse stream delivers so a test can wait for an event with a deadline.
 actor LabEventLog {
@@ -31,7 +32,7 @@ actor LabEventLog {
             if let event = events.dropFirst(start).first(where: fits) { return event }
             try await Task.sleep(for: .milliseconds(10))
         }
-        throw LabError("Timed out after \(seconds) s waiting for \(what); events were: \(events)")
+        throw TestFailure("Timed out after \(seconds) s waiting for \(what); events were: \(events)")
     }
 
     /// The service of the first `.found` for `name`.
@@ -42,7 +43,7 @@ actor LabEventLog {
             if case .found(let service) = $0 { return service.instanceName == name && extra(service) }
             return false
         }
-        guard case .found(let service) = event else { throw LabError("unreachable") }
+        guard case .found(let service) = event else { throw TestFailure("unreachable") }
         return service
     }
 

@@ -11,40 +11,41 @@ import Synchronization
 /// router forwards unicast but never link-local multicast, so mDNS stays on its subnet, as
 /// between two homes on the internet. Nothing leaves the lab; everything is removed when it
 /// ends, also when the test fails.
-final class NetworkLab: Sendable {
+public final class NetworkLab: Sendable {
     /// One subnet of a routed lab.
-    struct Subnet: Sendable {
+    public struct Subnet: Sendable {
         /// The hosts on it, by index.
-        let hosts: [Int]
+        public let hosts: [Int]
         /// The first three octets of its IPv4 addresses ("198.51.100").
-        let ipv4Prefix: String
+        public let ipv4Prefix: String
         /// Its IPv6 prefix without the host part ("2001:db8:1:").
-        let ipv6Prefix: String
+        public let ipv6Prefix: String
         /// The router's addresses on it (nil in a lab of one link without a router).
-        let routerIPv4: String?
-        let routerIPv6: String?
+        public let routerIPv4: String?
+        public let routerIPv6: String?
     }
 
     /// The namespace of each host, by index.
-    let hosts: [String]
+    public let hosts: [String]
     /// The namespace holding the bridges (and in a routed lab, routing between them).
-    let bridge: String
-    let subnets: [Subnet]
+    public let bridge: String
+    public let subnets: [Subnet]
     /// Each host's subnet (an index into ``subnets``).
-    let subnetOfHost: [Int]
+    public let subnetOfHost: [Int]
     private let addresses: [(ipv4: String, ipv6: String)]
+    private let tornDown = Mutex(false)
     /// The log file of each daemon started in the lab, by host (see ``logs``).
-    let daemonLogs = Mutex<[(host: Int, log: URL)]>([])
-    static let ip = "/usr/sbin/ip"
+    public let daemonLogs = Mutex<[(host: Int, log: URL)]>([])
+    public static let ip = "/usr/sbin/ip"
 
     /// All hosts on one link, without a router (the lab most near-me tests want).
-    convenience init(hosts count: Int) throws {
+    public convenience init(hosts count: Int) throws {
         try self.init(layout: [Array(0..<count)], routed: false)
     }
 
     /// Hosts on several subnets joined by a router: `subnets[k]` lists the hosts on subnet k,
     /// and together they must name each of 0..<n once.
-    convenience init(subnets: [[Int]]) throws {
+    public convenience init(subnets: [[Int]]) throws {
         try self.init(layout: subnets, routed: true)
     }
 
@@ -118,36 +119,38 @@ final class NetworkLab: Sendable {
     /// TEST-NET-2, TEST-NET-3 and TEST-NET-1 (RFC 5737): never on a real network.
     private static let ipv4Prefixes = ["198.51.100", "203.0.113", "192.0.2"]
 
-    func ipv4(_ host: Int) -> String { addresses[host].ipv4 }
-    func ipv6(_ host: Int) -> String { addresses[host].ipv6 }
+    public func ipv4(_ host: Int) -> String { addresses[host].ipv4 }
+    public func ipv6(_ host: Int) -> String { addresses[host].ipv6 }
 
     /// Whether two hosts share a link (and so hear each other's multicast).
-    func onSameLink(_ first: Int, _ second: Int) -> Bool { subnetOfHost[first] == subnetOfHost[second] }
+    public func onSameLink(_ first: Int, _ second: Int) -> Bool { subnetOfHost[first] == subnetOfHost[second] }
 
-    /// Runs a program inside a host's namespace.
+    /// Runs a program inside a host's namespace (`environment` as ``ProcessRunner/run(_:_:environment:input:timeout:)``).
     @discardableResult
-    func run(on host: Int, _ executable: String, _ arguments: [String], timeout: Duration = .seconds(30)) async throws
-        -> ProcessRunner.Output
-    {
-        try await ProcessRunner.run(Self.ip, ["netns", "exec", hosts[host], executable] + arguments, timeout: timeout)
+    public func run(
+        on host: Int, _ executable: String, _ arguments: [String], environment: [String: String]? = nil,
+        timeout: Duration = .seconds(30)
+    ) async throws -> ProcessRunner.Output {
+        try await ProcessRunner.run(
+            Self.ip, ["netns", "exec", hosts[host], executable] + arguments, environment: environment, timeout: timeout)
     }
 
     /// The command prefix that puts a program into a host's namespace.
-    func prefix(_ host: Int) -> [String] { [Self.ip, "netns", "exec", hosts[host]] }
+    public func prefix(_ host: Int) -> [String] { [Self.ip, "netns", "exec", hosts[host]] }
 
     /// Unplugs a host's cable (at the bridge end): from now on nothing it sends arrives and
     /// nothing reaches it, and no one is told, as when a laptop leaves the Wi-Fi.
-    func unplug(_ host: Int) throws {
+    public func unplug(_ host: Int) throws {
         try Self.ip(["-n", bridge, "link", "set", "p\(host)", "down"])
     }
 
     /// Plugs it back in.
-    func plug(_ host: Int) throws {
+    public func plug(_ host: Int) throws {
         try Self.ip(["-n", bridge, "link", "set", "p\(host)", "up"])
     }
 
     @discardableResult
-    static func ip(_ arguments: [String]) throws -> ProcessRunner.Output {
+    public static func ip(_ arguments: [String]) throws -> ProcessRunner.Output {
         let output = try ProcessRunner.run(ip, arguments)
         guard output.status == 0 else {
             throw TestFailure("ip \(arguments.joined(separator: " ")) failed: \(output.standardError)")
@@ -162,7 +165,9 @@ final class NetworkLab: Sendable {
         }
     }
 
+    /// Kills what runs in the lab's namespaces and removes them; once (a failed init, then deinit).
     private func tearDown() {
+        guard !tornDown.withLock({ done in defer { done = true }; return done }) else { return }
         for namespace in hosts + [bridge] {
             if let pids = try? ProcessRunner.run(Self.ip, ["netns", "pids", namespace]) {
                 for pid in pids.standardOutput.split(separator: "\n").compactMap({ Int32($0) }) { kill(pid, SIGKILL) }
@@ -174,7 +179,7 @@ final class NetworkLab: Sendable {
     deinit { tearDown() }
 
     /// Whether this machine lets us make namespaces (root with iproute2).
-    static var isAvailable: Bool {
+    public static var isAvailable: Bool {
         getuid() == 0 && FileManager.default.isExecutableFile(atPath: ip)
     }
 }

@@ -1,50 +1,6 @@
 import DBus
 import Foundation
-
-/// A private system bus that, like Debian's, lets every user connect and send signals: where
-/// another user (`nobody`) can try to forge logind's, NetworkManager's or Avahi's signals.
-/// It activates nothing (no service folders).
-final class SharedSystemBus: Sendable {
-    let address: String
-    let pid: Int32
-
-    init() throws {
-        let output = try ProcessRunner.run(
-            "/usr/bin/dbus-daemon", ["--config-file=\(Self.configFile)", "--fork", "--nopidfile", "--print-address=1", "--print-pid=1"])
-        let lines = output.standardOutput.split(separator: "\n").map(String.init)
-        guard lines.count >= 2, let pid = Int32(lines[1]) else {
-            throw TestFailure("dbus-daemon did not print its address and pid: \(output.standardOutput) \(output.standardError)")
-        }
-        address = lines[0]
-        self.pid = pid
-    }
-
-    deinit { kill(pid, SIGTERM) }
-
-    static let configFile: String = {
-        let path = NSTemporaryDirectory() + "peercollab-test-shared-system-\(getpid()).conf"
-        let config = """
-            <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
-             "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-            <busconfig>
-              <type>system</type>
-              <listen>unix:dir=/tmp</listen>
-              <auth>EXTERNAL</auth>
-              <policy context="default">
-                <allow user="*"/><allow own="*"/>
-                <allow send_type="method_call"/><allow send_type="signal"/>
-                <allow send_type="method_return"/><allow send_type="error"/>
-                <allow receive_type="method_call"/><allow receive_type="signal"/>
-                <allow receive_type="method_return"/><allow receive_type="error"/>
-              </policy>
-            </busconfig>
-            """
-        guard FileManager.default.createFile(atPath: path, contents: Data(config.utf8)) else {
-            fatalError("cannot write the test bus configuration \(path)")
-        }
-        return path
-    }()
-}
+import TestSupport
 
 /// Another user on a bus: sends signals as uid 65534 (`nobody`) with `gdbus`, straight to a
 /// victim's connections (unicast, which no match rule stops), then pings each of them, so
