@@ -29,6 +29,8 @@ WAIT = float(os.environ.get("WAIT_SECONDS", "15"))
 # After B signs in it probes (~0.75 s) and announces twice 1 s apart: until then it answers no
 # query, and its announcements would fill the caches of whatever browses next. Wait it out.
 SETTLE = float(os.environ.get("SETTLE_SECONDS", "3"))
+# How long after SignIn a peer has surely probed its name and sent its first announcement.
+ANNOUNCED_AFTER = 1.5
 GAP = float(os.environ.get("GAP_SECONDS", "1.5"))
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "info")
 CAPTURE = os.environ.get("CAPTURE", "0") == "1"
@@ -199,12 +201,17 @@ def ours(variant: str, home: str, b: Daemon, b_name: str, samples: dict) -> None
         a.call("SignOut")
         wait_until("A to drop B after signing out", lambda: b_name not in a.peers())
         wait_until("B to drop A", lambda: a_name not in b.peers())
+        signed_in_at = time.monotonic()
         samples["signin_warm"][variant].append(timer(a, a, "SignIn", "added", b_name))
         wait_until("B to see A again", lambda: a_name in b.peers())
         # Benchmark 2: B leaves.
         samples["signout"][variant].append(timer(a, b, "SignOut", "removed", b_name))
         wait_until("B to drop A after signing out", lambda: a_name not in b.peers())
-        # A newcomer: B signs in while A is signed in (B probes, announces, someone dials).
+        # A newcomer: B signs in while A is signed in and announced. A that signed in moments
+        # ago is still probing its name (RFC 6762 §8.1: up to 250 ms, then three probes 250 ms
+        # apart) and answers nobody until then, so the sample waits until A has announced; B's
+        # browse then finds A at once while B's own probing goes on, and B dials.
+        time.sleep(max(0.0, signed_in_at + ANNOUNCED_AFTER - time.monotonic()))
         samples["newcomer"][variant].append(timer(a, b, "SignIn", "added", b_name))
         wait_until("B to see A", lambda: a_name in b.peers())
     finally:

@@ -95,6 +95,11 @@ public actor BuiltinMDNSBackend: DiscoveryBackend {
         if !browser.isBrowsing {
             browser.start(now: .now())
             reschedule()
+        } else {
+            // Browsing went on while nobody listened (signed out), its queries backed off to
+            // minutes: a new browse asks the link at once (QU), as a first query would, so that
+            // a peer whose announcement was missed is found now rather than at the next query.
+            perform(browser: browser.refresh(now: .now()))
         }
         return stream
     }
