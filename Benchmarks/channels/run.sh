@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Channel benchmark (issue 12), in a namespace lab of two hosts joined by a veth pair, every
 # figure next to its yardstick from the same run:
-#   1. SIZE_MIB MiB through a channel from A's application to B's, against a direct TLS 1.3
+#   1. SIZE_MIB MiB through a channel from A's application to B's (after 16 MiB untimed, on
+#      both), against a direct TLS 1.3
 #      stream between the same namespaces (tls.py: libssl, OpenSSL's default TLS 1.3 suite, as
 #      the daemons use); target at least 0.6×;
 #   2. 64-byte ping-pong through a channel against the bare round trip of the same link

@@ -2,8 +2,9 @@
 """The yardstick of Benchmarks/channels: a direct TLS 1.3 stream between the same two
 namespaces, through libssl (Python's ssl), with OpenSSL's default TLS 1.3 cipher suite as
 peercollabd uses it. The server takes two connections: a sink (reads to end-of-file, answers
-the byte count) and an echo; the client times SIZE bytes into the sink and PINGS 64-byte
-round trips through the echo, and prints one JSON object.
+the byte count, for each length-prefixed round) and an echo; the client sends 16 MiB
+untimed into the sink (as the channel benchmark warms its channel), then times SIZE bytes,
+then PINGS 64-byte round trips through the echo, and prints one JSON object.
 
   tls.py server PORT CERT KEY
   tls.py client HOST PORT SIZE PINGS
@@ -23,17 +24,23 @@ def server(port, cert, key):
         connection = context.wrap_socket(raw, server_side=True)
         buffer = bytearray(256 * 1024)
         if mode == "sink":
-            header = b""
-            while len(header) < 8:
-                header += connection.recv(8 - len(header))
-            expected = int.from_bytes(header, "big")
-            total = 0
-            while total < expected:
-                got = connection.recv_into(buffer, min(len(buffer), expected - total))
-                if got == 0:
+            while True:
+                header = b""
+                while len(header) < 8:
+                    more = connection.recv(8 - len(header))
+                    if not more:
+                        break
+                    header += more
+                if len(header) < 8:
                     break
-                total += got
-            connection.sendall(total.to_bytes(8, "big"))
+                expected = int.from_bytes(header, "big")
+                total = 0
+                while total < expected:
+                    got = connection.recv_into(buffer, min(len(buffer), expected - total))
+                    if got == 0:
+                        break
+                    total += got
+                connection.sendall(total.to_bytes(8, "big"))
         else:
             while True:
                 data = connection.recv(64)
@@ -62,19 +69,25 @@ def client(host, port, size, pings):
 
     connection = connect()
     result["cipher"] = connection.cipher()[0]
+
+    def send_round(payload):
+        """The sink reads a length, then that many bytes, and answers the count."""
+        view = memoryview(payload)
+        connection.sendall(len(payload).to_bytes(8, "big"))
+        for offset in range(0, len(payload), 1 << 20):
+            connection.sendall(view[offset:offset + (1 << 20)])
+        ack = b""
+        while len(ack) < 8:
+            chunk = connection.recv(8 - len(ack))
+            if not chunk:
+                break
+            ack += chunk
+        return ack
+
     payload = bytes(range(256)) * (size // 256)
-    view = memoryview(payload)
+    send_round(bytes(16 * 1024 * 1024))  # warm-up, untimed
     start = time.perf_counter()
-    # The sink reads a length, then that many bytes, and answers the count.
-    connection.sendall(len(payload).to_bytes(8, "big"))
-    for offset in range(0, len(payload), 1 << 20):
-        connection.sendall(view[offset:offset + (1 << 20)])
-    ack = b""
-    while len(ack) < 8:
-        chunk = connection.recv(8 - len(ack))
-        if not chunk:
-            break
-        ack += chunk
+    ack = send_round(payload)
     elapsed = time.perf_counter() - start
     result["throughput"] = {"bytes": len(payload), "seconds": round(elapsed, 3),
                             "mib_per_s": round(len(payload) / 1048576 / elapsed, 3),

@@ -4,7 +4,8 @@ import Foundation
 /// Drives two peercollabd (A and B, on their own buses, signed in near each other, B with the
 /// application registered): an accepted invitation from A to B, then through its channels
 ///   throughput — SIZE MiB from A's application to B's, timed from the first byte written to
-///                the last read (the bytes are compared after the clock stopped);
+///                the last read (the bytes are compared after the clock stopped), after 16 MiB
+///                untimed through the same channel (tls.py warms its stream alike);
 ///   ping-pong  — PINGS round trips of 64 bytes, A → B → A, on an otherwise idle channel;
 ///   bare       — the same link's round trip without a channel (Peer.Refresh on A → B's profile
 ///                → PropertiesChanged on A), interleaved with the ping-pong;
@@ -47,6 +48,10 @@ struct ChanBench {
         // The receiving buffer is allocated and touched before the clock starts, as tls.py's
         // is: faulting in 100 MiB of fresh pages is no part of a channel's cost.
         var received = [UInt8](repeating: 1, count: size)
+        let warmUp = [UInt8](repeating: 7, count: 16 * 1024 * 1024)
+        let warmWriter = Thread { writeAll(bulkA, warmUp) }
+        warmWriter.start()
+        _ = readExactly(bulkB, warmUp.count)
         let start = ContinuousClock.now
         let writer = Thread { writeAll(bulkA, payload) }
         writer.start()
