@@ -12,6 +12,17 @@ then PINGS 64-byte round trips through the echo, and prints one JSON object.
 import json, socket, ssl, sys, time
 
 
+def receive_exactly(connection, count):
+    """`count` bytes, or fewer when the other side ends the stream first."""
+    got = b""
+    while len(got) < count:
+        more = connection.recv(count - len(got))
+        if not more:
+            break
+        got += more
+    return got
+
+
 def server(port, cert, key):
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = context.maximum_version = ssl.TLSVersion.TLSv1_3
@@ -25,12 +36,7 @@ def server(port, cert, key):
         buffer = bytearray(256 * 1024)
         if mode == "sink":
             while True:
-                header = b""
-                while len(header) < 8:
-                    more = connection.recv(8 - len(header))
-                    if not more:
-                        break
-                    header += more
+                header = receive_exactly(connection, 8)
                 if len(header) < 8:
                     break
                 expected = int.from_bytes(header, "big")
@@ -76,13 +82,7 @@ def client(host, port, size, pings):
         connection.sendall(len(payload).to_bytes(8, "big"))
         for offset in range(0, len(payload), 1 << 20):
             connection.sendall(view[offset:offset + (1 << 20)])
-        ack = b""
-        while len(ack) < 8:
-            chunk = connection.recv(8 - len(ack))
-            if not chunk:
-                break
-            ack += chunk
-        return ack
+        return receive_exactly(connection, 8)
 
     payload = bytes(range(256)) * (size // 256)
     send_round(bytes(16 * 1024 * 1024))  # warm-up, untimed
